@@ -1,0 +1,3 @@
+from store_associate.cli import main
+
+main()

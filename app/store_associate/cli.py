@@ -1,0 +1,189 @@
+"""`store-associate`: serve, seed, app, demo, scan."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Store associate: backend, device app and tools.", no_args_is_help=True,
+                  add_completion=False)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
+def _need_free_port(host: str, port: int, what: str, option: str) -> None:
+    if not _port_free(host, port):
+        typer.secho(f"Port {port} on {host} is already in use, so the {what} cannot start there. "
+                    f"Stop whatever uses it, or pick another port with {option}.", fg="red", err=True)
+        raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "",
+    port: Annotated[int, typer.Option(help="TCP port")] = 0,
+    database_url: Annotated[str, typer.Option(help="overrides STORE_ASSOCIATE_DATABASE_URL")] = "",
+) -> None:
+    """Run the backend (FastAPI). OpenAPI docs at /docs."""
+    import uvicorn
+
+    from .config import get_settings
+    from .server.app import create_app
+
+    settings = get_settings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    host, port = host or settings.host, port or settings.port
+    _need_free_port(host, port, "backend", "--port")
+    typer.echo(f"Backend on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def seed(
+    seed_value: Annotated[int, typer.Option("--seed", help="same seed, same chain")] = 42,
+    locations: Annotated[int, typer.Option(help="stores + warehouses (27 = 25 + 2)")] = 27,
+    skus: Annotated[int, typer.Option(help="products")] = 2000,
+    stocked_per_location: Annotated[int, typer.Option(help="SKUs each location carries (0 = all)")] = 0,
+    database_url: Annotated[str, typer.Option(help="overrides STORE_ASSOCIATE_DATABASE_URL")] = "",
+) -> None:
+    """Fill the database with a generated chain (replaces catalogue, stores and stock)."""
+    from .config import get_settings
+    from .server.db import make_engine, upgrade
+    from .server.seed import seed as run_seed
+
+    url = database_url or get_settings().database_url
+    engine = make_engine(url)
+    upgrade(engine)
+    started = time.perf_counter()
+    summary = run_seed(engine, seed_value, locations, skus, stocked_per_location or None)
+    typer.echo(json.dumps({**summary.__dict__, "seconds": round(time.perf_counter() - started, 1)},
+                          indent=2, default=str))
+
+
+@app.command("app")
+def run_app(
+    server_url: Annotated[str, typer.Option(help="backend URL")] = "",
+    store: Annotated[str, typer.Option(help="store code this device belongs to")] = "",
+    port: Annotated[int, typer.Option(help="web port")] = 0,
+    web: Annotated[bool, typer.Option(help="serve in the browser instead of a desktop window")] = True,
+    device_db: Annotated[str, typer.Option(help="local database file")] = "",
+) -> None:
+    """Run the device app (web mode serves it at http://127.0.0.1:PORT)."""
+    from .config import get_settings
+
+    settings = get_settings()
+    env = {
+        "STORE_ASSOCIATE_SERVER_URL": server_url or settings.server_url,
+        "STORE_ASSOCIATE_STORE_CODE": store or settings.store_code,
+        "STORE_ASSOCIATE_APP_PORT": str(port or settings.app_port),
+        "STORE_ASSOCIATE_DEVICE_DB": device_db or str(settings.device_db),
+    }
+    os.environ.update(env)
+    get_settings.cache_clear()  # the device reads its settings from these variables
+    from .ui.app import serve as serve_ui
+
+    if web:
+        _need_free_port("127.0.0.1", int(env["STORE_ASSOCIATE_APP_PORT"]), "app", "--port")
+        typer.echo(f"App on http://127.0.0.1:{env['STORE_ASSOCIATE_APP_PORT']}")
+    serve_ui(web=web)
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="app web port")] = 8550,
+    api_port: Annotated[int, typer.Option(help="backend port")] = 8765,
+    data_dir: Annotated[Path, typer.Option(help="where the demo databases live")] = Path("var/demo"),
+    reseed: Annotated[bool, typer.Option(help="regenerate the demo chain")] = False,
+) -> None:
+    """Backend on embedded SQLite with demo data, plus the app in the browser."""
+    from .server.db import make_engine, upgrade
+    from .server.seed import seed as run_seed
+
+    _need_free_port("127.0.0.1", api_port, "backend", "--api-port")
+    _need_free_port("127.0.0.1", port, "app", "--port")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = (data_dir / "server.db").resolve()
+    url = f"sqlite:///{db}"
+    marker = data_dir / "seed.json"
+    if reseed or not marker.exists():
+        engine = make_engine(url)
+        upgrade(engine)
+        summary = run_seed(engine)
+        marker.write_text(json.dumps(summary.__dict__, default=str, indent=2))
+        engine.dispose()
+    examples = json.loads(marker.read_text())["examples"]
+    env = {**os.environ, "STORE_ASSOCIATE_DATABASE_URL": url}
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "store_associate", "serve", "--port", str(api_port), "--host", "127.0.0.1"],
+        env=env,
+    )
+    try:
+        _wait_http(f"http://127.0.0.1:{api_port}/health", server)
+        store = examples["store"]
+        typer.secho("\nStore Associate demo is running.", bold=True)
+        typer.echo(f"  App:      http://127.0.0.1:{port}   (open it in a browser)")
+        typer.echo(f"  Backend:  http://127.0.0.1:{api_port}/docs")
+        typer.echo(f"  Device:   enrolled in store {store}; no sign-in yet (staff PINs arrive with issue 4)")
+        typer.echo("  Try these codes (type them and press Enter, or use a keyboard-wedge scanner):")
+        if examples.get("in_stock_here"):
+            e = examples["in_stock_here"]
+            typer.echo(f"    {e['gtin']}  {e['name']} (in stock here)")
+        if examples.get("out_of_stock_here"):
+            e = examples["out_of_stock_here"]
+            typer.echo(f"    {e['gtin']}  {e['name']} (out of stock here, look at other stores)")
+        if examples.get("upce"):
+            typer.echo(f"    {examples['upce'][0]}  a UPC-E code")
+        typer.echo("    4006381333932  not a valid code (wrong check digit)")
+        typer.echo("  Stop with Ctrl+C.\n")
+        run_app(server_url=f"http://127.0.0.1:{api_port}", store=store, port=port, web=True,
+                device_db=str((data_dir / "device.db").resolve()))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            typer.secho("The backend stopped while starting; see the messages above.", fg="red", err=True)
+            raise typer.Exit(1)
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    typer.secho(f"The backend did not answer at {url} within {timeout:.0f} s.", fg="red", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def scan(images: Annotated[list[Path], typer.Argument(help="image files to read")]) -> None:
+    """Print what each image holds: text, symbology, GS1 meaning and (with a backend) the product."""
+    from .scan.cli import scan_images
+
+    raise typer.Exit(scan_images(images))
+
+
+def main() -> None:
+    app()

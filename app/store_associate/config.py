@@ -1,0 +1,40 @@
+"""Settings from environment variables (STORE_ASSOCIATE_*) or a .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path.cwd() / "var"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STORE_ASSOCIATE_", env_file=".env", extra="ignore")
+
+    # Server
+    database_url: str = Field(default_factory=lambda: f"sqlite:///{DATA_DIR / 'server.db'}")
+    host: str = "127.0.0.1"
+    port: int = 8765
+    max_request_bytes: int = 1_000_000
+    cors_origins: list[str] = ["http://127.0.0.1:8550", "http://localhost:8550"]
+
+    # Device
+    server_url: str = "http://127.0.0.1:8765"
+    store_code: str = "LON-01"
+    device_db: Path = Field(default_factory=lambda: DATA_DIR / "device.db")
+    app_port: int = 8550
+    locale: str = "en"
+    kiosk: bool = False
+    # Network answers older than this are shown as stale even when online.
+    network_cache_seconds: int = 60
+    http_timeout_seconds: float = 3.0
+    # Region whose GS1 office defines variable-measure restricted-circulation numbers (e.g. "gb", "de").
+    rcn_region: str | None = None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,609 @@
+"""Barcode decoding of camera frames: zxing-cpp first, pyzbar as fallback, OpenCV rescue passes.
+
+`decode_frame` takes exactly what OpenCV hands out (uint8 BGR, or grayscale) and returns every code it
+can read, with a normalised symbology name and the corners in original-image pixels.
+
+Speed model: one cheap pass (zxing-cpp, then pyzbar) decides most frames in a few milliseconds.
+Only when it finds nothing do the preprocessing passes run, one after the other, until one of them
+reads something or the time budget is spent. A live camera delivers the next frame anyway, so the
+budget bounds latency rather than chasing every last unreadable frame.
+
+zxing-cpp has no Android wheel, so it is imported lazily and optionally: with pyzbar alone every pass
+still runs, just with one engine. `STORE_ASSOCIATE_SCAN_ENGINES=pyzbar` (comma separated) restricts
+the engines process-wide, e.g. to reproduce the Android behaviour on a desktop.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import cv2
+import numpy as np
+
+from store_associate.domain.gtin import is_valid_gtin, upca_to_upce, upce_to_upca
+
+__all__ = [
+    "DEFAULT_BUDGET_MS",
+    "ENGINE_PYZBAR",
+    "ENGINE_ZXING",
+    "ENGINES_ENV",
+    "DecodeResult",
+    "active_engines",
+    "available_engines",
+    "decode_frame",
+]
+
+ENGINE_ZXING = "zxing-cpp"
+ENGINE_PYZBAR = "pyzbar"
+ENGINES_ENV = "STORE_ASSOCIATE_SCAN_ENGINES"
+# The slow path stops starting new passes after this; a live camera has the next frame ready.
+DEFAULT_BUDGET_MS = 150.0
+# zxing-cpp's own pyramid copes with big frames, but a 1080p frame costs ~20 ms at full size and a code
+# held up to the camera is large: read a reduced copy first, full size only in the slow path.
+FAST_MAX_SIDE = 1280
+# Upscaling beyond this costs more than the small codes it rescues are worth on a live feed.
+MAX_UPSCALED_SIDE = 1600
+
+Point = tuple[int, int]
+Quad = tuple[Point, Point, Point, Point]
+
+GTIN_SYMBOLOGIES = frozenset({"ean13", "ean8", "upca", "upce"})
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """One decoded symbol.
+
+    text: the data; GS1 FNC1 separators are the raw GS character (0x1D), never "(01)" style HRI.
+      EAN-13 starting with 0 is reported as its 12-digit UPC-A, UPC-E as its 8 printed digits.
+    symbology: short lower-case name ("ean13", "upca", "upce", "code128", "qrcode", "datamatrix", ...).
+    position: the 4 corners (top-left, top-right, bottom-right, bottom-left as the engine sees the
+      symbol) in pixel coordinates of the image passed in.
+    engine: "zxing-cpp" or "pyzbar".
+    aim: the AIM symbology identifier ("]E0", "]C1", "]d2", ...) when the engine can tell, else None.
+    """
+
+    text: str
+    symbology: str
+    position: Quad
+    engine: str
+    aim: str | None = None
+
+
+# --- engines -------------------------------------------------------------------------------------
+
+
+@cache
+def _zxing() -> Any | None:
+    try:
+        return importlib.import_module("zxingcpp")
+    except ImportError:
+        return None
+
+
+@cache
+def _zbar() -> _ZBar | None:
+    try:
+        return _ZBar()
+    except (ImportError, OSError, AttributeError):
+        # pyzbar raises ImportError when libzbar is missing; a libzbar without a symbol we bind
+        # gives AttributeError. Either way there is no usable zbar.
+        return None
+
+
+def available_engines() -> list[str]:
+    """Engines importable in this process, in the order they are tried."""
+    found = []
+    if _zxing() is not None:
+        found.append(ENGINE_ZXING)
+    if _zbar() is not None:
+        found.append(ENGINE_PYZBAR)
+    return found
+
+
+def active_engines() -> list[str]:
+    """Engines `decode_frame` uses by default: available ones, narrowed by $STORE_ASSOCIATE_SCAN_ENGINES."""
+    engines = available_engines()
+    wanted = os.environ.get(ENGINES_ENV, "").strip()
+    if wanted:
+        allowed = {e.strip().lower() for e in wanted.split(",") if e.strip()}
+        engines = [e for e in engines if e in allowed]
+    return engines
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """An engine's answer before validation, corners in the coordinates of the image it was given."""
+
+    text: str
+    symbology: str
+    corners: np.ndarray  # 4x2 float
+    engine: str
+    aim: str | None
+    quality: int = 0  # zbar: scan lines that agreed; 0 when the engine does not say
+
+
+# zxing-cpp BarcodeFormat names -> our names. Variants collapse to what a store cares about.
+_ZXING_NAMES = {
+    "EAN13": "ean13",
+    "EAN8": "ean8",
+    "UPCA": "upca",
+    "UPCE": "upce",
+    "ISBN": "ean13",
+    "Code128": "code128",
+    "Code39": "code39",
+    "Code39Std": "code39",
+    "Code39Ext": "code39",
+    "Code32": "code32",
+    "PZN": "pzn",
+    "Code93": "code93",
+    "Codabar": "codabar",
+    "ITF": "itf",
+    "ITF14": "itf",
+    "DataBar": "databar",
+    "DataBarOmni": "databar",
+    "DataBarStk": "databar",
+    "DataBarStkOmni": "databar",
+    "DataBarLtd": "databar",
+    "DataBarLimited": "databar",
+    "DataBarExp": "databar_exp",
+    "DataBarExpStk": "databar_exp",
+    "DataBarExpanded": "databar_exp",
+    "QRCode": "qrcode",
+    "QRCodeModel1": "qrcode",
+    "QRCodeModel2": "qrcode",
+    "MicroQRCode": "microqr",
+    "RMQRCode": "rmqr",
+    "DataMatrix": "datamatrix",
+    "PDF417": "pdf417",
+    "CompactPDF417": "pdf417",
+    "MicroPDF417": "micropdf417",
+    "Aztec": "aztec",
+    "AztecCode": "aztec",
+    "AztecRune": "aztec",
+    "MaxiCode": "maxicode",
+}
+
+# What a shop floor meets. Leaving out film edges, Telepen, Micro/rMQR and the EAN add-ons removes
+# their false positives (the zxing-cpp false-positive samples include a Micro QR) and some time.
+_ZXING_FORMATS = (
+    "EAN13", "EAN8", "UPCA", "UPCE", "Code128", "Code39", "Code93", "Codabar", "ITF", "DataBar",
+    "DataBarExpanded", "DataBarLimited", "QRCode", "DataMatrix", "PDF417", "Aztec", "MaxiCode",
+)  # fmt: skip
+
+
+@cache
+def _zxing_formats() -> Any:
+    zx = _zxing()
+    members = [getattr(zx.BarcodeFormat, n) for n in _ZXING_FORMATS if hasattr(zx.BarcodeFormat, n)]
+    try:
+        return zx.BarcodeFormats(members)
+    except TypeError:
+        # zxing-cpp 2.x: formats combine with | (3.x deprecates that in favour of a list).
+        combined = members[0]
+        for m in members[1:]:
+            combined = combined | m
+        return combined
+
+
+def _read_zxing(gray: np.ndarray, options: dict[str, Any], formats: Any = None) -> list[_Raw]:
+    zx = _zxing()
+    kwargs: dict[str, Any] = {"formats": formats or _zxing_formats(), "text_mode": zx.TextMode.Plain}
+    kwargs.update(options)
+    if "binarizer" in kwargs:
+        kwargs["binarizer"] = getattr(zx.Binarizer, kwargs["binarizer"])
+    out = []
+    for r in zx.read_barcodes(gray, **kwargs):
+        fmt = r.format.name
+        name = _ZXING_NAMES.get(fmt, fmt.lower())
+        text = r.text
+        if name == "upce":
+            # zxing-cpp 3 reports the expanded GTIN-13 and keeps the printed digits in `extra`.
+            extra = getattr(r, "extra", None) or {}
+            text = extra.get("UPCE") or (upca_to_upce(text[-12:]) if len(text) >= 12 else text) or text
+        p = r.position
+        corners = np.array(
+            [
+                [p.top_left.x, p.top_left.y],
+                [p.top_right.x, p.top_right.y],
+                [p.bottom_right.x, p.bottom_right.y],
+                [p.bottom_left.x, p.bottom_left.y],
+            ],
+            dtype=np.float64,
+        )
+        out.append(_Raw(text, name, corners, ENGINE_ZXING, r.symbology_identifier or None))
+    return out
+
+
+class _ZBar:
+    """pyzbar's decode loop, reimplemented on pyzbar's own ctypes bindings.
+
+    pyzbar.decode() cannot set options or report modifiers. We need both: UPC-A/UPC-E reported as
+    such (zbar folds them into EAN-13 by default), no EAN add-ons or ISBN re-labelling, and the GS1
+    modifier so a GS1-128 read gets "]C1" like it does from zxing-cpp.
+    """
+
+    def __init__(self) -> None:
+        from ctypes import POINTER, c_uint
+
+        from pyzbar import wrapper as w
+
+        self.w = w
+        S = w.ZBarSymbol
+        self.enabled = (
+            S.EAN13, S.EAN8, S.UPCA, S.UPCE, S.I25, S.DATABAR, S.DATABAR_EXP, S.CODABAR, S.CODE39,
+            S.CODE93, S.CODE128, S.QRCODE,
+        )  # fmt: skip
+        self.disabled = tuple(s for s in S if s not in self.enabled and s is not S.NONE)
+        self.names = {
+            S.EAN13: "ean13", S.EAN8: "ean8", S.UPCA: "upca", S.UPCE: "upce", S.I25: "itf",
+            S.DATABAR: "databar", S.DATABAR_EXP: "databar_exp", S.CODABAR: "codabar", S.CODE39: "code39",
+            S.CODE93: "code93", S.CODE128: "code128", S.QRCODE: "qrcode",
+        }  # fmt: skip
+        try:
+            self.get_modifiers = w.zbar_function("zbar_symbol_get_modifiers", c_uint, POINTER(w.zbar_symbol))
+        except AttributeError:
+            # libzbar older than 0.11 (possible in a mobile build): no modifiers, just no GS1 flag.
+            self.get_modifiers = None
+
+    def read(self, gray: np.ndarray) -> list[_Raw]:
+        from ctypes import c_void_p, cast, string_at
+
+        w = self.w
+        h, wd = gray.shape
+        pixels = np.ascontiguousarray(gray).tobytes()
+        scanner = w.zbar_image_scanner_create()
+        if not scanner:
+            return []
+        image = w.zbar_image_create()
+        out: list[_Raw] = []
+        try:
+            for s in self.disabled:
+                w.zbar_image_scanner_set_config(scanner, s, w.ZBarConfig.CFG_ENABLE, 0)
+            for s in self.enabled:
+                w.zbar_image_scanner_set_config(scanner, s, w.ZBarConfig.CFG_ENABLE, 1)
+            w.zbar_image_set_format(image, 808466521)  # fourcc 'Y800': 8-bit grey
+            w.zbar_image_set_size(image, wd, h)
+            w.zbar_image_set_data(image, cast(pixels, c_void_p), len(pixels), None)
+            if w.zbar_scan_image(scanner, image) <= 0:
+                return []
+            symbol = w.zbar_image_first_symbol(image)
+            while symbol:
+                out.append(self._raw(symbol, string_at))
+                symbol = w.zbar_symbol_next(symbol)
+        finally:
+            w.zbar_image_destroy(image)
+            w.zbar_image_scanner_destroy(scanner)
+        return [r for r in out if r is not None]
+
+    def _raw(self, symbol: Any, string_at: Callable[..., bytes]) -> _Raw | None:
+        w = self.w
+        try:
+            kind = w.ZBarSymbol(symbol.contents.type)
+        except ValueError:
+            return None
+        name = self.names.get(kind)
+        if name is None:
+            return None
+        data = string_at(w.zbar_symbol_get_data(symbol), w.zbar_symbol_get_data_length(symbol))
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            # zbar converts QR text to UTF-8 itself; bytes that are not UTF-8 are binary payloads.
+            text = data.decode("latin-1")
+        n = w.zbar_symbol_get_loc_size(symbol)
+        pts = np.array(
+            [[w.zbar_symbol_get_loc_x(symbol, i), w.zbar_symbol_get_loc_y(symbol, i)] for i in range(n)],
+            dtype=np.float32,
+        )
+        gs1 = bool(self.get_modifiers(symbol) & 1) if self.get_modifiers is not None else False
+        quality = int(w.zbar_symbol_get_quality(symbol))
+        return _Raw(text, name, _quad(pts), ENGINE_PYZBAR, _zbar_aim(name, gs1), quality)
+
+
+def _zbar_aim(name: str, gs1: bool) -> str | None:
+    # Only identifiers zbar's output determines; QR's ]Q1/]Q2 depends on ECI, which zbar hides.
+    if name in ("ean13", "upca", "upce"):
+        return "]E0"
+    if name == "ean8":
+        return "]E4"
+    if name == "code128":
+        return "]C1" if gs1 else "]C0"
+    if name in ("databar", "databar_exp"):
+        return "]e0"
+    if name == "qrcode" and gs1:
+        return "]Q3"
+    return None
+
+
+def _quad(pts: np.ndarray) -> np.ndarray:
+    """Four corners from zbar's scan-line hits: the minimal rotated rectangle around them."""
+    if len(pts) == 0:
+        return np.zeros((4, 2))
+    box = cv2.boxPoints(cv2.minAreaRect(pts.reshape(-1, 1, 2)))
+    # Start at the corner nearest the image origin and go clockwise, as zxing-cpp reports them.
+    c = box.mean(axis=0)
+    order = np.argsort(np.arctan2(box[:, 1] - c[1], box[:, 0] - c[0]))
+    box = box[order]
+    start = int(np.argmin(box.sum(axis=1)))
+    return np.roll(box, -start, axis=0).astype(np.float64)
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+# Linear symbologies whose data carries no mandatory check character.
+_UNCHECKED_LINEAR = frozenset({"itf", "codabar", "code39"})
+
+
+def _normalise(raw: _Raw) -> _Raw | None:
+    """Canonical text/symbology, or None when the read must not be reported (bad check digit)."""
+    text, name = raw.text, raw.symbology
+    if name == "ean13" and len(text) == 13 and text.startswith("0"):
+        # UPC-A is an EAN-13 with a leading 0: the same bars. Both engines may call it either.
+        text, name = text[1:], "upca"
+    if name in ("ean13", "ean8", "upca"):
+        expected = {"ean13": 13, "ean8": 8, "upca": 12}[name]
+        if len(text) != expected or not is_valid_gtin(text):
+            return None
+    elif name == "upce":
+        if upce_to_upca(text) is None:
+            return None
+    elif name == "databar" and len(text) == 16 and text.startswith("01") and not is_valid_gtin(text[2:]):
+        return None
+    if not text:
+        return None
+    if raw.engine == ENGINE_PYZBAR and name in _UNCHECKED_LINEAR and raw.quality < 2:
+        # One scan line crossing a code without a check character (or the bars of another code)
+        # is a coincidence, not a read: zbar's false positives in the benchmark look like this.
+        return None
+    if (text, name) == (raw.text, raw.symbology):
+        return raw
+    return _Raw(text, name, raw.corners, raw.engine, raw.aim, raw.quality)
+
+
+# --- passes --------------------------------------------------------------------------------------
+
+Transform = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray] | None]
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One attempt: an image transform (returning image and the 2x3 affine back to the input) and the
+    engine settings to run on it. A transform returns None when it does not apply to this image."""
+
+    name: str
+    transform: Transform
+    zxing: dict[str, Any] | None = None  # None: skip zxing-cpp on this pass
+    zbar: bool = True
+
+
+_IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+def _scaled(gray: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray] | None:
+    h, w = gray.shape
+    if factor > 1:
+        factor = min(factor, MAX_UPSCALED_SIDE / max(h, w))
+        if factor < 1.2:
+            return None
+        interp = cv2.INTER_CUBIC
+    else:
+        if min(h, w) * factor < 120:
+            return None
+        interp = cv2.INTER_AREA
+    out = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=interp)
+    back = np.array([[1 / factor, 0.0, 0.0], [0.0, 1 / factor, 0.0]])
+    return out, back
+
+
+def _clahe(gray: np.ndarray) -> np.ndarray:
+    # Local contrast: glare, shadows and faded print leave the bars distinct only locally.
+    return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(gray)
+
+
+def _rotated(gray: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
+    # Linear decoders scan rows and columns and give up beyond ~20 degrees of tilt; the canvas grows so
+    # the corners of the frame survive the rotation.
+    h, w = gray.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    out = cv2.warpAffine(gray, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out, cv2.invertAffineTransform(m)
+
+
+def _t_identity(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return g, _IDENTITY
+
+
+def _t_up(factor: float) -> Transform:
+    return lambda g: _scaled(g, factor)
+
+
+def _t_clahe(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return _clahe(g), _IDENTITY
+
+
+def _t_clahe_up(g: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    s = _scaled(g, 2.0)
+    return None if s is None else (_clahe(s[0]), s[1])
+
+
+def _t_blur(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Camera noise and print moire break bars into fragments; a mild blur joins them again.
+    return cv2.GaussianBlur(g, (5, 5), 0), _IDENTITY
+
+
+def _t_invert(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Light-on-dark codes (phone screens in dark mode): zbar never tries the inverse itself.
+    return cv2.bitwise_not(g), _IDENTITY
+
+
+def _t_rot(degrees: float) -> Transform:
+    return lambda g: _rotated(g, degrees)
+
+
+# Ordered by rescues per millisecond on the benchmark set; see tests/benchmarks/bench_scan.py.
+_SLOW_PASSES: tuple[_Pass, ...] = (
+    _Pass("upscale", _t_up(1.5), zxing={}),
+    _Pass("clahe", _t_clahe, zxing={}),
+    _Pass("global-histogram", _t_identity, zxing={"binarizer": "GlobalHistogram"}, zbar=False),
+    _Pass("clahe-upscale", _t_clahe_up, zxing={}),
+    _Pass("blur", _t_blur, zxing={}),
+    _Pass("downscale", _t_up(0.5), zxing={}),
+    _Pass("invert", _t_invert, zxing=None),
+    _Pass("rotate+45", _t_rot(45), zxing={}),
+    _Pass("rotate-45", _t_rot(-45), zxing={}),
+)
+
+
+# --- entry point ---------------------------------------------------------------------------------
+
+
+def _to_gray(img: Any) -> np.ndarray:
+    if not isinstance(img, np.ndarray):
+        raise ValueError(f"decode_frame needs a numpy.ndarray (as OpenCV returns), got {type(img).__name__}")
+    if img.dtype != np.uint8:
+        raise ValueError(f"decode_frame needs dtype uint8 (8-bit image), got {img.dtype}")
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 2:
+        gray = img
+    elif img.ndim == 3 and img.shape[2] in (3, 4):
+        code = cv2.COLOR_BGR2GRAY if img.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
+        gray = cv2.cvtColor(img, code)
+    else:
+        raise ValueError(f"decode_frame needs an HxW grayscale or HxWx3 BGR image, got shape {img.shape}")
+    if gray.size == 0:
+        raise ValueError(f"decode_frame got an empty image, shape {img.shape}")
+    return np.ascontiguousarray(gray)
+
+
+@cache
+def _gtin_formats() -> Any:
+    zx = _zxing()
+    members = [getattr(zx.BarcodeFormat, n) for n in ("EAN13", "EAN8", "UPCA", "UPCE")]
+    try:
+        return zx.BarcodeFormats(members)
+    except TypeError:
+        return members[0] | members[1] | members[2] | members[3]
+
+
+def _confirm(gray: np.ndarray, raw: _Raw, engines: Sequence[str]) -> bool | None:
+    """Look again at an EAN/UPC read, on a resampled crop around it.
+
+    The mod-10 check digit lets one misread in ten through, and blurred or thinned bars produce
+    misreads that both engines agree on. A read that survives resampling is solid; one that turns
+    into a different valid number is not. True: same code again; False: a different EAN/UPC there;
+    None: nothing readable in the crop (common at the frame edge, no evidence either way).
+    """
+    x0, y0 = raw.corners.min(axis=0)
+    x1, y1 = raw.corners.max(axis=0)
+    # zxing-cpp reports a linear code as the scan line it read, so grow a square around it that
+    # holds the bars and their quiet zones.
+    side = 1.4 * max(x1 - x0, y1 - y0, 16.0)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    h, w = gray.shape
+    left, right = int(max(0, cx - side / 2)), int(min(w, cx + side / 2))
+    top, bottom = int(max(0, cy - side / 2)), int(min(h, cy + side / 2))
+    crop = gray[top:bottom, left:right]
+    if crop.shape[0] < 8 or crop.shape[1] < 8:
+        return None
+    factor = 1.5 if max(crop.shape) < 480 else 0.7
+    interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
+    crop = np.ascontiguousarray(cv2.resize(crop, None, fx=factor, fy=factor, interpolation=interp))
+    # zxing-cpp is the stricter EAN decoder: it checks pyzbar's reads too when it is there.
+    if ENGINE_ZXING in engines:
+        again = _read_zxing(crop, {}, _gtin_formats())
+    else:
+        again = _zbar().read(crop)
+    texts = {n.text for n in (_normalise(a) for a in again) if n is not None and n.symbology in GTIN_SYMBOLOGIES}
+    if raw.text in texts:
+        return True
+    return False if texts else None
+
+
+def _run(
+    gray: np.ndarray, back: np.ndarray, p: _Pass, engines: Sequence[str], seen: set[tuple[str, str]]
+) -> list[DecodeResult]:
+    valid: list[_Raw] = []
+    if ENGINE_ZXING in engines and p.zxing is not None:
+        valid = [n for n in map(_normalise, _read_zxing(gray, p.zxing)) if n is not None]
+    # pyzbar only when zxing-cpp found nothing valid: it is slower and rarely adds a second code.
+    if not valid and ENGINE_PYZBAR in engines and p.zbar:
+        valid = [n for n in map(_normalise, _zbar().read(gray)) if n is not None]
+    found: list[DecodeResult] = []
+    for r in valid:
+        if (r.text, r.symbology) in seen:
+            continue
+        if r.symbology in GTIN_SYMBOLOGIES:
+            confirmed = _confirm(gray, r, engines)
+            # UPC-E is short enough (6 data digits) to appear in printed digits and partial codes:
+            # it must show up again. Longer EAN/UPC only must not turn into something else.
+            if confirmed is False or (confirmed is None and r.symbology == "upce"):
+                continue
+        seen.add((r.text, r.symbology))
+        pts = r.corners @ back[:, :2].T + back[:, 2]
+        corners = tuple((round(float(x)), round(float(y))) for x, y in pts)
+        found.append(DecodeResult(r.text, r.symbology, corners, r.engine, r.aim))  # type: ignore[arg-type]
+    return found
+
+
+def decode_frame(
+    img_bgr: np.ndarray,
+    *,
+    engines: Iterable[str] | None = None,
+    preprocess: bool = True,
+    budget_ms: float = DEFAULT_BUDGET_MS,
+) -> list[DecodeResult]:
+    """Decode every barcode in one frame.
+
+    img_bgr: uint8 HxWx3 BGR as OpenCV gives it (HxW grayscale and HxWx4 BGRA also accepted).
+    engines: restrict to these engine names (default: `active_engines()`); unknown or unavailable
+      names are ignored, so ("pyzbar",) behaves like a device without zxing-cpp.
+    preprocess: run the OpenCV rescue passes when the fast path finds nothing.
+    budget_ms: no new rescue pass starts after this much time has gone.
+
+    EAN/UPC reads with a wrong check digit are never returned. Duplicates (same text and symbology)
+    across passes are dropped. Raises ValueError for anything that is not an 8-bit image array.
+    """
+    start = time.perf_counter()
+    gray = _to_gray(img_bgr)
+    usable = active_engines() if engines is None else [e for e in engines if e in available_engines()]
+    if not usable:
+        return []
+    seen: set[tuple[str, str]] = set()
+
+    h, w = gray.shape
+    fast_scale = min(1.0, FAST_MAX_SIDE / max(h, w))
+    if fast_scale < 1.0:
+        small = cv2.resize(gray, None, fx=fast_scale, fy=fast_scale, interpolation=cv2.INTER_AREA)
+        back = np.array([[1 / fast_scale, 0.0, 0.0], [0.0, 1 / fast_scale, 0.0]])
+        found = _run(small, back, _Pass("fast", _t_identity, zxing={}), usable, seen)
+    else:
+        found = _run(gray, _IDENTITY, _Pass("fast", _t_identity, zxing={}), usable, seen)
+    if found or not preprocess:
+        return found
+
+    deadline = start + budget_ms / 1000.0
+    passes = _SLOW_PASSES
+    if fast_scale < 1.0:
+        passes = (_Pass("full-size", _t_identity, zxing={}), *passes)
+    for p in passes:
+        if time.perf_counter() >= deadline:
+            break
+        made = p.transform(gray)
+        if made is None:
+            continue
+        found = _run(made[0], made[1], p, usable, seen)
+        if found:
+            return found
+    return []

@@ -1,0 +1,92 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..config import Settings, get_settings
+from .api import catalog, health, locations, sync
+from .crud import StoreDirectory
+from .db import make_engine, upgrade
+
+log = logging.getLogger("store_associate.server")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    upgrade(engine)
+
+    app = FastAPI(
+        title="Store Associate API",
+        version="0.1.0",
+        description="Catalogue, stock across the network, and device sync for the store associate app.",
+    )
+    app.state.engine = engine
+    app.state.directory = StoreDirectory()
+    app.state.settings = settings
+
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+        allow_headers=["*"],
+    )
+
+    @app.middleware("http")
+    async def limits_and_headers(request: Request, call_next):  # noqa: ANN001, ANN202
+        length = request.headers.get("content-length")
+        if length and (not length.isdigit() or int(length) > settings.max_request_bytes):
+            return JSONResponse(
+                {"detail": {"error": "request.too_large",
+                            "message": f"The request is larger than {settings.max_request_bytes} bytes. "
+                                       "Send less at a time."}},
+                status_code=413,
+            )
+        response = await call_next(request)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors()[:5]
+        )
+        return JSONResponse(
+            {"detail": {"error": "request.invalid",
+                        "message": f"The request is not valid ({problems}). Correct it and send it again."}},
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, dict) else {"error": f"http.{exc.status_code}",
+                                                                   "message": str(exc.detail)}
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(
+            {"detail": {"error": "server.error",
+                        "message": "Something went wrong on the server. Try again; if it keeps happening, "
+                                   "tell support the time it happened."}},
+            status_code=500,
+        )
+
+    for router in (health.router, catalog.router, locations.router, sync.router):
+        app.include_router(router)
+    return app

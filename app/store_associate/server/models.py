@@ -1,0 +1,110 @@
+"""Server tables (SQLModel). Alembic migrations in server/migrations mirror these.
+
+Syncable rows carry `version`: a number from one chain-wide counter (`SyncCounter`), bumped in the
+same transaction as the change. A device's pull cursor is the highest version it has seen, so the
+rows themselves are the change log (no second copy of every row), and deletions are tombstones
+(`deleted=True`) so that devices learn of them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, String
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, **kw))
+
+
+class Store(SQLModel, table=True):
+    __tablename__ = "store"
+    code: str = Field(primary_key=True, max_length=16)
+    name: str = Field(max_length=120)
+    kind: str = Field(default="store", max_length=16)  # store | warehouse
+    address: str = Field(default="", max_length=200)
+    city: str = Field(default="", max_length=80)
+    country: str = Field(default="", max_length=2)
+    latitude: float
+    longitude: float
+    timezone: str = Field(max_length=64)
+    hours: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    phone: str = Field(default="", max_length=40)
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, index=True))
+
+
+class Product(SQLModel, table=True):
+    __tablename__ = "product"
+    sku: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200, index=True)
+    brand: str = Field(default="", max_length=80, index=True)
+    description: str = Field(default="", max_length=2000)
+    category: str = Field(default="", max_length=80, index=True)
+    price: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    currency: str = Field(default="EUR", max_length=3)
+    image: str = Field(default="", max_length=300)
+    attributes: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    deleted: bool = False
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, index=True))
+
+
+class Barcode(SQLModel, table=True):
+    """A code printed on or for a product. GTINs are stored as GTIN-14."""
+
+    __tablename__ = "barcode"
+    code: str = Field(primary_key=True, max_length=64)
+    sku: str = Field(foreign_key="product.sku", index=True, max_length=32)
+    kind: str = Field(default="gtin", max_length=16)  # gtin | plu | internal
+    pack_qty: int = 1
+    deleted: bool = False
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, index=True))
+
+
+class InventoryLevel(SQLModel, table=True):
+    __tablename__ = "inventory_level"
+    __table_args__ = (
+        Index("ix_inventory_sku", "sku"),
+        Index("ix_inventory_store_version", "store_code", "version"),
+    )
+    store_code: str = Field(foreign_key="store.code", primary_key=True, max_length=16)
+    sku: str = Field(foreign_key="product.sku", primary_key=True, max_length=32)
+    on_hand: int = 0
+    reserved: int = 0
+    safety_stock: int = 0
+    incoming: int = 0
+    damaged: int = 0
+    updated_at: datetime = _ts()
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class InventoryMovement(SQLModel, table=True):
+    """The stock ledger: every change to a level is a row here, never an overwrite."""
+
+    __tablename__ = "inventory_movement"
+    id: int | None = Field(default=None, primary_key=True)
+    store_code: str = Field(foreign_key="store.code", max_length=16, index=True)
+    sku: str = Field(max_length=32, index=True)
+    field_name: str = Field(default="on_hand", sa_column=Column("field", String(16), nullable=False))
+    delta: int
+    reason: str = Field(max_length=32)  # seed | count | adjust | pick | receive | return | ...
+    reference: str = Field(default="", max_length=64)
+    device_id: str | None = Field(default=None, max_length=64)
+    mutation_id: int | None = None
+    created_at: datetime = _ts()
+
+
+class SyncCounter(SQLModel, table=True):
+    """One row: the chain-wide version counter. Updating it serialises version assignment so
+    that versions become visible in commit order (a reader never skips a lower version that
+    commits later)."""
+
+    __tablename__ = "sync_counter"
+    id: int = Field(default=1, primary_key=True)
+    value: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))

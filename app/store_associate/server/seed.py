@@ -1,0 +1,354 @@
+"""A believable chain, the same every time for the same seed.
+
+Default: 25 stores and 2 distribution centres in real US cities (four time zones), 2,000 products in
+twelve categories with valid GTIN-13 / UPC-A (some UPC-E-compressible, some EAN-8, some with a case
+GTIN-14 or a second code, produce with PLUs, bakery with in-store codes), prices, and stock with
+realistic zeros and low counts. Scale flags make the benchmark chain (1,000 locations, 100,000 SKUs).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert
+from sqlmodel import Session
+
+from ..domain.gtin import check_digit, upca_to_upce
+from .crud import next_versions
+from .models import Barcode, InventoryLevel, InventoryMovement, Product, Store
+
+# code, name, city, address, lat, lon, timezone
+CITIES: list[tuple[str, str, str, float, float, str]] = [
+    ("NYC", "New York", "1 Herald Sq", 40.7506, -73.9880, "America/New_York"),
+    ("BKN", "Brooklyn", "445 Albee Sq W", 40.6904, -73.9837, "America/New_York"),
+    ("JRC", "Jersey City", "30 Mall Dr W", 40.7357, -74.0566, "America/New_York"),
+    ("BOS", "Boston", "350 Washington St", 42.3555, -71.0605, "America/New_York"),
+    ("PHL", "Philadelphia", "1101 Market St", 39.9520, -75.1590, "America/New_York"),
+    ("BAL", "Baltimore", "201 E Pratt St", 39.2866, -76.6122, "America/New_York"),
+    ("WDC", "Washington", "1025 F St NW", 38.8977, -77.0270, "America/New_York"),
+    ("PIT", "Pittsburgh", "301 Fifth Ave", 40.4406, -79.9959, "America/New_York"),
+    ("ATL", "Atlanta", "3393 Peachtree Rd NE", 33.8470, -84.3620, "America/New_York"),
+    ("MIA", "Miami", "701 S Miami Ave", 25.7670, -80.1930, "America/New_York"),
+    ("CLT", "Charlotte", "4400 Sharon Rd", 35.1520, -80.8340, "America/New_York"),
+    ("CHI", "Chicago", "835 N Michigan Ave", 41.8976, -87.6240, "America/Chicago"),
+    ("EVN", "Evanston", "1700 Sherman Ave", 42.0480, -87.6830, "America/Chicago"),
+    ("MSP", "Minneapolis", "700 Nicollet Mall", 44.9760, -93.2710, "America/Chicago"),
+    ("DAL", "Dallas", "13350 Dallas Pkwy", 32.9300, -96.8210, "America/Chicago"),
+    ("HOU", "Houston", "5085 Westheimer Rd", 29.7390, -95.4640, "America/Chicago"),
+    ("AUS", "Austin", "2901 S Capital of TX Hwy", 30.2470, -97.8020, "America/Chicago"),
+    ("DEN", "Denver", "3000 E 1st Ave", 39.7180, -104.9530, "America/Denver"),
+    ("PHX", "Phoenix", "2502 E Camelback Rd", 33.5090, -112.0270, "America/Phoenix"),
+    ("SLC", "Salt Lake City", "50 S Main St", 40.7680, -111.8910, "America/Denver"),
+    ("LAX", "Los Angeles", "189 The Grove Dr", 34.0720, -118.3570, "America/Los_Angeles"),
+    ("SFO", "San Francisco", "865 Market St", 37.7840, -122.4070, "America/Los_Angeles"),
+    ("SJC", "San Jose", "2855 Stevens Creek Blvd", 37.3240, -121.9460, "America/Los_Angeles"),
+    ("SEA", "Seattle", "400 Pine St", 47.6120, -122.3370, "America/Los_Angeles"),
+    ("PDX", "Portland", "700 SW 5th Ave", 45.5180, -122.6780, "America/Los_Angeles"),
+]
+WAREHOUSES: list[tuple[str, str, str, float, float, str]] = [
+    ("DCE", "Edison", "300 Raritan Center Pkwy", 40.5187, -74.3410, "America/New_York"),
+    ("DCW", "Fort Worth", "4600 Alliance Gateway Fwy", 32.9740, -97.3170, "America/Chicago"),
+]
+
+WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+STORE_HOURS = [
+    {d: [["08:00", "21:00"]] for d in WEEK[:6]} | {"sun": [["10:00", "18:00"]]},
+    {d: [["09:00", "22:00"]] for d in WEEK[:6]} | {"sun": [["10:00", "19:00"]]},
+    {d: [["07:00", "23:00"]] for d in WEEK},
+    {d: [["00:00", "00:00"]] for d in WEEK},  # open around the clock
+]
+WAREHOUSE_HOURS = {d: [["06:00", "22:00"]] for d in WEEK[:5]} | {"sat": [["06:00", "14:00"]], "sun": []}
+
+# category: (slug, price range in dollars, brands, nouns, adjectives, sizes)
+CATEGORIES: dict[str, tuple[str, tuple[int, int], list[str], list[str], list[str], list[str]]] = {
+    "Grocery": ("grocery", (1, 12), ["Harvest Table", "Golden Mill", "Nonna's", "Prairie Farms"],
+                ["Pasta", "Rice", "Oats", "Granola", "Peanut Butter", "Olive Oil", "Tomato Sauce", "Crackers",
+                 "Honey", "Black Beans", "Coffee Beans", "Green Tea"],
+                ["Organic", "Whole Grain", "Classic", "Extra Virgin", "Roasted", "Low Sodium"],
+                ["250 g", "500 g", "1 kg", "12 oz", "16 oz", "750 ml"]),
+    "Beverages": ("beverages", (1, 8), ["Blue Spring", "Citrus Co", "Mountain Brew", "FizzUp"],
+                  ["Sparkling Water", "Orange Juice", "Cold Brew", "Lemonade", "Iced Tea", "Kombucha"],
+                  ["Unsweetened", "Lime", "Peach", "Original", "Zero Sugar"],
+                  ["330 ml", "500 ml", "1 l", "6 x 330 ml", "12 fl oz"]),
+    "Household": ("household", (2, 25), ["CleanPro", "Homestead", "Brightly", "EcoNest"],
+                  ["Dish Soap", "Laundry Pods", "Paper Towels", "Trash Bags", "Sponges", "Glass Cleaner"],
+                  ["Lemon", "Fragrance Free", "Heavy Duty", "Lavender", "Eco"],
+                  ["24 ct", "6 rolls", "1 l", "750 ml", "40 ct"]),
+    "Personal Care": ("personal-care", (2, 30), ["Pure Leaf", "Dermaline", "Oceana", "Fresh & Co"],
+                      ["Shampoo", "Conditioner", "Body Wash", "Toothpaste", "Deodorant", "Hand Cream",
+                       "Sunscreen SPF 50"],
+                      ["Sensitive", "Argan Oil", "Mint", "Aloe", "Unscented"],
+                      ["75 ml", "250 ml", "400 ml", "2 pack"]),
+    "Electronics": ("electronics", (9, 400), ["Voltix", "Auralink", "Nordtek", "PixelPeak"],
+                    ["USB-C Cable", "Wireless Earbuds", "Power Bank", "Bluetooth Speaker", "Phone Charger",
+                     "HDMI Cable", "Smart Plug", "Webcam", "Keyboard", "Mouse"],
+                    ["Fast Charge", "Noise Cancelling", "Compact", "Pro", "2 m", "20,000 mAh"],
+                    ["Black", "White", "Graphite", "Blue"]),
+    "Toys": ("toys", (5, 80), ["Playmakers", "BrickBox", "Wonderloop", "Tiny Tribe"],
+             ["Building Set", "Puzzle 1000 pcs", "Plush Bear", "Race Car", "Board Game", "Doll House"],
+             ["Deluxe", "Junior", "Classic", "Glow-in-the-Dark"], ["3+", "6+", "8+", "12+"]),
+    "Clothing": ("clothing", (8, 120), ["Northbound", "Linen & Loom", "Urban Thread", "Trailhead"],
+                 ["T-Shirt", "Hoodie", "Jeans", "Rain Jacket", "Socks 3-pack", "Chinos", "Beanie"],
+                 ["Organic Cotton", "Slim Fit", "Relaxed", "Waterproof", "Merino"],
+                 ["S", "M", "L", "XL"]),
+    "Home & Garden": ("home-garden", (4, 150), ["Greenway", "Casa Nova", "Hearth", "Terra"],
+                      ["Plant Pot", "Garden Hose", "Throw Blanket", "Scented Candle", "Desk Lamp",
+                       "Storage Box", "Picture Frame"],
+                      ["Ceramic", "Expandable", "Cozy", "Vanilla", "LED", "Stackable"],
+                      ["Small", "Medium", "Large", "Set of 2"]),
+    "Pet": ("pet", (3, 60), ["Happy Paws", "Whisker Co", "Tail Trail"],
+            ["Dry Dog Food", "Cat Litter", "Chew Toy", "Cat Treats", "Dog Leash"],
+            ["Grain Free", "Clumping", "Durable", "Salmon", "Reflective"],
+            ["1.5 kg", "5 kg", "10 lb", "Small", "Large"]),
+    "Stationery": ("stationery", (1, 25), ["Inkwell", "PaperCraft", "Scribe"],
+                   ["Notebook", "Gel Pens 10-pack", "Highlighters", "Sticky Notes", "Stapler", "Backpack"],
+                   ["A5 Dotted", "Pastel", "Neon", "Heavy Duty", "Recycled"],
+                   ["1 pc", "5 pcs", "12 pcs"]),
+    "Sports": ("sports", (6, 200), ["Stride", "Apex Gear", "Kinetic"],
+               ["Yoga Mat", "Water Bottle", "Running Socks", "Dumbbell Set", "Tennis Balls", "Jump Rope"],
+               ["Non-Slip", "Insulated", "Adjustable", "Pro", "Lightweight"],
+               ["750 ml", "1 l", "2 x 5 kg", "3 pack", "One Size"]),
+    "Pharmacy": ("pharmacy", (3, 35), ["CareWell", "MediPlus", "Vitaline"],
+                 ["Ibuprofen 200 mg", "Vitamin D3", "Allergy Relief", "Bandages", "Cough Syrup", "Multivitamin"],
+                 ["Extra Strength", "Non-Drowsy", "Kids", "Waterproof", "Daily"],
+                 ["24 ct", "60 ct", "100 ct", "120 ml"]),
+}
+PRODUCE = [("4011", "Bananas", "per lb", "0.69"), ("4131", "Fuji Apples", "per lb", "1.99"),
+           ("4046", "Avocado Hass", "each", "1.49"), ("4065", "Green Peppers", "each", "0.99"),
+           ("4087", "Roma Tomatoes", "per lb", "1.79"), ("4225", "Large Avocado", "each", "2.29"),
+           ("4664", "Tomatoes on the Vine", "per lb", "2.49"), ("4072", "Russet Potatoes", "per lb", "0.89")]
+BAKERY = ["Sourdough Loaf", "Baguette", "Croissant 4-pack", "Blueberry Muffins", "Rye Bread", "Bagels 6-pack"]
+
+
+@dataclass
+class SeedSummary:
+    stores: int = 0
+    warehouses: int = 0
+    products: int = 0
+    barcodes: int = 0
+    stock_rows: int = 0
+    # Codes worth trying in the demo and in tests, by what they show.
+    examples: dict[str, Any] = field(default_factory=dict)
+
+
+def _gtin(body: str) -> str:
+    return body + str(check_digit(body))
+
+
+class _Generator:
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.used: set[str] = set()
+
+    def unique(self, make) -> str:  # noqa: ANN001
+        while True:
+            code = make()
+            if code not in self.used:
+                self.used.add(code)
+                return code
+
+    def ean13(self) -> str:
+        prefix = self.rng.choice(["400", "401", "402", "500", "501", "300", "301", "760", "871", "890", "690"])
+        return self.unique(lambda: _gtin(prefix + "".join(self.rng.choices("0123456789", k=9))))
+
+    def upca(self) -> str:
+        return self.unique(lambda: _gtin(self.rng.choice("0136789") + "".join(self.rng.choices("0123456789", k=10))))
+
+    def upca_compressible(self) -> str:
+        """A UPC-A that also prints as UPC-E (manufacturer xxx00, product 00xyz)."""
+        def make() -> str:
+            d = "".join(self.rng.choices("0123456789", k=5))
+            body = "0" + d[0] + d[1] + self.rng.choice("012") + "00" + "00" + d[2:5]
+            return _gtin(body)
+        return self.unique(make)
+
+    def ean8(self) -> str:
+        return self.unique(lambda: _gtin(self.rng.choice(["40", "50", "96", "87"])
+                                         + "".join(self.rng.choices("0123456789", k=5))))
+
+    def in_store(self) -> str:
+        # Prefix 20: restricted circulation, used as the chain's own EAN-13 for bakery counters.
+        return self.unique(lambda: _gtin("20" + "".join(self.rng.choices("0123456789", k=10))))
+
+
+def _price(rng: random.Random, lo: int, hi: int) -> Decimal:
+    dollars = rng.randint(lo, hi)
+    cents = rng.choice(["99", "49", "29", "00", "79"])
+    return Decimal(f"{max(dollars - (1 if cents != '00' else 0), 0)}.{cents}") or Decimal("0.99")
+
+
+def _locations(rng: random.Random, n_locations: int) -> list[dict]:
+    rows: list[dict] = []
+    for i, (code, city, addr, lat, lon, tz) in enumerate(CITIES):
+        rows.append(dict(code=f"{code}-01", name=f"{city} {addr.split(' ', 1)[1]}", kind="store",
+                         city=city, address=f"{addr}, {city}", country="US", latitude=lat, longitude=lon,
+                         timezone=tz, hours=STORE_HOURS[i % len(STORE_HOURS)],
+                         phone=f"+1 555 01{i:02d} {1000 + i}"))
+    for code, city, addr, lat, lon, tz in WAREHOUSES:
+        rows.append(dict(code=f"{code}-WH", name=f"{city} Distribution Center", kind="warehouse", city=city,
+                         address=f"{addr}, {city}", country="US", latitude=lat, longitude=lon, timezone=tz,
+                         hours=WAREHOUSE_HOURS, phone="+1 555 0100 9000"))
+    # Scale runs: more stores around the same cities (suburbs within ~60 km).
+    extra = max(0, n_locations - len(rows))
+    for j in range(extra):
+        code, city, _addr, lat, lon, tz = CITIES[j % len(CITIES)]
+        rows.append(dict(code=f"{code}-{j // len(CITIES) + 2:03d}"[:16], name=f"{city} Suburb {j + 2}",
+                         kind="store", city=city, address=f"{100 + j} Commerce Way, {city}", country="US",
+                         latitude=lat + rng.uniform(-0.5, 0.5), longitude=lon + rng.uniform(-0.5, 0.5),
+                         timezone=tz, hours=STORE_HOURS[j % len(STORE_HOURS)], phone=""))
+    return rows[:n_locations] if n_locations < len(rows) else rows
+
+
+def _products(gen: _Generator, n_skus: int) -> tuple[list[dict], list[dict], dict[str, Any]]:
+    rng = gen.rng
+    products: list[dict] = []
+    codes: list[dict] = []
+    examples: dict[str, Any] = {"upce": [], "ean8": [], "case_gtin14": [], "multi_code": [], "plu": [],
+                                "in_store": []}
+    names = list(CATEGORIES)
+    for i, (plu, pname, unit, price) in enumerate(PRODUCE[: max(0, min(len(PRODUCE), n_skus // 50))]):
+        sku = f"{900001 + i}"
+        products.append(dict(sku=sku, name=pname, brand="Fresh Market", description=f"Sold {unit}.",
+                             category="Produce", price=Decimal(price), currency="USD",
+                             image="/images/products/produce.png", attributes={"unit": unit}))
+        codes.append(dict(code=plu, sku=sku, kind="plu", pack_qty=1))
+        examples["plu"].append(plu)
+    for i in range(n_skus - len(products)):
+        category = names[i % len(names)]
+        slug, (lo, hi), brands, nouns, adjectives, sizes = CATEGORIES[category]
+        brand = rng.choice(brands)
+        size = rng.choice(sizes)
+        name = f"{rng.choice(adjectives)} {rng.choice(nouns)}, {size}"
+        sku = f"{100001 + i}"
+        if category == "Grocery" and i % 97 == 0 and BAKERY:
+            name, brand = f"{BAKERY[(i // 97) % len(BAKERY)]}", "In-Store Bakery"
+        products.append(dict(
+            sku=sku, name=name, brand=brand,
+            description=f"{brand} {name}. {category} item, ask a colleague if you need help finding it.",
+            category=category, price=_price(rng, lo, hi), currency="USD",
+            image=f"/images/products/{slug}.png", attributes={"size": size},
+        ))
+        roll = rng.random()
+        if brand == "In-Store Bakery":
+            main, kind = gen.in_store(), "internal"
+            examples["in_store"].append(main)
+        elif roll < 0.08:
+            main, kind = gen.upca_compressible(), "gtin"
+            examples["upce"].append(upca_to_upce(main))
+        elif roll < 0.14:
+            main, kind = gen.ean8(), "gtin"
+            examples["ean8"].append(main)
+        elif roll < 0.55:
+            main, kind = gen.upca(), "gtin"
+        else:
+            main, kind = gen.ean13(), "gtin"
+        codes.append(dict(code=main.zfill(14), sku=sku, kind=kind, pack_qty=1))
+        if kind == "gtin" and rng.random() < 0.12:
+            # The case of 6 or 12: indicator digit 1 in front of the item's GTIN-13 body.
+            body = "1" + main.zfill(13)[:12]
+            case = _gtin(body)
+            gen.used.add(case)
+            qty = rng.choice([6, 12])
+            codes.append(dict(code=case, sku=sku, kind="gtin", pack_qty=qty))
+            examples["case_gtin14"].append({"code": case, "sku": sku, "pack_qty": qty})
+        if kind == "gtin" and rng.random() < 0.06:
+            second = gen.ean13()
+            codes.append(dict(code=second.zfill(14), sku=sku, kind="gtin", pack_qty=1))
+            examples["multi_code"].append({"sku": sku, "codes": [main, second]})
+    for key in ("upce", "ean8", "case_gtin14", "multi_code", "in_store"):
+        examples[key] = examples[key][:5]
+    return products, codes, examples
+
+
+def _stock(rng: random.Random, locations: list[dict], skus: list[str], stocked_per_location: int | None,
+           now: datetime) -> list[dict]:
+    rows: list[dict] = []
+    for loc in locations:
+        warehouse = loc["kind"] == "warehouse"
+        carried = skus if stocked_per_location is None else skus[:stocked_per_location]
+        for sku in carried:
+            r = rng.random()
+            if warehouse:
+                on_hand = 0 if r < 0.05 else rng.randint(20, 900)
+            elif r < 0.15:
+                on_hand = 0  # realistic gaps on the shelf
+            elif r < 0.30:
+                on_hand = rng.randint(1, 3)
+            else:
+                on_hand = rng.randint(4, 60)
+            reserved = min(on_hand, rng.choice([0, 0, 0, 0, 1, 2])) if on_hand else 0
+            rows.append(dict(
+                store_code=loc["code"], sku=sku, on_hand=on_hand, reserved=reserved,
+                safety_stock=0 if warehouse else rng.choice([0, 0, 1, 2]),
+                incoming=rng.choice([0, 0, 0, 0, 6, 12, 24]) if not warehouse else 0,
+                damaged=rng.choice([0] * 19 + [1]), updated_at=now,
+            ))
+    return rows
+
+
+def seed(
+    engine: Engine,
+    seed_value: int = 42,
+    locations: int = 27,
+    skus: int = 2000,
+    stocked_per_location: int | None = None,
+    chunk: int = 5000,
+) -> SeedSummary:
+    """Replace the catalogue, stores and stock with a generated chain."""
+    rng = random.Random(seed_value)
+    gen = _Generator(seed_value + 1)
+    now = datetime.now(UTC)
+    locs = _locations(rng, locations)
+    products, codes, examples = _products(gen, skus)
+    sku_list = [p["sku"] for p in products]
+    stock = _stock(rng, locs, sku_list, stocked_per_location, now)
+
+    with Session(engine) as session:
+        for model in (InventoryMovement, InventoryLevel, Barcode, Product, Store):
+            session.execute(delete(model))
+        total = len(locs) + len(products) + len(codes) + len(stock)
+        version = next_versions(session, total)
+        for table, rows in ((Store, locs), (Product, products), (Barcode, codes), (InventoryLevel, stock)):
+            for row in rows:
+                row["version"] = version
+                version += 1
+            for start in range(0, len(rows), chunk):
+                session.execute(insert(table), rows[start:start + chunk])
+        # The opening balance goes into the ledger too: every unit on hand has a movement behind it.
+        ledger = [dict(store_code=s["store_code"], sku=s["sku"], field_name="on_hand", delta=s["on_hand"],
+                       reason="seed", reference=f"seed:{seed_value}", created_at=now)
+                  for s in stock if s["on_hand"]]
+        for start in range(0, len(ledger), chunk):
+            session.execute(insert(InventoryMovement), ledger[start:start + chunk])
+        session.commit()
+
+    home = locs[0]["code"]
+    by_sku = {(s["store_code"], s["sku"]): s for s in stock}
+    gtin_of = {c["sku"]: c["code"] for c in codes if c["kind"] == "gtin" and c["pack_qty"] == 1}
+
+    def pick(pred) -> dict | None:  # noqa: ANN001
+        # Prefer a plain EAN-13: the code most people will type in the demo.
+        def not_ean13(p: dict) -> bool:
+            g = gtin_of.get(p["sku"], "00")
+            return not (g[0] == "0" and g[1] != "0")
+
+        ordered = sorted(products, key=not_ean13)
+        for p in ordered:
+            s = by_sku.get((home, p["sku"]))
+            if p["sku"] in gtin_of and s and pred(s):
+                g = gtin_of[p["sku"]].lstrip("0")
+                return {"sku": p["sku"], "name": p["name"], "gtin": g.zfill(13) if len(g) > 8 else g.zfill(8)}
+        return None
+
+    examples["store"] = home
+    examples["in_stock_here"] = pick(lambda s: s["on_hand"] - s["reserved"] - s["safety_stock"] > 5)
+    examples["out_of_stock_here"] = pick(lambda s: s["on_hand"] == 0)
+    return SeedSummary(
+        stores=sum(1 for loc in locs if loc["kind"] == "store"),
+        warehouses=sum(1 for loc in locs if loc["kind"] == "warehouse"),
+        products=len(products), barcodes=len(codes), stock_rows=len(stock), examples=examples,
+    )

@@ -1,0 +1,72 @@
+"""t("key"), the locale, right-to-left, and locale formatting (Babel).
+
+Catalogues are flat JSON files in app/assets/i18n/<locale>.json; English is the fallback for any
+key a translation lacks. A key missing everywhere shows as the key itself, and the tests catch it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_datetime, format_timedelta
+from babel.numbers import format_currency, format_decimal
+
+CATALOGUES = Path(__file__).resolve().parents[2] / "assets" / "i18n"
+FALLBACK = "en"
+_state = {"locale": FALLBACK}
+
+
+@lru_cache
+def catalogue(locale: str) -> dict[str, str]:
+    path = CATALOGUES / f"{locale}.json"
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def available_locales() -> list[str]:
+    return sorted(p.stem for p in CATALOGUES.glob("*.json"))
+
+
+def set_locale(locale: str) -> None:
+    _state["locale"] = locale if locale in available_locales() else FALLBACK
+
+
+def get_locale() -> str:
+    return _state["locale"]
+
+
+def is_rtl(locale: str | None = None) -> bool:
+    return Locale.parse(locale or get_locale()).character_order == "right-to-left"
+
+
+def t(key: str, **params: object) -> str:
+    text = catalogue(get_locale()).get(key) or catalogue(FALLBACK).get(key) or key
+    return text.format(**params) if params else text
+
+
+def money(amount: Decimal, currency: str) -> str:
+    return format_currency(amount, currency, locale=get_locale())
+
+
+def number(value: float | int | Decimal, digits: int = 0) -> str:
+    fmt = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=fmt, locale=get_locale())
+
+
+def age(when: datetime, now: datetime | None = None) -> str:
+    """'3 minutes' style age of a timestamp, for 'as of ... ago' labels."""
+    now = now or datetime.now(UTC)
+    delta = max(now - when, timedelta(0))
+    if delta < timedelta(seconds=45):
+        return t("time.just_now")
+    return t("time.ago", age=format_timedelta(delta, locale=get_locale(), threshold=1.1))
+
+
+def local_time(when: datetime) -> str:
+    return format_datetime(when, format="short", locale=get_locale())

@@ -1,0 +1,227 @@
+"""The scan screen and the product screen: one page, the scan field always on top.
+
+Counter staff scan item after item with a keyboard-wedge scanner, so the field keeps focus after
+every scan and the result replaces the previous one; nothing needs the mouse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import flet as ft
+
+from ..i18n import t
+from ..scan_vm import LocationRow, NetState, ProductView, ScanViewModel, Screen
+from ..widgets import card, figure_tile, labelled, status_colour
+
+NETWORK_TIMEOUT_S = 8.0
+
+
+class ScanView:
+    def __init__(self, page: ft.Page, vm: ScanViewModel, on_network_result: Callable[[bool], None]) -> None:
+        self.page = page
+        self.vm = vm
+        self.on_network_result = on_network_result
+        self.field = ft.TextField(
+            label=t("scan.field.label"),
+            hint_text=t("scan.field.hint"),
+            autofocus=True,
+            prefix_icon=ft.Icons.QR_CODE_SCANNER,
+            on_submit=self._on_submit,
+            text_size=20,
+            border=ft.InputBorder.OUTLINE,
+            border_radius=ft.BorderRadius.all(10),
+        )
+        self.body = ft.Column(expand=True, scroll=ft.ScrollMode.AUTO, spacing=12)
+        self.root = ft.Column(
+            [
+                ft.Row(
+                    [
+                        labelled("scan-input", self.field, expand=True),
+                        ft.IconButton(ft.Icons.SEARCH, tooltip=t("scan.button.lookup"),
+                                      on_click=self._on_submit),
+                    ],
+                    vertical_alignment=ft.CrossAxisAlignment.START,
+                ),
+                self.body,
+            ],
+            expand=True,
+        )
+        self.render()
+
+    # --- events -------------------------------------------------------------------------------------
+
+    async def _on_submit(self, _e: ft.Event | None = None) -> None:
+        text = self.field.value or ""
+        self.field.value = ""
+        state = self.vm.submit(text)
+        self.render()
+        self.page.update()
+        await self.field.focus()
+        if state.screen is Screen.PRODUCT:
+            await self._load_network()
+
+    async def _load_network(self, _e: ft.Event | None = None) -> None:
+        try:
+            state = await asyncio.wait_for(asyncio.to_thread(self.vm.load_network), NETWORK_TIMEOUT_S)
+        except TimeoutError:
+            state = self.vm.state
+            state.net_state, state.net_note = NetState.NONE, t("network.timeout")
+        self.on_network_result(state.net_state is NetState.LIVE)
+        self.render()
+        self.page.update()
+
+    async def _on_back(self, _e: ft.Event) -> None:
+        self.vm.back()
+        self.render()
+        self.page.update()
+        await self.field.focus()
+
+    async def _on_recent(self, code: str) -> None:
+        self.field.value = code
+        await self._on_submit()
+
+    # --- drawing ------------------------------------------------------------------------------------
+
+    def render(self) -> None:
+        s = self.vm.state
+        if s.screen is Screen.PRODUCT and s.product:
+            self.body.controls = [self._product(s.product), self._network()]
+        elif s.screen is Screen.SCAN:
+            self.body.controls = [self._welcome(), self._recent()]
+        else:
+            self.body.controls = [self._message(), self._recent()]
+
+    def _welcome(self) -> ft.Control:
+        return card(ft.Row([
+            ft.Icon(ft.Icons.DOCUMENT_SCANNER_OUTLINED, size=40, color=ft.Colors.PRIMARY),
+            ft.Column([
+                ft.Text(t("scan.welcome.title"), size=18, weight=ft.FontWeight.BOLD),
+                ft.Text(t("scan.welcome.body")),
+            ], expand=True, spacing=4),
+        ]))
+
+    def _message(self) -> ft.Control:
+        s = self.vm.state
+        icon, colour = {
+            Screen.INVALID: (ft.Icons.ERROR_OUTLINE, ft.Colors.ERROR),
+            Screen.UNKNOWN: (ft.Icons.HELP_OUTLINE, ft.Colors.ORANGE_800),
+            Screen.NOT_A_PRODUCT: (ft.Icons.INFO_OUTLINE, ft.Colors.BLUE_700),
+            Screen.AMBIGUOUS: (ft.Icons.WARNING_AMBER, ft.Colors.ORANGE_800),
+        }.get(s.screen, (ft.Icons.INFO_OUTLINE, ft.Colors.PRIMARY))
+        return card(ft.Column([
+            ft.Row([
+                ft.Icon(icon, color=colour, size=36),
+                labelled("message-title", ft.Text(s.message_title, size=20, weight=ft.FontWeight.BOLD,
+                                                  color=colour), expand=True),
+            ]),
+            labelled("message-body", ft.Text(s.message_body, size=16)),
+            ft.Text(t("scan.code_was", code=s.last_code), size=13, color=ft.Colors.ON_SURFACE_VARIANT,
+                    selectable=True),
+            ft.Row([ft.OutlinedButton(t("scan.button.back"), icon=ft.Icons.ARROW_BACK, on_click=self._on_back)]),
+        ], spacing=8), border=colour)
+
+    def _product(self, p: ProductView) -> ft.Control:
+        image = ft.Container(
+            ft.Image(src=p.image, width=120, height=120, fit=ft.BoxFit.COVER,
+                     error_content=ft.Icon(ft.Icons.IMAGE_NOT_SUPPORTED)) if p.image else
+            ft.Icon(ft.Icons.INVENTORY_2_OUTLINED, size=64),
+            width=120, height=120, border_radius=ft.BorderRadius.all(12),
+            clip_behavior=ft.ClipBehavior.ANTI_ALIAS,
+        )
+        details = ft.Column([
+            labelled("product-name", ft.Text(p.name, size=22, weight=ft.FontWeight.BOLD)),
+            ft.Text(f"{p.brand} · {p.category}", size=14, color=ft.Colors.ON_SURFACE_VARIANT),
+            labelled("product-price", ft.Text(p.price, size=26, weight=ft.FontWeight.BOLD,
+                                              color=ft.Colors.PRIMARY)),
+            ft.Text(t("product.sku", sku=p.sku), size=13, selectable=True),
+            ft.Text(t("product.codes", codes=", ".join(p.codes)), size=13, selectable=True),
+        ] + ([ft.Text(p.pack_note, size=14, weight=ft.FontWeight.BOLD, color=ft.Colors.ORANGE_800)]
+             if p.pack_note else []), spacing=4, expand=True)
+        status = ft.Container(
+            labelled("stock-status", ft.Text(p.stock_status_label, color=ft.Colors.WHITE,
+                                             weight=ft.FontWeight.BOLD)),
+            bgcolor=status_colour(p.stock_status), padding=ft.Padding.symmetric(horizontal=10, vertical=4),
+            border_radius=ft.BorderRadius.all(16),
+        )
+        figures = ft.ResponsiveRow(
+            [figure_tile(f"stock-{f.key}", f.label, f.value, emphasise=f.key == "available")
+             for f in p.stock],
+            spacing=8, run_spacing=8,
+        )
+        extra = []
+        if p.scan_details:
+            extra.append(ft.Row([ft.Text(f"{d.label}: {d.value}", size=13) for d in p.scan_details], wrap=True))
+        return card(ft.Column([
+            ft.Row([ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("scan.button.back"), on_click=self._on_back),
+                    ft.Text(t("product.title"), size=14, color=ft.Colors.ON_SURFACE_VARIANT)]),
+            ft.Row([image, details], vertical_alignment=ft.CrossAxisAlignment.START, spacing=16),
+            *extra,
+            ft.Divider(),
+            ft.Row([ft.Text(t("stock.here_title"), size=18, weight=ft.FontWeight.BOLD), status],
+                   alignment=ft.MainAxisAlignment.SPACE_BETWEEN),
+            figures,
+            ft.Text(p.description, size=13, color=ft.Colors.ON_SURFACE_VARIANT),
+        ], spacing=10))
+
+    def _network(self) -> ft.Control:
+        s = self.vm.state
+        header = ft.Row([
+            ft.Text(t("network.title"), size=18, weight=ft.FontWeight.BOLD, expand=True),
+        ])
+        note_colour = {NetState.LIVE: ft.Colors.GREEN_800, NetState.CACHED: ft.Colors.ORANGE_800,
+                       NetState.NONE: ft.Colors.ERROR}.get(s.net_state, ft.Colors.ON_SURFACE_VARIANT)
+        note_icon = {NetState.LIVE: ft.Icons.CLOUD_DONE, NetState.CACHED: ft.Icons.CLOUD_OFF,
+                     NetState.NONE: ft.Icons.CLOUD_OFF}.get(s.net_state, ft.Icons.CLOUD_SYNC)
+        note = ft.Row([
+            ft.Icon(note_icon, color=note_colour, size=18),
+            labelled("network-note", ft.Text(s.net_note, color=note_colour, size=14), expand=True),
+        ])
+        controls: list[ft.Control] = [header, note]
+        if s.net_state is NetState.LOADING:
+            controls.append(ft.ProgressBar())
+        if s.net_state in (NetState.CACHED, NetState.NONE):
+            controls.append(ft.Row([ft.TextButton(t("network.retry"), icon=ft.Icons.REFRESH,
+                                                  on_click=self._load_network)]))
+        controls.extend(self._location_row(r) for r in s.net_rows)
+        return card(ft.Column(controls, spacing=6))
+
+    def _location_row(self, r: LocationRow) -> ft.Control:
+        open_colour = ft.Colors.GREEN_800 if r.is_open else ft.Colors.ON_SURFACE_VARIANT
+        return labelled(f"loc-{r.code}", ft.Container(
+            ft.Row([
+                ft.Icon(ft.Icons.WAREHOUSE if r.kind_label == t("network.warehouse") else ft.Icons.STORE,
+                        color=ft.Colors.ON_SURFACE_VARIANT),
+                ft.Column([
+                    ft.Text(r.name, weight=ft.FontWeight.BOLD, size=15),
+                    ft.Text(f"{r.kind_label} · {r.distance} · {r.open_label}", size=13, color=open_colour),
+                    ft.Text(r.detail, size=12, color=ft.Colors.ON_SURFACE_VARIANT),
+                ], spacing=1, expand=True),
+                ft.Column([
+                    ft.Text(r.available, size=22, weight=ft.FontWeight.BOLD, color=status_colour(r.status)),
+                    ft.Text(t("stock.available_short"), size=11),
+                ], horizontal_alignment=ft.CrossAxisAlignment.END, spacing=0),
+            ]),
+            padding=ft.Padding.symmetric(horizontal=8, vertical=6),
+            border=ft.Border.only(bottom=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)),
+        ))
+
+    def _recent(self) -> ft.Control:
+        rows = self.vm.state.recent
+        if not rows:
+            return ft.Container()
+        items = []
+        for code, name, outcome in rows:
+            async def open_recent(_e: ft.Event, c: str = code) -> None:
+                await self._on_recent(c)
+
+            items.append(ft.ListTile(
+                leading=ft.Icon(ft.Icons.CHECK_CIRCLE_OUTLINE if outcome == "found" else ft.Icons.HELP_OUTLINE),
+                title=ft.Text(name or t(f"recent.{outcome}")),
+                subtitle=ft.Text(code),
+                dense=True,
+                on_click=open_recent,
+            ))
+        return card(ft.Column([ft.Text(t("recent.title"), size=16, weight=ft.FontWeight.BOLD), *items],
+                              spacing=2))

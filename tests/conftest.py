@@ -1,0 +1,135 @@
+"""Shared fixtures: real databases (SQLite files, the PostgreSQL server) and real servers on localhost."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+PG_ADMIN_URL = os.environ.get("STORE_ASSOCIATE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 60.0) -> None:
+    """Poll until the URL answers 200 (the server is up), or fail with its output."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)  # polling interval for readiness, not synchronisation of test logic
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh database on the running PostgreSQL server, dropped afterwards."""
+    import psycopg
+
+    name = f"sa_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:  # pragma: no cover - the machine guarantees the server
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def database(kind: str, tmp: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'server.db'}"
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+@dataclass
+class RunningServer:
+    url: str
+    database_url: str
+    examples: dict
+    proc: subprocess.Popen
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=15)
+
+
+def seed_database(database_url: str, skus: int = 400, locations: int = 27) -> dict:
+    from store_associate.server.db import make_engine, upgrade
+    from store_associate.server.seed import seed
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    summary = seed(engine, 42, locations, skus)
+    engine.dispose()
+    return summary.examples
+
+
+def start_server(database_url: str, examples: dict, port: int | None = None) -> RunningServer:
+    port = port or free_port()
+    env = {**os.environ, "STORE_ASSOCIATE_DATABASE_URL": database_url}
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "store_associate", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url + "/health", proc)
+    except Exception:
+        proc.kill()
+        raise
+    return RunningServer(url, database_url, examples, proc)
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A seeded backend on each database, in its own process, on localhost."""
+    tmp = tmp_path_factory.mktemp(f"server-{request.param}")
+    with database(request.param, tmp) as url:
+        examples = seed_database(url)
+        running = start_server(url, examples)
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    tmp = tmp_path_factory.mktemp("server-sqlite-only")
+    url = f"sqlite:///{tmp / 'server.db'}"
+    examples = seed_database(url)
+    running = start_server(url, examples)
+    try:
+        yield running
+    finally:
+        running.stop()

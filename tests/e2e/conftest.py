@@ -1,0 +1,122 @@
+"""The device app in web mode on localhost, driven by Debian's Chromium through Playwright."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from tests.conftest import ARTIFACTS, RunningServer, free_port, seed_database, start_server, wait_http
+
+CHROMIUM = os.environ.get("STORE_ASSOCIATE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage"]
+SHOTS = ARTIFACTS / "e2e"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: run `bash dev setup` (apt-get install chromium).")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class AppUnderTest:
+    url: str
+    backend: RunningServer
+    proc: subprocess.Popen
+    log: Path
+
+
+def start_app(backend_url: str, store: str, device_db: Path, log: Path) -> tuple[str, subprocess.Popen]:
+    port = free_port()
+    env = {**os.environ, "FLET_WEB_NO_CDN": "1"}
+    env.pop("DISPLAY", None)
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "store_associate", "app", "--port", str(port), "--server-url", backend_url,
+         "--store", store, "--device-db", str(device_db)],
+        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/", proc)
+    return url, proc
+
+
+@pytest.fixture(scope="module")
+def app_under_test(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppUnderTest]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    db_url = f"sqlite:///{tmp / 'server.db'}"
+    examples = seed_database(db_url)
+    backend = start_server(db_url, examples)
+    log = tmp / "app.log"
+    url, proc = start_app(backend.url, examples["store"], tmp / "device.db", log)
+    try:
+        yield AppUnderTest(url, backend, proc, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        backend.stop()
+
+
+def open_app(browser: Browser, url: str, width: int = 1280, height: int = 900) -> Page:
+    """Open the app and switch on Flutter's semantics tree so controls appear in the DOM."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_function("!document.getElementById('loading')", timeout=60_000)
+    placeholder = page.locator("flt-semantics-placeholder")
+    placeholder.wait_for(state="attached", timeout=60_000)
+    placeholder.dispatch_event("click")
+    page.locator("flt-semantics").first.wait_for(state="attached", timeout=30_000)
+    return page
+
+
+def by_id(page: Page, identifier: str) -> Locator:
+    return page.locator(f'[flt-semantics-identifier="{identifier}"]')
+
+
+def wedge_scan(page: Page, code: str, field_label: str = "Scan or type a code") -> None:
+    """What a keyboard-wedge scanner does: characters into the focused field, then Enter. No mouse.
+
+    Flutter can drop the first keystrokes while its text-input connection attaches, so the typed
+    value is checked before Enter (and typed again if it did not arrive whole)."""
+    # Focus is on the field's semantics <input> (labelled) or on Flutter's own editing element.
+    page.wait_for_function(
+        """l => { const e = document.activeElement;
+                 return !!e && e.tagName === 'INPUT' &&
+                        ((e.getAttribute('aria-label') || '').startsWith(l) || e.classList.contains('flt-text-editing')); }""",
+        arg=field_label, timeout=15_000)
+    for _ in range(3):
+        page.keyboard.type(code)
+        try:
+            page.wait_for_function("c => document.activeElement && document.activeElement.value === c",
+                                   arg=code, timeout=3_000)
+            break
+        except Exception:  # noqa: BLE001 - retype after clearing
+            page.keyboard.press("Control+A")
+            page.keyboard.press("Backspace")
+    page.keyboard.press("Enter")
+
+
+def shot(page: Page, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.wait_for_load_state("networkidle")  # product images are fetched after the frame that shows them
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+__all__ = ["by_id", "expect", "open_app", "shot", "wedge_scan"]
