@@ -23,7 +23,7 @@ class Settings(BaseSettings):
 
     # Device
     server_url: str = "http://127.0.0.1:8765"
-    store_code: str = "LON-01"
+    store_code: str = "NYC-01"
     device_db: Path = Field(default_factory=lambda: DATA_DIR / "device.db")
     app_port: int = 8550
     locale: str = "en"

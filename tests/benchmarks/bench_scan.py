@@ -45,6 +45,7 @@ from store_associate.scan import decode as scan_decode  # noqa: E402
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 GTIN_FORMATS = {"ean13", "ean8", "upca", "upce", "gtin", "isbn"}
 AIM_PREFIX = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
+UNKNOWN = re.compile(r"<unk\w*>", re.IGNORECASE)
 
 
 @dataclass
@@ -76,6 +77,10 @@ def load_samples(folder: Path) -> tuple[list[Sample], list[str]]:
         txt = path.with_suffix(".txt")
         if txt.exists():
             expected: str | None = txt.read_bytes().decode("utf-8")
+            if UNKNOWN.fullmatch(expected.strip()):
+                # Upstream samples mark unknown content with a placeholder: no ground truth to score.
+                skipped.append(rel)
+                continue
         elif fmt == "none" or (row and not row.get("expected")):
             expected = None
         else:

@@ -66,9 +66,12 @@ class LookupService:
         self.store_code = store_code
         self.rcn_region = rcn_region
 
-    def lookup(self, text: str, symbology: str | None = None) -> LookupResult:
+    def lookup(self, text: str, symbology: str | None = None, record: bool = True) -> LookupResult:
+        """Answer from the local copy; `record` adds the scan to the recent list."""
         info = interpret(text, symbology_hint=symbology, rcn_region=self.rcn_region)
         result = self._lookup(info)
+        if not record:
+            return result
         p = result.product
         self.store.add_recent(info.raw.strip() if isinstance(info.raw, str) else "", p.sku if p else None,
                               p.name if p else "", result.outcome.value)

@@ -156,8 +156,9 @@ class LocalStore:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a commit is on disk before we report it; the outbox will rely on that.
-        self._db.execute("PRAGMA synchronous=FULL")
+        # NORMAL in WAL mode survives the app being killed; the cache can always be pulled again.
+        # (The outbox, which cannot, gets its own FULL-synchronous connection with the sync engine.)
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 

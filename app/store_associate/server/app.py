@@ -15,16 +15,9 @@ from ..config import Settings, get_settings
 from .api import catalog, health, locations, sync
 from .crud import StoreDirectory
 from .db import make_engine, upgrade
+from .middleware import LimitsAndHeaders
 
 log = logging.getLogger("store_associate.server")
-
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
@@ -45,20 +38,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         allow_headers=["*"],
     )
 
-    @app.middleware("http")
-    async def limits_and_headers(request: Request, call_next):  # noqa: ANN001, ANN202
-        length = request.headers.get("content-length")
-        if length and (not length.isdigit() or int(length) > settings.max_request_bytes):
-            return JSONResponse(
-                {"detail": {"error": "request.too_large",
-                            "message": f"The request is larger than {settings.max_request_bytes} bytes. "
-                                       "Send less at a time."}},
-                status_code=413,
-            )
-        response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        return response
+    app.add_middleware(LimitsAndHeaders, max_body=settings.max_request_bytes)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

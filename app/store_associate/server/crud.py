@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlmodel import Session
 
 from ..domain.codes import CodeInfo, CodeKind
-from ..domain.inventory import StockFigures
-from ..domain.locations import distance_km, is_open
+from ..domain.locations import OpeningHours, distance_km
 from .models import Barcode, InventoryLevel, Product, Store, SyncCounter
 
 
@@ -105,13 +105,16 @@ class StoreInfo:
 
 
 class StoreDirectory:
-    """All locations, cached in memory: availability over 1,000 locations must not re-read them
-    per request. Reloaded when the newest store version changes."""
+    """All locations, cached in memory with what availability needs precomputed: distances from
+    each origin and "open now" per minute. Reloaded when the newest store version changes."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._version = -1
         self._stores: dict[str, StoreInfo] = {}
+        self._hours: dict[str, OpeningHours] = {}
+        self._distances: dict[str, dict[str, float]] = {}
+        self._open: tuple[int, dict[str, bool]] = (-1, {})
 
     def get(self, session: Session) -> dict[str, StoreInfo]:
         newest = session.execute(select(func.coalesce(func.max(Store.version), 0))).scalar_one()
@@ -119,21 +122,50 @@ class StoreDirectory:
             return self._stores
         with self._lock:
             rows = session.execute(select(Store)).scalars().all()
-            self._stores = {
+            stores = {
                 s.code: StoreInfo(s.code, s.name, s.kind, s.city, s.address, s.latitude, s.longitude,
                                   s.timezone, s.hours, s.phone)
                 for s in rows
             }
+            self._hours = {code: OpeningHours(s.hours, s.timezone) for code, s in stores.items()}
+            self._stores, self._distances, self._open = stores, {}, (-1, {})
             self._version = newest if rows else -1
-            return self._stores
+            return stores
+
+    def distances_from(self, origin: StoreInfo) -> dict[str, float]:
+        cached = self._distances.get(origin.code)
+        if cached is None:
+            cached = {code: round(distance_km(origin.latitude, origin.longitude, s.latitude, s.longitude), 1)
+                      for code, s in self._stores.items()}
+            self._distances[origin.code] = cached
+        return cached
+
+    def open_now(self, now: datetime) -> dict[str, bool]:
+        minute = int(now.timestamp() // 60)
+        bucket, states = self._open
+        if bucket != minute:
+            states = {code: h.is_open(now) for code, h in self._hours.items()}
+            self._open = (minute, states)
+        return states
 
 
-@dataclass(frozen=True)
-class Availability:
+class Availability(NamedTuple):
+    """One location's stock of a SKU. A tuple: a thousand of these are built per request."""
+
     store: StoreInfo
-    figures: StockFigures
     distance_km: float
     open_now: bool
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    incoming: int
+    damaged: int
+    available_to_promise: int
+
+
+_AVAILABILITY_SQL = text(
+    "SELECT store_code, on_hand, reserved, safety_stock, incoming, damaged FROM inventory_level WHERE sku = :sku"
+)
 
 
 def availability(
@@ -147,27 +179,24 @@ def availability(
     in_stock_only: bool,
 ) -> list[Availability]:
     stores = directory.get(session)
-    rows = session.execute(
-        select(InventoryLevel.store_code, InventoryLevel.on_hand, InventoryLevel.reserved,
-               InventoryLevel.safety_stock, InventoryLevel.incoming, InventoryLevel.damaged)
-        .where(InventoryLevel.sku == sku)
-    ).all()
-    found: list[tuple[float, StoreInfo, StockFigures]] = []
-    for code, on_hand, reserved, safety, incoming, damaged in rows:
-        store = stores.get(code)
-        if store is None or code == origin.code:
+    distances = directory.distances_from(origin)
+    found: list[tuple[float, str, tuple, int]] = []
+    for row in session.execute(_AVAILABILITY_SQL, {"sku": sku}).all():
+        code = row[0]
+        d = distances.get(code)
+        if d is None or code == origin.code or (radius_km is not None and d > radius_km):
             continue
-        figures = StockFigures(on_hand, reserved, safety, incoming, damaged)
-        if in_stock_only and figures.available_to_promise <= 0:
-            continue
-        d = distance_km(origin.latitude, origin.longitude, store.latitude, store.longitude)
-        if radius_km is not None and d > radius_km:
-            continue
-        found.append((d, store, figures))
-    found.sort(key=lambda item: (item[0], item[1].code))
+        atp = row[1] - row[2] - row[3]  # available_to_promise() inlined: this loop runs 1,000 times
+        if atp <= 0:
+            if in_stock_only:
+                continue
+            atp = 0
+        found.append((d, code, row, atp))
+    found.sort(key=lambda item: (item[0], item[1]))
+    open_now = directory.open_now(now)
     return [
-        Availability(store, figures, round(d, 1), is_open(store.hours, store.timezone, now))
-        for d, store, figures in found[:limit]
+        Availability(stores[code], d, open_now[code], row[1], row[2], row[3], row[4], row[5], atp)
+        for d, code, row, atp in found[:limit]
     ]
 
 

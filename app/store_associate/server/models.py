@@ -70,7 +70,9 @@ class Barcode(SQLModel, table=True):
 class InventoryLevel(SQLModel, table=True):
     __tablename__ = "inventory_level"
     __table_args__ = (
-        Index("ix_inventory_sku", "sku"),
+        # Covering: availability of one SKU across 1,000 locations reads the index alone.
+        Index("ix_inventory_sku_cover", "sku", "store_code", "on_hand", "reserved", "safety_stock", "incoming",
+              "damaged"),
         Index("ix_inventory_store_version", "store_code", "version"),
     )
     store_code: str = Field(foreign_key="store.code", primary_key=True, max_length=16)

@@ -89,7 +89,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('store_code', 'sku')
     )
     with op.batch_alter_table('inventory_level', schema=None) as batch_op:
-        batch_op.create_index('ix_inventory_sku', ['sku'], unique=False)
+        batch_op.create_index('ix_inventory_sku_cover', ['sku', 'store_code', 'on_hand', 'reserved', 'safety_stock', 'incoming', 'damaged'], unique=False)
         batch_op.create_index('ix_inventory_store_version', ['store_code', 'version'], unique=False)
 
     op.create_table('inventory_movement',
@@ -123,7 +123,7 @@ def downgrade() -> None:
     op.drop_table('inventory_movement')
     with op.batch_alter_table('inventory_level', schema=None) as batch_op:
         batch_op.drop_index('ix_inventory_store_version')
-        batch_op.drop_index('ix_inventory_sku')
+        batch_op.drop_index('ix_inventory_sku_cover')
 
     op.drop_table('inventory_level')
     with op.batch_alter_table('barcode', schema=None) as batch_op:
