@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DATA_DIR = Path.cwd() / "var"
+# A packaged app's working folder is replaced on every update; Flet gives it a storage folder that is
+# kept (FLET_APP_STORAGE_DATA). Without it (development, the demo, the server) ./var is used.
+DATA_DIR = Path(os.environ.get("FLET_APP_STORAGE_DATA") or Path.cwd() / "var")
 
 
 class Settings(BaseSettings):
