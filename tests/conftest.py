@@ -77,10 +77,49 @@ class RunningServer:
     examples: dict
     proc: subprocess.Popen
 
+    def enrolment_code(self, store: str, kind: str = "tablet", minutes: int = 60) -> str:
+        """What `store-associate enrolment-code` does on the server's own machine."""
+        return make_enrolment_code(self.database_url, store, kind, minutes)
+
+    def enrol(self, store: str, kind: str = "tablet") -> dict[str, str]:
+        """A freshly enrolled device: its headers (no one signed in yet)."""
+        r = httpx.post(f"{self.url}/api/v1/devices/enrol", json={"code": self.enrolment_code(store, kind),
+                                                                 "name": f"test {kind}"})
+        r.raise_for_status()
+        return {"X-Device-Token": r.json()["device_token"]}
+
+    def sign_in(self, role: str = "associate", store: str | None = None, kind: str = "tablet") -> dict[str, str]:
+        """Headers of a person of `role` signed in on a new device of `store` (their own by default)."""
+        person = self.person(role, store)
+        device = self.enrol(person["store"] or store or self.examples["store"], kind)
+        r = httpx.post(f"{self.url}/api/v1/auth/sign-in", headers=device,
+                       json={"staff_number": person["staff_number"], "pin": person["pin"]})
+        r.raise_for_status()
+        return {**device, "Authorization": f"Bearer {r.json()['session_token']}"}
+
+    def person(self, role: str, store: str | None = None) -> dict:
+        store = store or (None if role == "admin" else self.examples["store"])
+        return next(p for p in self.examples["sign_ins"] if p["role"] == role and p["store"] == store)
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=15)
+
+
+def make_enrolment_code(database_url: str, store: str, kind: str = "tablet", minutes: int = 60) -> str:
+    from sqlmodel import Session
+
+    from store_associate.domain.permissions import Role
+    from store_associate.server.access import Principal, create_enrolment_code
+    from store_associate.server.db import make_engine
+
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        code, _ = create_enrolment_code(session, Principal(role=Role.ADMIN, store_code=None, staff_number="console"),
+                                        store, kind, minutes)
+    engine.dispose()
+    return code
 
 
 def seed_database(database_url: str, skus: int = 400, locations: int = 27) -> dict:

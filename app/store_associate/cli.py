@@ -77,6 +77,36 @@ def seed(
                           indent=2, default=str))
 
 
+@app.command("enrolment-code")
+def enrolment_code(
+    store: Annotated[str, typer.Option(help="store code the device will belong to")],
+    kind: Annotated[str, typer.Option(help="tablet, desktop or kiosk")] = "tablet",
+    minutes: Annotated[int, typer.Option(help="how long the code is valid")] = 24 * 60,
+    database_url: Annotated[str, typer.Option(help="overrides STORE_ASSOCIATE_DATABASE_URL")] = "",
+) -> None:
+    """Make a one-time enrolment code from the server's own console (the first device of a store)."""
+    from sqlmodel import Session
+
+    from .config import get_settings
+    from .domain.permissions import Role
+    from .server.access import DEVICE_KINDS, Principal, create_enrolment_code
+    from .server.db import make_engine, upgrade
+    from .server.models import Store
+
+    if kind not in DEVICE_KINDS:
+        typer.secho(f"--kind must be one of {', '.join(DEVICE_KINDS)}.", fg="red", err=True)
+        raise typer.Exit(2)
+    engine = make_engine(database_url or get_settings().database_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        if session.get(Store, store) is None:
+            typer.secho(f"No store has the code {store!r}. See GET /api/v1/stores.", fg="red", err=True)
+            raise typer.Exit(2)
+        code, expires = create_enrolment_code(session, Principal(role=Role.ADMIN, store_code=None,
+                                                                 staff_number="console"), store, kind, minutes)
+    typer.echo(f"{code}  (store {store}, {kind}, valid until {expires:%Y-%m-%d %H:%M} UTC, works once)")
+
+
 @app.command("app")
 def run_app(
     server_url: Annotated[str, typer.Option(help="backend URL")] = "",

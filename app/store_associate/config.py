@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     port: int = 8765
     max_request_bytes: int = 1_000_000
     cors_origins: list[str] = ["http://127.0.0.1:8550", "http://localhost:8550"]
+    session_hours: float = 12.0  # a shift; a session never outlives it
+    session_idle_minutes: float = 30.0  # a session unused this long has ended (shared tablets)
+    enrolment_code_minutes: int = 24 * 60
 
     # Device
     server_url: str = "http://127.0.0.1:8765"
@@ -30,7 +33,8 @@ class Settings(BaseSettings):
     device_db: Path = Field(default_factory=lambda: DATA_DIR / "device.db")
     app_port: int = 8550
     locale: str = "en"
-    kiosk: bool = False
+    # Offline sign-in accepts a person who signed in online on this device within this many days.
+    offline_signin_days: int = 7
     # Network answers older than this are shown as stale even when online.
     network_cache_seconds: int = 60
     http_timeout_seconds: float = 3.0

@@ -12,7 +12,8 @@ from store_associate.domain.gtin import upce_to_upca
 
 @pytest.fixture(scope="module")
 def http(server):
-    with httpx.Client(base_url=server.url, timeout=10) as client:
+    # An enrolled tablet of the demo store with an associate signed in.
+    with httpx.Client(base_url=server.url, timeout=10, headers=server.sign_in("associate")) as client:
         yield client
 
 
@@ -171,5 +172,6 @@ def test_pull_pages_cover_everything_once(http, server):
 
 
 def test_oversized_body_refused(http):
-    r = http.post("/api/v1/products/lookup", content=b"x" * 2_000_000)
+    r = http.post("/api/v1/auth/sign-in", content=b"x" * 2_000_000)
     assert r.status_code == 413
+    assert r.json()["detail"]["error"] == "request.too_large"

@@ -83,7 +83,8 @@ class DecodeResult:
 def _zxing() -> Any | None:
     try:
         return importlib.import_module("zxingcpp")
-    except ImportError:
+    except (ImportError, OSError):
+        # Not installed (Android has no wheel) or its native library does not load.
         return None
 
 
@@ -192,14 +193,13 @@ def _zxing_formats() -> Any:
         return combined
 
 
-def _read_zxing(gray: np.ndarray, options: dict[str, Any], formats: Any = None) -> list[_Raw]:
+def _read_zxing(gray: np.ndarray, formats: Any = None) -> list[_Raw]:
     zx = _zxing()
-    kwargs: dict[str, Any] = {"formats": formats or _zxing_formats(), "text_mode": zx.TextMode.Plain}
-    kwargs.update(options)
-    if "binarizer" in kwargs:
-        kwargs["binarizer"] = getattr(zx.Binarizer, kwargs["binarizer"])
+    # TextMode.Plain: GS1 data keeps its FNC1 separators as GS (0x1D); the default HRI mode would
+    # rewrite it as "(01)...(10)..." and Escaped as "<GS>".
+    found = zx.read_barcodes(gray, formats=formats or _zxing_formats(), text_mode=zx.TextMode.Plain)
     out = []
-    for r in zx.read_barcodes(gray, **kwargs):
+    for r in found:
         fmt = r.format.name
         name = _ZXING_NAMES.get(fmt, fmt.lower())
         text = r.text
@@ -389,7 +389,7 @@ Transform = Callable[[_Frame], tuple[np.ndarray, np.ndarray] | None]
 class _Pass:
     name: str
     transform: Transform
-    zxing: dict[str, Any] | None = None  # None: skip zxing-cpp on this pass
+    zxing: bool = True
     zbar: bool = True
 
 
@@ -438,20 +438,47 @@ def _t_invert(frame: _Frame) -> tuple[np.ndarray, np.ndarray]:
     return cv2.bitwise_not(frame.base), frame.base_back
 
 
-def _t_rotate(degrees: float) -> Transform:
-    # Linear decoders scan rows and columns and give up beyond ~20-30 degrees of tilt. The canvas
-    # grows so the corners of the frame survive the rotation.
-    def rotate(frame: _Frame) -> tuple[np.ndarray, np.ndarray]:
-        h, w = frame.base.shape
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-        cos, sin = abs(m[0, 0]), abs(m[0, 1])
-        nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
-        m[0, 2] += nw / 2 - w / 2
-        m[1, 2] += nh / 2 - h / 2
-        out = cv2.warpAffine(frame.base, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return out, _then_base(cv2.invertAffineTransform(m), frame)
+def _rotate_base(frame: _Frame, degrees: float) -> tuple[np.ndarray, np.ndarray]:
+    """The fast pass image turned by `degrees` (counter-clockwise) on a canvas grown to keep its corners."""
+    h, w = frame.base.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    out = cv2.warpAffine(frame.base, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out, _then_base(cv2.invertAffineTransform(m), frame)
 
-    return rotate
+
+def _bar_angle(gray: np.ndarray) -> float:
+    """Dominant edge direction in degrees [0, 180): for a linear code, the normal of its bars."""
+    s = min(1.0, 400 / max(gray.shape))
+    small = cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else gray
+    gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
+    mag, ang = cv2.cartToPolar(gx, gy, angleInDegrees=True)
+    strong = mag > np.percentile(mag, 90)
+    hist, _ = np.histogram(ang[strong] % 180.0, bins=180, range=(0.0, 180.0), weights=mag[strong])
+    # Smooth circularly: a printed code's edges spread over a few degrees.
+    kernel = np.exp(-0.5 * (np.arange(-6, 7) / 2.0) ** 2)
+    smooth = np.convolve(np.concatenate([hist[-6:], hist, hist[:6]]), kernel, mode="same")[6:-6]
+    return float(np.argmax(smooth))
+
+
+def _t_deskew(frame: _Frame) -> tuple[np.ndarray, np.ndarray] | None:
+    # Both engines read linear codes along rows (and, with rotation, columns): a long code tilted by
+    # 15-30 degrees has no row that crosses all of its bars. Turn the frame so the strongest edge
+    # direction (the bars, in a frame a code fills) is upright.
+    angle = _bar_angle(frame.base)
+    off = angle % 90.0
+    if min(off, 90.0 - off) < 8.0:
+        return None  # already upright or sideways, which the engines handle
+    return _rotate_base(frame, angle if angle <= 90.0 else angle - 180.0)
+
+
+def _t_rotate(degrees: float) -> Transform:
+    # Blind fallback for when the dominant edges in the frame are not the code's.
+    return lambda frame: _rotate_base(frame, degrees)
 
 
 # Each pass earned its place on the benchmark set (tests/benchmarks/bench_scan.py; ablation: take it
@@ -459,18 +486,19 @@ def _t_rotate(degrees: float) -> Transform:
 # GlobalHistogram binarizer rescued nothing these did not, so they are not here.
 _SLOW_PASSES: tuple[_Pass, ...] = (
     # Small or thin-barred codes: more pixels per module let both binarizers separate the bars.
-    _Pass("upscale", _t_upscale, zxing={}),
-    _Pass("clahe-upscale", _t_clahe_upscale, zxing={}),
-    _Pass("invert", _t_invert, zxing=None),
-    # Tilted linear codes (and the rotated-label test cases).
-    _Pass("rotate+45", _t_rotate(45), zxing={}),
-    _Pass("rotate-45", _t_rotate(-45), zxing={}),
+    _Pass("upscale", _t_upscale),
+    _Pass("clahe-upscale", _t_clahe_upscale),
+    # zxing-cpp already tries the inverse of every image itself.
+    _Pass("invert", _t_invert, zxing=False),
+    _Pass("deskew", _t_deskew),
+    _Pass("rotate+45", _t_rotate(45)),
+    _Pass("rotate-45", _t_rotate(-45)),
 )
 
 
 # --- entry point ---------------------------------------------------------------------------------
 
-_FAST = _Pass("fast", lambda f: (f.base, f.base_back), zxing={})
+_FAST = _Pass("fast", lambda f: (f.base, f.base_back))
 
 
 def _to_gray(img: Any) -> np.ndarray:
@@ -526,10 +554,7 @@ def _confirm(gray: np.ndarray, raw: _Raw, engines: Sequence[str]) -> bool | None
     interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
     crop = np.ascontiguousarray(cv2.resize(crop, None, fx=factor, fy=factor, interpolation=interp))
     # zxing-cpp is the stricter EAN decoder: it checks pyzbar's reads too when it is there.
-    if ENGINE_ZXING in engines:
-        again = _read_zxing(crop, {}, _gtin_formats())
-    else:
-        again = _zbar().read(crop)
+    again = _read_zxing(crop, _gtin_formats()) if ENGINE_ZXING in engines else _zbar().read(crop)
     texts = {n.text for n in (_normalise(a) for a in again) if n is not None and n.symbology in GTIN_SYMBOLOGIES}
     if raw.text in texts:
         return True
@@ -540,8 +565,8 @@ def _run(
     gray: np.ndarray, back: np.ndarray, p: _Pass, engines: Sequence[str], seen: set[tuple[str, str]]
 ) -> list[DecodeResult]:
     valid: list[_Raw] = []
-    if ENGINE_ZXING in engines and p.zxing is not None:
-        valid = [n for n in map(_normalise, _read_zxing(gray, p.zxing)) if n is not None]
+    if ENGINE_ZXING in engines and p.zxing:
+        valid = [n for n in map(_normalise, _read_zxing(gray)) if n is not None]
     # pyzbar only when zxing-cpp found nothing valid: it is slower and rarely adds a second code.
     if not valid and ENGINE_PYZBAR in engines and p.zbar:
         valid = [n for n in map(_normalise, _zbar().read(gray)) if n is not None]
@@ -557,8 +582,9 @@ def _run(
                 continue
         seen.add((r.text, r.symbology))
         pts = r.corners @ back[:, :2].T + back[:, 2]
-        corners = tuple((round(float(x)), round(float(y))) for x, y in pts)
-        found.append(DecodeResult(r.text, r.symbology, corners, r.engine, r.aim))  # type: ignore[arg-type]
+        (ax, ay), (bx, by), (cx, cy), (dx, dy) = np.rint(pts).astype(int).tolist()
+        quad: Quad = ((ax, ay), (bx, by), (cx, cy), (dx, dy))
+        found.append(DecodeResult(r.text, r.symbology, quad, r.engine, r.aim))
     return found
 
 
@@ -572,17 +598,25 @@ def decode_frame(
     """Decode every barcode in one frame.
 
     img_bgr: uint8 HxWx3 BGR as OpenCV gives it (HxW grayscale and HxWx4 BGRA also accepted).
-    engines: restrict to these engine names (default: `active_engines()`); unknown or unavailable
-      names are ignored, so ("pyzbar",) behaves like a device without zxing-cpp.
+    engines: use only these of "zxing-cpp" and "pyzbar" (default: `active_engines()`); names not
+      installed here are skipped, so ("pyzbar",) behaves like a device without zxing-cpp.
     preprocess: run the OpenCV rescue passes when the fast path finds nothing.
     budget_ms: time for the rescue passes; a pass that would end past it is not started.
 
     EAN/UPC reads with a wrong check digit are never returned. Duplicates (same text and symbology)
-    across passes are dropped. Raises ValueError for anything that is not an 8-bit image array.
+    across passes are dropped. Raises ValueError for anything that is not an 8-bit image array, and
+    for an engine name that does not exist.
     """
     start = time.perf_counter()
     gray = _to_gray(img_bgr)
-    usable = active_engines() if engines is None else [e for e in engines if e in available_engines()]
+    if engines is None:
+        usable = active_engines()
+    else:
+        wanted = list(engines)
+        unknown = set(wanted) - {ENGINE_ZXING, ENGINE_PYZBAR}
+        if unknown:
+            raise ValueError(f"unknown engine(s) {sorted(unknown)}; use {ENGINE_ZXING!r} and/or {ENGINE_PYZBAR!r}")
+        usable = [e for e in available_engines() if e in wanted]
     if not usable:
         return []
     seen: set[tuple[str, str]] = set()
@@ -604,6 +638,8 @@ def decode_frame(
     deadline = start + budget_ms / 1000.0
     per_pixel = (time.perf_counter() - start) / frame.base.size
     for p in _SLOW_PASSES:
+        if time.perf_counter() >= deadline:
+            break
         made = p.transform(frame)
         if made is None:
             continue

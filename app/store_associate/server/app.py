@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import Settings, get_settings
-from .api import catalog, health, locations, sync
+from .api import auth, catalog, devices, health, locations, sync
 from .crud import StoreDirectory
 from .db import make_engine, upgrade
 from .middleware import LimitsAndHeaders
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, dict) else {"error": f"http.{exc.status_code}",
                                                                    "message": str(exc.detail)}
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -67,6 +67,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             status_code=500,
         )
 
-    for router in (health.router, catalog.router, locations.router, sync.router):
+    for router in (health.router, auth.router, devices.router, catalog.router, locations.router, sync.router):
         app.include_router(router)
     return app

@@ -110,3 +110,88 @@ class SyncCounter(SQLModel, table=True):
     __tablename__ = "sync_counter"
     id: int = Field(default=1, primary_key=True)
     value: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+# --- people, devices and access -----------------------------------------------------------------
+
+class Staff(SQLModel, table=True):
+    __tablename__ = "staff"
+    id: int | None = Field(default=None, primary_key=True)
+    staff_number: str = Field(max_length=16, unique=True, index=True)
+    name: str = Field(max_length=120)
+    role: str = Field(max_length=16)  # associate | manager | admin
+    store_code: str | None = Field(default=None, foreign_key="store.code", max_length=16, index=True)
+    pin_hash: str = Field(max_length=200)
+    failed_attempts: int = 0
+    locked_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    active: bool = True
+    created_at: datetime = _ts()
+
+
+class Device(SQLModel, table=True):
+    __tablename__ = "device"
+    id: str = Field(primary_key=True, max_length=32)
+    store_code: str = Field(foreign_key="store.code", max_length=16, index=True)
+    kind: str = Field(max_length=16)  # tablet | desktop | kiosk
+    name: str = Field(default="", max_length=80)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    enrolled_at: datetime = _ts()
+    enrolled_by: int | None = Field(default=None, foreign_key="staff.id")
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    revoked_by: int | None = Field(default=None, foreign_key="staff.id")
+    last_seen_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    failed_signins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class EnrolmentCode(SQLModel, table=True):
+    __tablename__ = "enrolment_code"
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True, index=True)
+    store_code: str = Field(foreign_key="store.code", max_length=16)
+    kind: str = Field(max_length=16)
+    created_by: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = _ts()
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    device_id: str | None = Field(default=None, max_length=32)
+
+
+class StaffSession(SQLModel, table=True):
+    __tablename__ = "staff_session"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    device_id: str = Field(foreign_key="device.id", index=True, max_length=32)
+    created_at: datetime = _ts()
+    last_seen_at: datetime = _ts()
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class ApiKey(SQLModel, table=True):
+    """Keys for systems, not people: the web shop's order intake."""
+
+    __tablename__ = "api_key"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)
+    role: str = Field(max_length=16)  # web_shop
+    key_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = _ts()
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class AuditLog(SQLModel, table=True):
+    """Who did what to access and overrides. Never holds a PIN, token or code."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(index=True)
+    action: str = Field(max_length=40, index=True)  # sign_in, sign_in_failed, enrol, revoke, override, ...
+    outcome: str = Field(default="ok", max_length=16)
+    staff_id: int | None = Field(default=None)
+    staff_number: str | None = Field(default=None, max_length=16)
+    device_id: str | None = Field(default=None, max_length=32)
+    store_code: str | None = Field(default=None, max_length=16, index=True)
+    target: str = Field(default="", max_length=80)
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    ip: str = Field(default="", max_length=64)

@@ -18,8 +18,22 @@ from sqlalchemy import Engine, delete, insert
 from sqlmodel import Session
 
 from ..domain.gtin import check_digit, upca_to_upce
+from ..domain.permissions import Role
+from .access import create_api_key, create_staff
 from .crud import next_versions
-from .models import Barcode, InventoryLevel, InventoryMovement, Product, Store
+from .models import (
+    ApiKey,
+    AuditLog,
+    Barcode,
+    Device,
+    EnrolmentCode,
+    InventoryLevel,
+    InventoryMovement,
+    Product,
+    Staff,
+    StaffSession,
+    Store,
+)
 
 # code, name, city, address, lat, lon, timezone
 CITIES: list[tuple[str, str, str, float, float, str]] = [
@@ -290,6 +304,28 @@ def _stock(rng: random.Random, locations: list[dict], skus: list[str], stocked_p
     return rows
 
 
+FIRST_NAMES = ["Alex", "Sam", "Jordan", "Maria", "Wei", "Aisha", "Diego", "Priya", "Tom", "Fatima", "Kenji", "Lena"]
+LAST_NAMES = ["Rivera", "Chen", "Okafor", "Schmidt", "Nguyen", "Haddad", "Kowalski", "Patel", "Moreau", "Silva"]
+
+
+def _people(session: Session, rng: random.Random, stores: list[str], limit: int) -> list[dict]:
+    """A manager and an associate per store (the first `limit` stores), and one admin. The PINs come
+    from the seed, so the demo can print them; real staff set their own."""
+    out: list[dict] = []
+
+    def person(number: str, role: Role, store: str | None) -> None:
+        pin = "".join(rng.choices("0123456789", k=4))
+        name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        create_staff(session, number, name, role, store, pin)
+        out.append({"staff_number": number, "pin": pin, "role": role.value, "store": store, "name": name})
+
+    person("9000", Role.ADMIN, None)
+    for i, store in enumerate(stores[:limit]):
+        person(f"{1000 + i * 10 + 1}", Role.MANAGER, store)
+        person(f"{1000 + i * 10 + 2}", Role.ASSOCIATE, store)
+    return out
+
+
 def seed(
     engine: Engine,
     seed_value: int = 42,
@@ -297,6 +333,7 @@ def seed(
     skus: int = 2000,
     stocked_per_location: int | None = None,
     chunk: int = 5000,
+    staff_for_stores: int = 30,
 ) -> SeedSummary:
     """Replace the catalogue, stores and stock with a generated chain."""
     rng = random.Random(seed_value)
@@ -308,7 +345,8 @@ def seed(
     stock = _stock(rng, locs, sku_list, stocked_per_location, now)
 
     with Session(engine) as session:
-        for model in (InventoryMovement, InventoryLevel, Barcode, Product, Store):
+        for model in (AuditLog, StaffSession, EnrolmentCode, Device, Staff, ApiKey,
+                      InventoryMovement, InventoryLevel, Barcode, Product, Store):
             session.execute(delete(model))
         total = len(locs) + len(products) + len(codes) + len(stock)
         version = next_versions(session, total)
@@ -324,6 +362,10 @@ def seed(
                   for s in stock if s["on_hand"]]
         for start in range(0, len(ledger), chunk):
             session.execute(insert(InventoryMovement), ledger[start:start + chunk])
+        session.flush()
+        store_codes = [loc["code"] for loc in locs if loc["kind"] == "store"]
+        sign_ins = _people(session, random.Random(seed_value + 2), store_codes, staff_for_stores)
+        web_shop_key = create_api_key(session, "web shop")
         session.commit()
 
     home = locs[0]["code"]
@@ -345,6 +387,8 @@ def seed(
         return None
 
     examples["store"] = home
+    examples["sign_ins"] = sign_ins
+    examples["web_shop_key"] = web_shop_key
     examples["in_stock_here"] = pick(lambda s: s["on_hand"] - s["reserved"] - s["safety_stock"] > 5)
     examples["out_of_stock_here"] = pick(lambda s: s["on_hand"] == 0)
     return SeedSummary(

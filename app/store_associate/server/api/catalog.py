@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ...domain.codes import MAX_CODE_LENGTH, CodeKind, interpret
+from ...domain.permissions import Permission
 from .. import crud
 from ..models import Barcode, InventoryLevel, Product
-from .deps import DirectoryDep, SessionDep, require_store
+from .deps import DirectoryDep, SessionDep, guard, require_store
 from .errors import bad_request, not_found
 from .schemas import CodeOut, LookupOut, ProductOut, ScanOut, SearchOut, StockOut
 
@@ -39,7 +40,8 @@ def stock_out(level: InventoryLevel | None, store: str) -> StockOut:
     )
 
 
-@router.get("/lookup", response_model=LookupOut, summary="The product a scanned or typed code stands for")
+@router.get("/lookup", response_model=LookupOut, summary="The product a scanned or typed code stands for",
+            **guard(Permission.CATALOG_READ))
 def lookup(
     session: SessionDep,
     directory: DirectoryDep,
@@ -75,7 +77,8 @@ def lookup(
     )
 
 
-@router.get("/search", response_model=SearchOut, summary="Search by name, brand or SKU")
+@router.get("/search", response_model=SearchOut, summary="Search by name, brand or SKU",
+            **guard(Permission.CATALOG_READ))
 def search(
     session: SessionDep,
     q: Annotated[str, Query(min_length=2, max_length=100)],
@@ -88,7 +91,8 @@ def search(
     return SearchOut(total=total, items=[product_out(p, []) for p in rows])
 
 
-@router.get("/{sku}", response_model=ProductOut, summary="One product by SKU, with its codes")
+@router.get("/{sku}", response_model=ProductOut, summary="One product by SKU, with its codes",
+            **guard(Permission.CATALOG_READ))
 def get_product(session: SessionDep, sku: str) -> ProductOut:
     if len(sku) > 32:
         raise bad_request("product.bad_sku", "A SKU has at most 32 characters.")

@@ -1,15 +1,19 @@
-"""Shared dependencies: the session and the store directory live on app.state."""
+"""Shared dependencies: the session, the store directory, and who is asking (with what right)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from ...domain.permissions import Permission, allowed, may_act_in_store
+from ..access import AccessError, Principal, principal_for
 from ..crud import StoreDirectory, StoreInfo
-from .errors import not_found
+from .errors import ApiError, not_found
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -24,6 +28,59 @@ def get_directory(request: Request) -> StoreDirectory:
 SessionDep = Annotated[Session, Depends(get_session)]
 DirectoryDep = Annotated[StoreDirectory, Depends(get_directory)]
 
+device_token_header = APIKeyHeader(name="X-Device-Token", auto_error=False,
+                                   description="The token a device received at enrolment.")
+session_bearer = HTTPBearer(auto_error=False, description="A staff session token from /api/v1/auth/sign-in.")
+api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="A system key (web-shop intake).")
+
+
+def access_error(exc: AccessError) -> ApiError:
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    err = ApiError(exc.status, exc.error, exc.message)
+    err.headers = headers
+    return err
+
+
+def current_principal(
+    request: Request,
+    session: SessionDep,
+    device_token: Annotated[str | None, Depends(device_token_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(session_bearer)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> Principal | None:
+    idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
+    try:
+        return principal_for(session, device_token, bearer.credentials if bearer else None, api_key, idle)
+    except AccessError as exc:
+        raise access_error(exc) from None
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    def check(principal: Annotated[Principal | None, Depends(current_principal)]) -> Principal:
+        if principal is None:
+            raise ApiError(401, "auth.required",
+                           "Sign in first: this needs an enrolled device and, for staff actions, a signed-in person.")
+        if not allowed(principal.role, permission):
+            raise ApiError(403, "auth.forbidden",
+                           f"Your role ({principal.role.value}) may not do this ({permission.value}). "
+                           "Ask a manager if you need it.")
+        return principal
+
+    check.permission = permission  # type: ignore[attr-defined]
+    return check
+
+
+def guard(permission: Permission | None) -> dict[str, Any]:
+    """Route keyword arguments: the permission check, and the permission named in the OpenAPI schema
+    (x-permission) so that a test can find any route that has none."""
+    if permission is None:
+        return {"openapi_extra": {"x-permission": "public"}}
+    return {"dependencies": [Depends(require(permission))], "openapi_extra": {"x-permission": permission.value}}
+
+
+def principal_dep(permission: Permission) -> Any:
+    return Annotated[Principal, Depends(require(permission))]
+
 
 def require_store(session: Session, directory: StoreDirectory, code: str) -> StoreInfo:
     store = directory.get(session).get(code)
@@ -31,3 +88,11 @@ def require_store(session: Session, directory: StoreDirectory, code: str) -> Sto
         raise not_found("store.not_found", f"No store or warehouse has the code {code[:32]!r}. "
                         "Check the code against GET /api/v1/stores.")
     return store
+
+
+def require_own_store(principal: Principal, store_code: str) -> None:
+    """Store scoping for a store's private data (its change log, devices, orders, returns, customers)."""
+    if not may_act_in_store(principal.role, principal.store_code, store_code):
+        raise ApiError(403, "auth.other_store",
+                       f"This belongs to store {store_code[:16]}; you work in {principal.store_code}. "
+                       "Ask a manager of that store.")

@@ -8,7 +8,7 @@ from ..db import ping
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Liveness and database reachability")
+@router.get("/health", summary="Liveness and database reachability", openapi_extra={"x-permission": "public"})
 def health(request: Request) -> JSONResponse:
     try:
         db_ok = ping(request.app.state.engine)

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Query, Response
 
 from ...domain.inventory import stock_status
 from ...domain.locations import is_open
+from ...domain.permissions import Permission
 from .. import crud
 from ..crud import StoreInfo
 from ..models import Product
-from .deps import DirectoryDep, SessionDep, require_store
+from .deps import DirectoryDep, SessionDep, guard, require_store
 from .errors import bad_request, not_found
 from .schemas import AvailabilityOut, StoreOut
 
@@ -28,19 +29,21 @@ def store_out(s: StoreInfo, now: datetime) -> StoreOut:
     )
 
 
-@router.get("/stores", response_model=list[StoreOut], summary="Every store and warehouse with its hours")
+@router.get("/stores", response_model=list[StoreOut], summary="Every store and warehouse with its hours",
+            **guard(Permission.STORES_READ))
 def list_stores(session: SessionDep, directory: DirectoryDep) -> list[StoreOut]:
     now = datetime.now(UTC)
     return [store_out(s, now) for s in sorted(directory.get(session).values(), key=lambda s: s.code)]
 
 
-@router.get("/stores/{code}", response_model=StoreOut, summary="One store with its hours")
+@router.get("/stores/{code}", response_model=StoreOut, summary="One store with its hours",
+            **guard(Permission.STORES_READ))
 def get_store(session: SessionDep, directory: DirectoryDep, code: str) -> StoreOut:
     return store_out(require_store(session, directory, code), datetime.now(UTC))
 
 
 @router.get("/availability/{sku}", response_model=AvailabilityOut,
-            summary="Stock of one SKU at other locations, nearest first")
+            summary="Stock of one SKU at other locations, nearest first", **guard(Permission.STOCK_READ))
 def availability(
     session: SessionDep,
     directory: DirectoryDep,

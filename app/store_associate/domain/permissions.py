@@ -1,0 +1,75 @@
+"""Who may do what: the one permission table, used by the API routes and the sync handlers alike.
+
+A request is made by a *principal*: a person signed in on an enrolled device (associate, manager,
+admin), a kiosk device (no person), or the web shop's order-intake key. Store scoping is separate
+from the permission: a permission says what, `Scope` says where.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ASSOCIATE = "associate"
+    MANAGER = "manager"
+    ADMIN = "admin"
+    KIOSK = "kiosk"  # a device role: no person signs in
+    DEVICE = "device"  # an enrolled tablet or desktop with nobody signed in: keeps its copy fresh
+    WEB_SHOP = "web_shop"  # the order-intake API key
+
+
+class Permission(StrEnum):
+    CATALOG_READ = "catalog.read"  # products, prices, codes, search
+    STOCK_READ = "stock.read"  # stock here and quantities at other locations
+    STORES_READ = "stores.read"  # locations and hours
+    SYNC_PULL = "sync.pull"  # the store's change log
+    SYNC_PUSH = "sync.push"  # send the device's outbox
+    STOCK_ADJUST = "stock.adjust"  # counts and adjustments
+    ORDER_REQUEST_CREATE = "order_request.create"  # a shopper's "order this for me" at a kiosk
+    ORDER_INTAKE = "order.intake"  # web-shop orders
+    ORDERS_READ = "orders.read"
+    ORDERS_FULFIL = "orders.fulfil"  # pick, stage, hand over
+    RETURNS_PROCESS = "returns.process"
+    RETURNS_APPROVE = "returns.approve"  # manager override (PIN + note)
+    CUSTOMERS_READ = "customers.read"
+    DEVICES_ENROL = "devices.enrol"  # create enrolment codes
+    DEVICES_MANAGE = "devices.manage"  # list, revoke, see sync status
+    STAFF_MANAGE = "staff.manage"
+    AUDIT_READ = "audit.read"
+
+
+_ASSOCIATE = {
+    Permission.CATALOG_READ, Permission.STOCK_READ, Permission.STORES_READ, Permission.SYNC_PULL,
+    Permission.SYNC_PUSH, Permission.STOCK_ADJUST, Permission.ORDER_REQUEST_CREATE, Permission.ORDERS_READ,
+    Permission.ORDERS_FULFIL, Permission.RETURNS_PROCESS, Permission.CUSTOMERS_READ,
+}
+_MANAGER = _ASSOCIATE | {
+    Permission.RETURNS_APPROVE, Permission.DEVICES_ENROL, Permission.DEVICES_MANAGE, Permission.AUDIT_READ,
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ASSOCIATE: frozenset(_ASSOCIATE),
+    Role.MANAGER: frozenset(_MANAGER),
+    Role.ADMIN: frozenset(_MANAGER | {Permission.STAFF_MANAGE}),
+    Role.KIOSK: frozenset({
+        Permission.CATALOG_READ, Permission.STOCK_READ, Permission.STORES_READ, Permission.SYNC_PULL,
+        Permission.ORDER_REQUEST_CREATE,
+    }),
+    Role.DEVICE: frozenset({
+        Permission.CATALOG_READ, Permission.STOCK_READ, Permission.STORES_READ, Permission.SYNC_PULL,
+    }),
+    Role.WEB_SHOP: frozenset({Permission.ORDER_INTAKE}),
+}
+
+# Roles that may work in any store; the others only in the store their device is enrolled in.
+CHAIN_WIDE = frozenset({Role.ADMIN, Role.WEB_SHOP})
+
+
+def allowed(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def may_act_in_store(role: Role, home_store: str | None, store: str) -> bool:
+    """Store scoping: orders, returns, customers and devices of a store belong to that store's staff."""
+    return role in CHAIN_WIDE or (home_store is not None and home_store == store)

@@ -1,0 +1,127 @@
+"""The app in Arabic (right-to-left) and Spanish: a clerk scans an in-stock product by keyboard wedge.
+
+The locale comes from STORE_ASSOCIATE_LOCALE, read by the app process at start; start_app copies
+os.environ into that process, so the variable is set around the call. Texts are checked through the
+semantics tree (the strings the app sends); fonts and mirroring are checked on the screenshots
+tests/artifacts/e2e/locale-<locale>.png.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from tests.conftest import RunningServer, seed_database, start_server
+from tests.e2e.conftest import by_id, expect, open_app, shot, start_app, wedge_scan
+
+pytestmark = pytest.mark.e2e
+
+# What a clerk must read, per locale (literal, so a wrong or missing key in a catalogue fails here).
+EXPECTED = {
+    "ar": {
+        "field": "امسح الرمز أو اكتبه",
+        "online": "متصل",
+        "synced": "تمت المزامنة",
+        "live": "أرقام مباشرة من الشبكة.",
+        "in_stock": "متوفر",
+        "here_title": "المخزون في هذا المتجر",
+        "available": "المتاح للبيع",
+        "network_title": "المتاجر والمستودعات الأخرى",
+        "open": re.compile("مفتوح الآن|مغلق الآن"),
+        "store": "متجر",
+    },
+    "es": {
+        "field": "Escanee o escriba un código",
+        "online": "En línea",
+        "synced": "sincronizado",
+        "live": "Datos en tiempo real de la red.",
+        "in_stock": "En existencia",
+        "here_title": "Inventario en esta tienda",
+        "available": "Disponible para venta",
+        "network_title": "Otras tiendas y almacenes",
+        "open": re.compile("abierto ahora|cerrado ahora"),
+        "store": "Tienda",
+    },
+}
+ENGLISH_LEAKS = ["Live figures from the network.", "Stock in this store", "Available to promise", "In stock",
+                 "Other stores and warehouses", "Scan or type a code"]
+
+
+@dataclass
+class LocalisedApp:
+    locale: str
+    url: str
+    backend: RunningServer
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    tmp = tmp_path_factory.mktemp("e2e-locales")
+    db_url = f"sqlite:///{tmp / 'server.db'}"
+    running = start_server(db_url, seed_database(db_url))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module", params=["ar", "es"])
+def localised_app(request: pytest.FixtureRequest, backend: RunningServer,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalisedApp]:
+    locale = request.param
+    tmp = tmp_path_factory.mktemp(f"app-{locale}")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("STORE_ASSOCIATE_LOCALE", locale)
+        url, proc = start_app(backend.url, backend.examples["store"], tmp / "device.db", tmp / "app.log")
+    try:
+        yield LocalisedApp(locale, url, backend)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_scan_in_locale(browser, localised_app):
+    loc, text = localised_app.locale, EXPECTED[localised_app.locale]
+    ex = localised_app.backend.examples["in_stock_here"]
+    page = open_app(browser, localised_app.url)
+    expect(by_id(page, "sync-status")).to_contain_text(text["online"], timeout=30_000)
+    expect(by_id(page, "sync-status")).to_contain_text(text["synced"], timeout=30_000)
+
+    wedge_scan(page, ex["gtin"], field_label=text["field"])
+    expect(by_id(page, "product-name")).to_have_text(ex["name"], timeout=10_000)
+    expect(by_id(page, "stock-status")).to_have_text(text["in_stock"])
+    expect(by_id(page, "stock-available")).to_have_text(re.compile(r"^\d+$"))
+    expect(by_id(page, "network-note")).to_have_text(text["live"], timeout=15_000)
+    for key in ("here_title", "available", "network_title"):
+        expect(page.get_by_text(text[key], exact=True).first).to_be_attached()
+    row = by_id(page, "loc-JRC-01")
+    expect(row).to_contain_text("Jersey City")
+    expect(row).to_contain_text("km")
+    expect(row).to_contain_text(text["open"])
+    expect(row).to_contain_text(text["store"])
+
+    semantics_text = page.locator("flt-semantics-host").inner_text()
+    for english in ENGLISH_LEAKS:
+        assert english not in semantics_text, f"English text {english!r} shown in locale {loc}"
+    assert not re.search(r"\b(stock|network|scan|sync|product)\.[a-z_]+", semantics_text), \
+        "a catalogue key is shown instead of its text"
+
+    # Mirrored layout in Arabic: the look-up button sits left of the scan field, the available
+    # figure of a location row sits left of its name; in Spanish it is the other way round.
+    field_box = by_id(page, "scan-input").bounding_box()
+    lookup = {"ar": "بحث", "es": "Buscar"}[loc]  # the tooltip is the aria-label of the button's wrapper
+    button_box = page.locator(f'flt-semantics[aria-label="{lookup}"]').first.bounding_box()
+    assert field_box and button_box
+    if loc == "ar":
+        assert button_box["x"] + button_box["width"] <= field_box["x"] + 1, (button_box, field_box)
+    else:
+        assert button_box["x"] >= field_box["x"] + field_box["width"] - 1, (button_box, field_box)
+
+    shot(page, f"locale-{loc}")
+    page.context.close()

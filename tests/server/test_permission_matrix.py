@@ -1,0 +1,139 @@
+"""Every route of the OpenAPI schema, called as every kind of principal: the expected refusals.
+
+A route that is not in ROUTES below, or whose x-permission differs from the one written here, fails
+the test: adding a route means deciding who may call it.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from store_associate.domain.permissions import Permission, Role, allowed
+
+HOME, OTHER = "NYC-01", "BOS-01"
+
+# (method, path) -> (permission as in the schema, store-scoped?, request: (path, params, json))
+ROUTES: dict[tuple[str, str], tuple[str, bool, tuple[str, dict, dict | None]]] = {
+    ("GET", "/health"): ("public", False, ("/health", {}, None)),
+    ("POST", "/api/v1/auth/sign-in"): ("device", False, ("/api/v1/auth/sign-in", {}, "SIGN_IN")),
+    ("POST", "/api/v1/auth/sign-out"): ("session", False, ("/api/v1/auth/sign-out", {}, None)),
+    ("GET", "/api/v1/auth/me"): ("any", False, ("/api/v1/auth/me", {}, None)),
+    ("POST", "/api/v1/devices/enrolment-codes"): (
+        "devices.enrol", True, ("/api/v1/devices/enrolment-codes", {}, {"store": HOME, "kind": "tablet"})),
+    ("POST", "/api/v1/devices/enrol"): ("public", False, ("/api/v1/devices/enrol", {}, {"code": "ZZZZ-ZZZZ"})),
+    ("GET", "/api/v1/devices"): ("devices.manage", True, ("/api/v1/devices", {"store": HOME}, None)),
+    ("POST", "/api/v1/devices/{device_id}/revoke"): (
+        "devices.manage", False, ("/api/v1/devices/0000/revoke", {}, None)),
+    ("GET", "/api/v1/audit"): ("audit.read", True, ("/api/v1/audit", {"store": HOME}, None)),
+    ("GET", "/api/v1/products/lookup"): ("catalog.read", False, ("/api/v1/products/lookup", {"code": "4011"}, None)),
+    ("GET", "/api/v1/products/search"): ("catalog.read", False, ("/api/v1/products/search", {"q": "pasta"}, None)),
+    ("GET", "/api/v1/products/{sku}"): ("catalog.read", False, ("/api/v1/products/100001", {}, None)),
+    ("GET", "/api/v1/stores"): ("stores.read", False, ("/api/v1/stores", {}, None)),
+    ("GET", "/api/v1/stores/{code}"): ("stores.read", False, (f"/api/v1/stores/{OTHER}", {}, None)),
+    ("GET", "/api/v1/availability/{sku}"): (
+        "stock.read", False, ("/api/v1/availability/100001", {"store": HOME}, None)),
+    ("GET", "/api/v1/sync/pull"): ("sync.pull", True, ("/api/v1/sync/pull", {"store": HOME, "limit": 5}, None)),
+}
+
+PRINCIPALS = ["anonymous", "device", "kiosk", "associate", "manager", "admin", "web_shop",
+              "other_associate", "other_manager"]
+
+
+@pytest.fixture(scope="module")
+def principals(server) -> dict[str, dict[str, str]]:
+    return {
+        "anonymous": {},
+        "device": server.enrol(HOME),
+        "kiosk": server.enrol(HOME, "kiosk"),
+        "associate": server.sign_in("associate"),
+        "manager": server.sign_in("manager"),
+        "admin": _admin(server),
+        "web_shop": {"X-Api-Key": server.examples["web_shop_key"]},
+        "other_associate": server.sign_in("associate", OTHER),
+        "other_manager": server.sign_in("manager", OTHER),
+    }
+
+
+def _admin(server) -> dict[str, str]:
+    device = server.enrol(HOME)
+    person = server.person("admin")
+    r = httpx.post(f"{server.url}/api/v1/auth/sign-in", headers=device,
+                   json={"staff_number": person["staff_number"], "pin": person["pin"]})
+    r.raise_for_status()
+    return {**device, "Authorization": f"Bearer {r.json()['session_token']}"}
+
+
+def role_of(name: str) -> Role | None:
+    return {"anonymous": None, "device": Role.DEVICE, "kiosk": Role.KIOSK, "associate": Role.ASSOCIATE,
+            "manager": Role.MANAGER, "admin": Role.ADMIN, "web_shop": Role.WEB_SHOP,
+            "other_associate": Role.ASSOCIATE, "other_manager": Role.MANAGER}[name]
+
+
+def expected(permission: str, scoped: bool, name: str) -> str:
+    """'ok', 'unauthenticated' (401) or 'forbidden' (403)."""
+    role = role_of(name)
+    if permission == "public":
+        return "ok"
+    if permission == "device":  # sign-in (of a home-store associate): needs a device of that store, not a kiosk
+        if role in (None, Role.WEB_SHOP):
+            return "unauthenticated"
+        return "forbidden" if role is Role.KIOSK or name.startswith("other_") else "ok"
+    if permission == "session":
+        return "ok" if role in (Role.ASSOCIATE, Role.MANAGER, Role.ADMIN) else "unauthenticated"
+    if permission == "any":
+        return "unauthenticated" if role is None else "ok"
+    if role is None:
+        return "unauthenticated"
+    if not allowed(role, Permission(permission)):
+        return "forbidden"
+    if scoped and name.startswith("other_"):
+        return "forbidden"
+    return "ok"
+
+
+def test_every_route_is_in_the_matrix(server):
+    schema = httpx.get(f"{server.url}/openapi.json").json()
+    found = {}
+    for path, ops in schema["paths"].items():
+        for method, op in ops.items():
+            found[(method.upper(), path)] = op.get("x-permission")
+    missing = sorted(set(found) - set(ROUTES))
+    assert not missing, f"routes without a permission entry in this test: {missing}"
+    stale = sorted(set(ROUTES) - set(found))
+    assert not stale, f"entries for routes that no longer exist: {stale}"
+    wrong = {k: (v, ROUTES[k][0]) for k, v in found.items() if v != ROUTES[k][0]}
+    assert not wrong, f"x-permission differs (schema, test): {wrong}"
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES), ids=lambda r: f"{r[0]} {r[1]}")
+def test_route_refusals(server, principals, route):
+    permission, scoped, (path, params, body) = ROUTES[route]
+    method = route[0]
+    failures = []
+    for name in PRINCIPALS:
+        headers = dict(principals[name])
+        json_body = body
+        if body == "SIGN_IN":
+            person = server.person("associate")
+            json_body = {"staff_number": person["staff_number"], "pin": person["pin"]}
+            headers.pop("Authorization", None)
+        if route == ("POST", "/api/v1/auth/sign-out"):
+            headers = dict(principals[name])
+        r = httpx.request(method, server.url + path, params=params, json=json_body, headers=headers, timeout=30)
+        want = expected(permission, scoped, name)
+        got = {401: "unauthenticated", 403: "forbidden"}.get(r.status_code, "ok")
+        if r.status_code >= 500:
+            got = f"server error {r.status_code}"
+        if got != want:
+            failures.append(f"{name}: expected {want}, got {r.status_code} {r.text[:120]}")
+        if route == ("POST", "/api/v1/auth/sign-out") and got == "ok":
+            principals[name] = _resign(server, name)
+    assert not failures, failures
+
+
+def _resign(server, name: str) -> dict[str, str]:
+    if name == "admin":
+        return _admin(server)
+    role = name.removeprefix("other_")
+    return server.sign_in(role, OTHER if name.startswith("other_") else HOME)
