@@ -114,6 +114,7 @@ def run_app(
     port: Annotated[int, typer.Option(help="web port")] = 0,
     web: Annotated[bool, typer.Option(help="serve in the browser instead of a desktop window")] = True,
     device_db: Annotated[str, typer.Option(help="local database file")] = "",
+    enrolment_code: Annotated[str, typer.Option(help="enrol this device with this code first (provisioning)")] = "",
 ) -> None:
     """Run the device app (web mode serves it at http://127.0.0.1:PORT)."""
     from .config import get_settings
@@ -127,8 +128,16 @@ def run_app(
     }
     os.environ.update(env)
     get_settings.cache_clear()  # the device reads its settings from these variables
+    from .ui.app import device
     from .ui.app import serve as serve_ui
 
+    if enrolment_code and not device().auth.enrolled:
+        outcome = device().enrol(enrolment_code, "provisioned device")
+        if outcome.value != "ok":
+            typer.secho(f"Enrolment failed ({outcome.value}): check the code and that the backend at "
+                        f"{env['STORE_ASSOCIATE_SERVER_URL']} is reachable.", fg="red", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"Device enrolled in store {device().store_code}.")
     if web:
         _need_free_port("127.0.0.1", int(env["STORE_ASSOCIATE_APP_PORT"]), "app", "--port")
         typer.echo(f"App on http://127.0.0.1:{env['STORE_ASSOCIATE_APP_PORT']}")
@@ -153,12 +162,15 @@ def demo(
     url = f"sqlite:///{db}"
     marker = data_dir / "seed.json"
     if reseed or not marker.exists():
+        for old in data_dir.glob("device.db*"):
+            old.unlink()  # its enrolment belonged to the chain being replaced
         engine = make_engine(url)
         upgrade(engine)
         summary = run_seed(engine)
         marker.write_text(json.dumps(summary.__dict__, default=str, indent=2))
         engine.dispose()
     examples = json.loads(marker.read_text())["examples"]
+    device_db = (data_dir / "device.db").resolve()
     env = {**os.environ, "STORE_ASSOCIATE_DATABASE_URL": url}
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "store_associate", "serve", "--port", str(api_port), "--host", "127.0.0.1"],
@@ -167,10 +179,34 @@ def demo(
     try:
         _wait_http(f"http://127.0.0.1:{api_port}/health", server)
         store = examples["store"]
+        from sqlmodel import Session
+
+        from .domain.permissions import Role
+        from .server.access import Principal, create_enrolment_code
+
+        engine = make_engine(url)
+        with Session(engine) as session:
+            console = Principal(role=Role.ADMIN, store_code=None, staff_number="console")
+            own_code, _ = create_enrolment_code(session, console, store, "tablet", 60)
+            spare_code, _ = create_enrolment_code(session, console, store, "kiosk", 24 * 60)
+        engine.dispose()
         typer.secho("\nStore Associate demo is running.", bold=True)
         typer.echo(f"  App:      http://127.0.0.1:{port}   (open it in a browser)")
         typer.echo(f"  Backend:  http://127.0.0.1:{api_port}/docs")
-        typer.echo(f"  Device:   enrolled in store {store}; no sign-in yet (staff PINs arrive with issue 4)")
+        typer.echo(f"  Device:   this demo tablet is enrolled in store {store}")
+        typer.echo("  Sign in with a staff number and PIN (a manager and an associate per store):")
+        for p in examples["sign_ins"]:
+            if p["role"] == "admin":
+                typer.echo(f"    admin (any store)  {p['staff_number']} / PIN {p['pin']}")
+        people: dict[str, dict[str, str]] = {}
+        for p in examples["sign_ins"]:
+            if p["store"]:
+                people.setdefault(p["store"], {})[p["role"]] = f"{p['staff_number']} / PIN {p['pin']}"
+        for code, roles in people.items():
+            typer.echo(f"    {code:8} manager {roles.get('manager', '-'):16} associate {roles.get('associate', '-')}")
+        typer.echo(f"  Enrolment code for another device of {store} (a kiosk, valid 24 h): {spare_code}")
+        typer.echo(f"    e.g. store-associate app --port {port + 1} --device-db var/demo/kiosk.db "
+                   f"--server-url http://127.0.0.1:{api_port}")
         typer.echo("  Try these codes (type them and press Enter, or use a keyboard-wedge scanner):")
         if examples.get("in_stock_here"):
             e = examples["in_stock_here"]
@@ -183,7 +219,7 @@ def demo(
         typer.echo("    4006381333932  not a valid code (wrong check digit)")
         typer.echo("  Stop with Ctrl+C.\n")
         run_app(server_url=f"http://127.0.0.1:{api_port}", store=store, port=port, web=True,
-                device_db=str((data_dir / "device.db").resolve()))
+                device_db=str(device_db), enrolment_code=own_code)
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -261,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         "images": len(samples),
         "skipped": skipped,
         "engines_available": scan_decode.available_engines(),
+        "engines_active": scan_decode.active_engines(),  # what "full" uses ($STORE_ASSOCIATE_SCAN_ENGINES)
         "budget_ms": args.budget_ms,
         "threads": "single core: cv2.setNumThreads(1); zxing-cpp and zbar are single-threaded",
         "cv2_threads": cv2.getNumThreads(),

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from tests.conftest import free_port
 
 from store_associate.device.lookup import LookupService, Outcome
 from store_associate.device.store import LocalStore
 from store_associate.device.sync_client import Offline, SyncClient
+from tests.conftest import free_port
 
 
 @pytest.fixture()
 def device(sqlite_server, tmp_path):
     store = LocalStore(tmp_path / "device.db")
     client = SyncClient(sqlite_server.url)
+    client.device_token = sqlite_server.enrol(sqlite_server.examples["store"])["X-Device-Token"]
     service = LookupService(store, client, sqlite_server.examples["store"])
     service.refresh(page_size=500)
     yield service
@@ -52,7 +53,9 @@ def test_network_live_then_cached_when_offline(device, sqlite_server):
     distances = [loc.distance_km for loc in live.locations]
     assert distances == sorted(distances)
     # The backend is unreachable now (a port nobody listens on): the cached answer comes back, not live.
+    token = device.client.device_token
     device.client = SyncClient(f"http://127.0.0.1:{free_port()}", timeout=1)
+    device.client.device_token = token
     cached = device.network(sku)
     assert not cached.live and cached.as_of == live.as_of
     assert [(c.code, c.figures) for c in cached.locations] == [(c.code, c.figures) for c in live.locations]

@@ -38,13 +38,15 @@ class AppUnderTest:
     log: Path
 
 
-def start_app(backend_url: str, store: str, device_db: Path, log: Path) -> tuple[str, subprocess.Popen]:
+def start_app(backend_url: str, store: str, device_db: Path, log: Path, enrolment_code: str = "",
+              extra_env: dict | None = None) -> tuple[str, subprocess.Popen]:
     port = free_port()
-    env = {**os.environ, "FLET_WEB_NO_CDN": "1"}
+    env = {**os.environ, "FLET_WEB_NO_CDN": "1", **(extra_env or {})}
     env.pop("DISPLAY", None)
+    args = ["--enrolment-code", enrolment_code] if enrolment_code else []
     proc = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "store_associate", "app", "--port", str(port), "--server-url", backend_url,
-         "--store", store, "--device-db", str(device_db)],
+         "--store", store, "--device-db", str(device_db), *args],
         env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -59,7 +61,8 @@ def app_under_test(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppUnde
     examples = seed_database(db_url)
     backend = start_server(db_url, examples)
     log = tmp / "app.log"
-    url, proc = start_app(backend.url, examples["store"], tmp / "device.db", log)
+    url, proc = start_app(backend.url, examples["store"], tmp / "device.db", log,
+                          backend.enrolment_code(examples["store"]))
     try:
         yield AppUnderTest(url, backend, proc, log)
     finally:
@@ -96,8 +99,8 @@ def wedge_scan(page: Page, code: str, field_label: str = "Scan or type a code") 
     # Focus is on the field's semantics <input> (labelled) or on Flutter's own editing element.
     page.wait_for_function(
         """l => { const e = document.activeElement;
-                 return !!e && e.tagName === 'INPUT' &&
-                        ((e.getAttribute('aria-label') || '').startsWith(l) || e.classList.contains('flt-text-editing')); }""",
+                 return !!e && e.tagName === 'INPUT' && ((e.getAttribute('aria-label') || '').startsWith(l)
+                                                         || e.classList.contains('flt-text-editing')); }""",
         arg=field_label, timeout=15_000)
     for _ in range(3):
         page.keyboard.type(code)
@@ -111,12 +114,51 @@ def wedge_scan(page: Page, code: str, field_label: str = "Scan or type a code") 
     page.keyboard.press("Enter")
 
 
+def fill_field(page: Page, label: str, text: str) -> None:
+    """Click a field and type into it (Flutter needs the field focused before keys arrive)."""
+    field = page.get_by_label(label)
+    field.click()
+    page.wait_for_function(
+        "() => { const e = document.activeElement; return !!e && e.tagName === 'INPUT'; }", timeout=10_000)
+    for _ in range(3):
+        page.keyboard.press("Control+A")
+        page.keyboard.press("Backspace")
+        page.keyboard.type(text)
+        try:
+            page.wait_for_function("t => document.activeElement && document.activeElement.value === t",
+                                   arg=text, timeout=3_000)
+            return
+        except Exception:  # noqa: BLE001 - first keys lost while the input attached: retype
+            continue
+    raise AssertionError(f"could not type into {label!r}")
+
+
+_ANSWERED = """before => {
+    const m = document.querySelector('[flt-semantics-identifier="signin-message"]');
+    const signedIn = document.querySelector('[flt-semantics-identifier="user-name"]');
+    return !!signedIn || (!!m && m.id !== before);
+}"""
+
+
+def sign_in_ui(page: Page, staff_number: str, pin: str) -> None:
+    """Type staff number and PIN, press Enter, and wait until the app has answered: either the person
+    is signed in, or a new message was drawn (every answer draws a new message node)."""
+    fill_field(page, "Staff number", staff_number)
+    fill_field(page, "PIN", pin)
+    before = page.evaluate(
+        "() => (document.querySelector('[flt-semantics-identifier=\"signin-message\"]') || {}).id || ''")
+    page.keyboard.press("Enter")
+    page.wait_for_function(_ANSWERED, arg=before, timeout=20_000)
+
+
 def shot(page: Page, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
+    page.bring_to_front()  # a background tab does not repaint its canvas
     page.wait_for_load_state("networkidle")  # product images are fetched after the frame that shows them
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     page.screenshot(path=str(path), full_page=True)
     return path
 
 
-__all__ = ["by_id", "expect", "open_app", "shot", "wedge_scan"]
+__all__ = ["by_id", "expect", "fill_field", "open_app", "shot", "sign_in_ui", "wedge_scan"]

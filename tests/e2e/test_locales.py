@@ -1,9 +1,9 @@
 """The app in Arabic (right-to-left) and Spanish: a clerk scans an in-stock product by keyboard wedge.
 
-The locale comes from STORE_ASSOCIATE_LOCALE, read by the app process at start; start_app copies
-os.environ into that process, so the variable is set around the call. Texts are checked through the
-semantics tree (the strings the app sends); fonts and mirroring are checked on the screenshots
-tests/artifacts/e2e/locale-<locale>.png.
+The locale comes from STORE_ASSOCIATE_LOCALE, read by the app process at start (passed to it through
+start_app's extra_env). The device is enrolled at start and the clerk signs in with the translated form.
+Texts are checked through the semantics tree (the strings the app sends); fonts and mirroring are
+checked on the screenshots tests/artifacts/e2e/locale-<locale>.png.
 """
 
 from __future__ import annotations
@@ -14,14 +14,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+
 from tests.conftest import RunningServer, seed_database, start_server
-from tests.e2e.conftest import by_id, expect, open_app, shot, start_app, wedge_scan
+from tests.e2e.conftest import by_id, expect, fill_field, open_app, shot, start_app, wedge_scan
 
 pytestmark = pytest.mark.e2e
 
 # What a clerk must read, per locale (literal, so a wrong or missing key in a catalogue fails here).
 EXPECTED = {
     "ar": {
+        "staff_number": "الرقم الوظيفي",
+        "pin": "رمز PIN",
         "field": "امسح الرمز أو اكتبه",
         "online": "متصل",
         "synced": "تمت المزامنة",
@@ -34,6 +37,8 @@ EXPECTED = {
         "store": "متجر",
     },
     "es": {
+        "staff_number": "Número de empleado",
+        "pin": "PIN",
         "field": "Escanee o escriba un código",
         "online": "En línea",
         "synced": "sincronizado",
@@ -47,7 +52,7 @@ EXPECTED = {
     },
 }
 ENGLISH_LEAKS = ["Live figures from the network.", "Stock in this store", "Available to promise", "In stock",
-                 "Other stores and warehouses", "Scan or type a code"]
+                 "Other stores and warehouses", "Scan or type a code", "Switch user", "(associate)"]
 
 
 @dataclass
@@ -73,9 +78,9 @@ def localised_app(request: pytest.FixtureRequest, backend: RunningServer,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalisedApp]:
     locale = request.param
     tmp = tmp_path_factory.mktemp(f"app-{locale}")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("STORE_ASSOCIATE_LOCALE", locale)
-        url, proc = start_app(backend.url, backend.examples["store"], tmp / "device.db", tmp / "app.log")
+    store = backend.examples["store"]
+    url, proc = start_app(backend.url, store, tmp / "device.db", tmp / "app.log", backend.enrolment_code(store),
+                          extra_env={"STORE_ASSOCIATE_LOCALE": locale})
     try:
         yield LocalisedApp(locale, url, backend)
     finally:
@@ -90,6 +95,11 @@ def test_scan_in_locale(browser, localised_app):
     loc, text = localised_app.locale, EXPECTED[localised_app.locale]
     ex = localised_app.backend.examples["in_stock_here"]
     page = open_app(browser, localised_app.url)
+    person = localised_app.backend.person("associate")
+    fill_field(page, text["staff_number"], person["staff_number"])
+    fill_field(page, text["pin"], person["pin"])
+    page.keyboard.press("Enter")
+    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
     expect(by_id(page, "sync-status")).to_contain_text(text["online"], timeout=30_000)
     expect(by_id(page, "sync-status")).to_contain_text(text["synced"], timeout=30_000)
 

@@ -6,9 +6,18 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import by_id, expect, open_app, shot, wedge_scan
+from tests.e2e.conftest import by_id, expect, open_app, shot, sign_in_ui, wedge_scan
 
 pytestmark = pytest.mark.e2e
+
+
+def signed_in(browser, app, **size):
+    page = open_app(browser, app.url, **size)
+    person = app.backend.person("associate")
+    if by_id(page, "user-name").count() == 0:
+        sign_in_ui(page, person["staff_number"], person["pin"])
+    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
+    return page
 
 
 def wait_synced(page) -> None:
@@ -18,7 +27,7 @@ def wait_synced(page) -> None:
 
 def test_scan_shows_product_stock_here_and_elsewhere(browser, app_under_test):
     ex = app_under_test.backend.examples["in_stock_here"]
-    page = open_app(browser, app_under_test.url)
+    page = signed_in(browser, app_under_test)
     wait_synced(page)
     shot(page, "01-ready")
     wedge_scan(page, ex["gtin"])
@@ -45,7 +54,7 @@ def test_scan_shows_product_stock_here_and_elsewhere(browser, app_under_test):
 
 def test_phone_width_layout(browser, app_under_test):
     ex = app_under_test.backend.examples["out_of_stock_here"]
-    page = open_app(browser, app_under_test.url, width=390, height=844)
+    page = signed_in(browser, app_under_test, width=390, height=844)
     wait_synced(page)
     wedge_scan(page, ex["gtin"])
     expect(by_id(page, "product-name")).to_have_text(ex["name"], timeout=10_000)
@@ -57,7 +66,7 @@ def test_phone_width_layout(browser, app_under_test):
 
 def test_backend_down_shows_cached_answer_marked_offline(browser, app_under_test):
     ex = app_under_test.backend.examples["in_stock_here"]
-    page = open_app(browser, app_under_test.url)
+    page = signed_in(browser, app_under_test)
     wait_synced(page)
     wedge_scan(page, ex["gtin"])  # online once, so the network figures are cached
     expect(by_id(page, "network-note")).to_have_text("Live figures from the network.", timeout=15_000)

@@ -1,7 +1,8 @@
 """Property-based fuzzing of every operation in the OpenAPI schema (schemathesis): no 500, ever.
 
 Cases come from schemathesis' strategies and run under hypothesis directly (its pytest plugin does
-not support this pytest yet). Every operation is fuzzed as a manager, as a kiosk and anonymously, with valid and invalid data.
+not support this pytest yet). Every operation is fuzzed as a manager, as a kiosk and anonymously,
+with valid and invalid data.
 """
 
 from __future__ import annotations

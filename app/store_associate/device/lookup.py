@@ -16,6 +16,9 @@ from ..domain.locations import distance_km, is_open
 from .store import LocalStore, Match, ProductRecord
 from .sync_client import Offline, ServerRefused, SyncClient
 
+# The UI speaks of codes and stock in the domain's terms, through this layer (ui -> device -> domain).
+__all__ = ["CodeKind", "LocationStock", "LookupResult", "LookupService", "NetworkStock", "Outcome", "StockFigures"]
+
 _NOT_PRODUCT = {CodeKind.PICKUP, CodeKind.LOYALTY, CodeKind.RETURN_LABEL}
 
 

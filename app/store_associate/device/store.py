@@ -98,6 +98,21 @@ class RecentScan(DeviceModel, table=True):
     at: str
 
 
+class KnownStaff(DeviceModel, table=True):
+    """People who signed in online on this device: what offline sign-in checks against.
+    The verifier is this device's own scrypt hash of the PIN, never the PIN and never the server's."""
+
+    __tablename__ = "known_staff"
+    staff_number: str = Field(primary_key=True)
+    name: str
+    role: str
+    store_code: str | None = None
+    verifier: str
+    last_online_at: str
+    failed_attempts: int = 0
+    locked_until: str | None = None
+
+
 class Meta(DeviceModel, table=True):
     __tablename__ = "meta"
     key: str = Field(primary_key=True)
@@ -323,6 +338,32 @@ class LocalStore:
         with self._lock:
             row = self._db.execute("SELECT payload, as_of FROM network_cache WHERE sku=?", (sku,)).fetchone()
         return (json.loads(row[0]), row[1]) if row else None
+
+    # --- people who signed in here ---------------------------------------------------------------
+
+    def known_staff(self, staff_number: str) -> KnownStaff | None:
+        with self._lock:
+            r = self._db.execute(
+                "SELECT staff_number, name, role, store_code, verifier, last_online_at, failed_attempts, locked_until"
+                " FROM known_staff WHERE staff_number=?", (staff_number,)
+            ).fetchone()
+        if r is None:
+            return None
+        return KnownStaff(staff_number=r[0], name=r[1], role=r[2], store_code=r[3], verifier=r[4],
+                          last_online_at=r[5], failed_attempts=r[6], locked_until=r[7])
+
+    def remember_staff(self, k: KnownStaff) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO known_staff(staff_number, name, role, store_code, verifier, last_online_at,"
+                " failed_attempts, locked_until) VALUES (?,?,?,?,?,?,?,?)",
+                (k.staff_number, k.name, k.role, k.store_code, k.verifier, k.last_online_at, k.failed_attempts,
+                 k.locked_until),
+            )
+
+    def forget_all_staff(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM known_staff")
 
     # --- recent scans ---------------------------------------------------------------------------
 

@@ -14,9 +14,9 @@ class Offline(Exception):
 class ServerRefused(Exception):
     """The server answered with an error that retrying will not fix."""
 
-    def __init__(self, status: int, error: str, message: str) -> None:
+    def __init__(self, status: int, error: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(f"{status} {error}: {message}")
-        self.status, self.error, self.message = status, error, message
+        self.status, self.error, self.message, self.retry_after = status, error, message, retry_after
 
 
 class SyncClient:
@@ -27,16 +27,32 @@ class SyncClient:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 1.5)),
             headers={"User-Agent": "store-associate-device/0.1"},
         )
+        self.device_token: str | None = None
+        self.session_token: str | None = None
+        # Called with the ServerRefused of every 401, so that a revoked device or an ended session
+        # is noticed wherever the refusal happens.
+        self.on_refused = None
 
     def close(self) -> None:
         self._http.close()
 
-    def _get(self, path: str, params: dict[str, Any] | None = None, timeout: float | None = None) -> Any:
+    def _headers(self, with_session: bool = True) -> dict[str, str]:
+        headers = {}
+        if self.device_token:
+            headers["X-Device-Token"] = self.device_token
+        if with_session and self.session_token:
+            headers["Authorization"] = f"Bearer {self.session_token}"
+        return headers
+
+    def _request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
+                 timeout: float | None = None, with_session: bool = True) -> Any:
+        kwargs: dict[str, Any] = {"params": params, "headers": self._headers(with_session)}
+        if json is not None:
+            kwargs["json"] = json
+        if timeout is not None:
+            kwargs["timeout"] = timeout
         try:
-            kwargs: dict[str, Any] = {"params": params}
-            if timeout is not None:
-                kwargs["timeout"] = timeout
-            response = self._http.get(path, **kwargs)
+            response = self._http.request(method, path, **kwargs)
         except (httpx.TransportError, httpx.TimeoutException) as exc:
             raise Offline(str(exc)) from exc
         if response.status_code >= 500:
@@ -48,8 +64,16 @@ class SyncClient:
                 detail = {}
             if not isinstance(detail, dict):
                 detail = {"message": str(detail)}
-            raise ServerRefused(response.status_code, detail.get("error", "error"), detail.get("message", ""))
+            retry = response.headers.get("retry-after")
+            refused = ServerRefused(response.status_code, detail.get("error", "error"), detail.get("message", ""),
+                                    int(retry) if retry and retry.isdigit() else None)
+            if response.status_code == 401 and self.on_refused:
+                self.on_refused(refused)
+            raise refused
         return response.json()
+
+    def _get(self, path: str, params: dict | None = None, timeout: float | None = None) -> Any:
+        return self._request("GET", path, params=params, timeout=timeout)
 
     def health(self) -> bool:
         try:
@@ -58,8 +82,33 @@ class SyncClient:
         except (Offline, ServerRefused):
             return False
 
+    # --- access ---------------------------------------------------------------------------------
+
+    def enrol(self, code: str, name: str) -> dict:
+        return self._request("POST", "/api/v1/devices/enrol", json={"code": code, "name": name})
+
+    def sign_in(self, staff_number: str, pin: str) -> dict:
+        return self._request("POST", "/api/v1/auth/sign-in", json={"staff_number": staff_number, "pin": pin},
+                             with_session=False)
+
+    def sign_out(self) -> None:
+        self._request("POST", "/api/v1/auth/sign-out")
+
+    def devices(self, store: str) -> list[dict]:
+        return self._get("/api/v1/devices", {"store": store})
+
+    def revoke(self, device_id: str) -> dict:
+        return self._request("POST", f"/api/v1/devices/{device_id}/revoke")
+
+    def enrolment_code(self, store: str, kind: str) -> dict:
+        return self._request("POST", "/api/v1/devices/enrolment-codes", json={"store": store, "kind": kind})
+
+    # --- data -----------------------------------------------------------------------------------
+
     def pull(self, store: str, cursor: int, limit: int = 5000) -> dict:
-        return self._get("/api/v1/sync/pull", {"store": store, "cursor": cursor, "limit": limit}, timeout=30)
+        # The catalogue is the device's, not the person's: pulled with the device token alone.
+        return self._request("GET", "/api/v1/sync/pull", params={"store": store, "cursor": cursor, "limit": limit},
+                             timeout=30, with_session=False)
 
     def availability(self, sku: str, store: str, limit: int = 50) -> dict:
         return self._get(f"/api/v1/availability/{sku}", {"store": store, "limit": limit})

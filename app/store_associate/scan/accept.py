@@ -60,7 +60,7 @@ class Accepted:
     source: Literal["camera", "keyboard"]
     repeat: bool  # the same text was seen within the repeat window and count_again() was not called
     at: float  # clock time of acceptance
-    aim: str | None = None  # AIM identifier a wedge scanner sent in front of the data
+    aim: str | None = None  # AIM identifier: from the decoder, or what a wedge scanner sent first
 
 
 def _gtin_ok(text: str, symbology: str | None) -> bool:
@@ -87,7 +87,7 @@ class ScanAcceptor:
         self.repeat_window_s = repeat_window_s
         self._clock = clock
         self._streak: dict[str, int] = {}  # text -> consecutive frames it has been in
-        self._symbology: dict[str, str] = {}
+        self._symbology: dict[str, tuple[str, str | None]] = {}  # text -> (symbology, aim) last read
         self._reported: set[str] = set()  # accepted while continuously in view: do not report again
         self._last_seen: dict[str, float] = {}  # text -> clock time, for the repeat window
 
@@ -102,7 +102,7 @@ class ScanAcceptor:
             if symbology in GTIN_SYMBOLOGIES and not _gtin_ok(text, symbology):
                 continue
             in_frame.append(text)
-            self._symbology[text] = symbology
+            self._symbology[text] = (symbology, getattr(r, "aim", None))
         # Consecutive means consecutive: a code missing from a frame starts again from zero.
         self._streak = {t: self._streak.get(t, 0) + 1 for t in in_frame}
         self._reported &= set(in_frame)
@@ -113,7 +113,7 @@ class ScanAcceptor:
             if text in self._reported or self._streak[text] < self.required_frames:
                 continue
             # Several codes can become stable together; report the first, the next frame the others.
-            accepted = self._accept(text, self._symbology[text], "camera", now, None)
+            accepted = self._accept(text, *self._symbology[text], "camera", now)
             self._reported.add(text)
             break
         for text in self._reported:
@@ -139,7 +139,7 @@ class ScanAcceptor:
                 symbology = _AIM_SYMBOLOGY.get(aim[1])
         if not text:
             return None
-        return self._accept(text, symbology, "keyboard", now, aim)
+        return self._accept(text, symbology, aim, "keyboard", now)
 
     def count_again(self) -> None:
         """The next read of a code just scanned is a new scan, not a repeat (another unit of it).
@@ -158,7 +158,7 @@ class ScanAcceptor:
         self._last_seen.clear()
 
     def _accept(
-        self, text: str, symbology: str | None, source: Literal["camera", "keyboard"], now: float, aim: str | None
+        self, text: str, symbology: str | None, aim: str | None, source: Literal["camera", "keyboard"], now: float
     ) -> Accepted:
         last = self._last_seen.get(text)
         repeat = last is not None and now - last <= self.repeat_window_s

@@ -44,9 +44,10 @@ ENGINE_PYZBAR = "pyzbar"
 ENGINES_ENV = "STORE_ASSOCIATE_SCAN_ENGINES"
 # The slow path stops starting new passes after this; a live camera has the next frame ready.
 DEFAULT_BUDGET_MS = 150.0
-# zxing-cpp's own pyramid copes with big frames, but a 1080p frame costs ~20 ms at full size and a code
-# held up to the camera is large: read a reduced copy first, full size only in the slow path.
-FAST_MAX_SIDE = 1280
+# A code held up to the camera is large: the fast pass reads big frames reduced to this long side
+# (1080p: half size, ~9 ms instead of ~20 ms in zxing-cpp on one core); the rescue passes go back up
+# to 1.5x and then full size, where small codes in a big frame get their detail back.
+FAST_MAX_SIDE = 960
 # Upscaling small frames beyond this costs more than the small codes it rescues are worth.
 MAX_UPSCALED_SIDE = 1600
 
@@ -389,8 +390,6 @@ Transform = Callable[[_Frame], tuple[np.ndarray, np.ndarray] | None]
 class _Pass:
     name: str
     transform: Transform
-    zxing: bool = True
-    zbar: bool = True
 
 
 _IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
@@ -434,7 +433,6 @@ def _t_clahe_upscale(frame: _Frame) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def _t_invert(frame: _Frame) -> tuple[np.ndarray, np.ndarray]:
-    # Light-on-dark codes (phone screens in dark mode): zbar never tries the inverse itself.
     return cv2.bitwise_not(frame.base), frame.base_back
 
 
@@ -481,15 +479,19 @@ def _t_rotate(degrees: float) -> Transform:
     return lambda frame: _rotate_base(frame, degrees)
 
 
-# Each pass earned its place on the benchmark set (tests/benchmarks/bench_scan.py; ablation: take it
-# out, count what is lost), cheapest rescues first. Plain CLAHE, blur, downscale and zxing-cpp's
+# Roughly cheapest first; each pass rescues codes the others miss, on the benchmark set
+# (tests/benchmarks/bench_scan.py; ablation: take a pass out, count what is lost) or on the generated
+# tilted, inverted and phone-screen codes of tests/scan. Plain CLAHE, blur, halving and zxing-cpp's
 # GlobalHistogram binarizer rescued nothing these did not, so they are not here.
 _SLOW_PASSES: tuple[_Pass, ...] = (
+    # Light-on-dark: phone screens in dark mode, inverted labels. zxing-cpp's own inversion only
+    # covers its matrix codes, zbar has none.
+    _Pass("invert", _t_invert),
     # Small or thin-barred codes: more pixels per module let both binarizers separate the bars.
     _Pass("upscale", _t_upscale),
+    # Glare, shadow and faded print on top of small modules. Costs ~4 fast passes, but rescues more
+    # photos than deskew, which the budget then often leaves out on a 640x480 frame.
     _Pass("clahe-upscale", _t_clahe_upscale),
-    # zxing-cpp already tries the inverse of every image itself.
-    _Pass("invert", _t_invert, zxing=False),
     _Pass("deskew", _t_deskew),
     _Pass("rotate+45", _t_rotate(45)),
     _Pass("rotate-45", _t_rotate(-45)),
@@ -497,8 +499,6 @@ _SLOW_PASSES: tuple[_Pass, ...] = (
 
 
 # --- entry point ---------------------------------------------------------------------------------
-
-_FAST = _Pass("fast", lambda f: (f.base, f.base_back))
 
 
 def _to_gray(img: Any) -> np.ndarray:
@@ -561,18 +561,23 @@ def _confirm(gray: np.ndarray, raw: _Raw, engines: Sequence[str]) -> bool | None
     return False if texts else None
 
 
-def _run(
-    gray: np.ndarray, back: np.ndarray, p: _Pass, engines: Sequence[str], seen: set[tuple[str, str]]
-) -> list[DecodeResult]:
-    valid: list[_Raw] = []
-    if ENGINE_ZXING in engines and p.zxing:
-        valid = [n for n in map(_normalise, _read_zxing(gray)) if n is not None]
-    # pyzbar only when zxing-cpp found nothing valid: it is slower and rarely adds a second code.
-    if not valid and ENGINE_PYZBAR in engines and p.zbar:
-        valid = [n for n in map(_normalise, _zbar().read(gray)) if n is not None]
+def _run(gray: np.ndarray, back: np.ndarray, engines: Sequence[str], seen: set[tuple[str, str]]) -> list[DecodeResult]:
     found: list[DecodeResult] = []
-    for r in valid:
-        if (r.text, r.symbology) in seen:
+    if ENGINE_ZXING in engines:
+        found = _accept(_read_zxing(gray), gray, back, engines, seen)
+    # pyzbar only when zxing-cpp read nothing usable: it is slower and rarely adds a second code.
+    if not found and ENGINE_PYZBAR in engines:
+        found = _accept(_zbar().read(gray), gray, back, engines, seen)
+    return found
+
+
+def _accept(
+    raws: list[_Raw], gray: np.ndarray, back: np.ndarray, engines: Sequence[str], seen: set[tuple[str, str]]
+) -> list[DecodeResult]:
+    found: list[DecodeResult] = []
+    for raw in raws:
+        r = _normalise(raw)
+        if r is None or (r.text, r.symbology) in seen:
             continue
         if r.symbology in GTIN_SYMBOLOGIES:
             confirmed = _confirm(gray, r, engines)
@@ -628,7 +633,7 @@ def decode_frame(
         frame = _Frame(gray, base, _scale_back(scale))
     else:
         frame = _Frame(gray, gray, _IDENTITY)
-    found = _run(frame.base, frame.base_back, _FAST, usable, seen)
+    found = _run(frame.base, frame.base_back, usable, seen)
     if found or not preprocess:
         return found
 
@@ -645,7 +650,7 @@ def decode_frame(
             continue
         if time.perf_counter() + per_pixel * made[0].size > deadline:
             continue
-        found = _run(made[0], made[1], p, usable, seen)
+        found = _run(made[0], made[1], usable, seen)
         if found:
             return found
     return []

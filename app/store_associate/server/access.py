@@ -207,14 +207,15 @@ def sign_in(session: Session, device_token: str, staff_number: str, pin: str, ho
         staff.role == Role.ADMIN.value or staff.store_code == device.store_code)
     if not (pin_ok and staff is not None and allowed_here):
         device.failed_signins += 1
-        lock = lock_after(device.failed_signins)
-        if lock:
-            device.locked_until = now + lock
+        device_lock = lock_after(device.failed_signins)
+        if device_lock:
+            device.locked_until = now + device_lock
+        staff_lock = None
         if staff is not None and not pin_ok:  # the right PIN on a wrong device is no guess
             staff.failed_attempts += 1
-            lock = lock_after(staff.failed_attempts)
-            if lock:
-                staff.locked_until = now + lock
+            staff_lock = lock_after(staff.failed_attempts)
+            if staff_lock:
+                staff.locked_until = now + staff_lock
         reason = "pin" if staff is not None and not pin_ok else ("store" if staff is not None else "unknown")
         audit(session, "sign_in", outcome="refused", staff=staff, staff_number=staff_number[:16],
               device_id=device.id, store_code=device.store_code, detail={"reason": reason}, ip=ip)
@@ -222,6 +223,12 @@ def sign_in(session: Session, device_token: str, staff_number: str, pin: str, ho
         if staff is not None and pin_ok and not allowed_here:
             raise AccessError(403, "signin.other_store",
                               "You can sign in only on devices of your own store. Ask a manager of this store.")
+        # The attempt that sets a lock says so at once, rather than one attempt later.
+        if staff_lock or device_lock:
+            lock = staff_lock or device_lock
+            raise AccessError(423, "signin.staff_locked" if staff_lock else "signin.device_locked",
+                              f"Too many wrong PINs. Try again in {_human(lock)}, or ask a manager.",
+                              retry_after=int(lock.total_seconds()))
         raise AccessError(401, "signin.wrong", "The staff number or PIN is wrong. Check both and try again.")
     staff.failed_attempts, staff.locked_until = 0, None
     device.failed_signins, device.locked_until = 0, None

@@ -1,4 +1,8 @@
-"""The device app: page set-up, the top bar with the sync indicator, and the screens."""
+"""The device app: page set-up, the top bar with the sync indicator, and which screen shows when.
+
+Enrol (a new device) -> sign in (tablets and desktops; kiosks skip it) -> scan. A revoked device
+shows why it is refused; a session idle too long goes back to sign-in.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,19 @@ from pathlib import Path
 import flet as ft
 
 from ..config import get_settings
+from ..device.auth import Permission
 from ..device.runtime import Device
+from .access_vm import DevicesViewModel, EnrolViewModel, SignInViewModel
 from .i18n import age, is_rtl, set_locale, t
 from .scan_vm import ScanViewModel
+from .views.access import EnrolView, RevokedView, SignInView
+from .views.devices import DevicesView
 from .views.scan import ScanView
 from .widgets import labelled
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 SYNC_EVERY_S = 60
+IDLE_CHECK_S = 15
 log = logging.getLogger("store_associate.ui")
 
 _device: Device | None = None
@@ -41,16 +50,172 @@ class SyncIndicator:
 
     def refresh(self) -> None:
         s = self.dev.status
+        on = ft.Colors.ON_PRIMARY
         if s.online is None:
-            self.icon.icon, self.icon.color, label = ft.Icons.CLOUD_SYNC, ft.Colors.ON_PRIMARY, t("sync.connecting")
+            self.icon.icon, self.icon.color, label = ft.Icons.CLOUD_SYNC, on, t("sync.connecting")
         elif s.online:
-            self.icon.icon, self.icon.color, label = ft.Icons.CLOUD_DONE, ft.Colors.ON_PRIMARY, t("sync.online")
+            self.icon.icon, self.icon.color, label = ft.Icons.CLOUD_DONE, on, t("sync.online")
         else:
             self.icon.icon, self.icon.color, label = ft.Icons.CLOUD_OFF, ft.Colors.AMBER_200, t("sync.offline")
-        if s.last_sync:
+        if s.error and s.online:
+            label = t("sync.refused")
+        elif s.last_sync:
             label += " · " + t("sync.last", age=age(s.last_sync, datetime.now(UTC)))
         self.text.value = label
         self.text.color = self.icon.color
+
+
+class Shell:
+    """Owns the page: the top bar and whichever screen is current."""
+
+    def __init__(self, page: ft.Page, dev: Device) -> None:
+        self.page, self.dev = page, dev
+        self.indicator = SyncIndicator(dev)
+        self.title = ft.Text("", size=16, weight=ft.FontWeight.BOLD, color=ft.Colors.ON_PRIMARY,
+                             overflow=ft.TextOverflow.ELLIPSIS, expand=True)
+        self.user = ft.Row(spacing=4, tight=True)
+        self.body = ft.Container(padding=ft.Padding.all(12), expand=True)
+        self.signin_vm = SignInViewModel(dev.auth)
+        self.scan_view: ScanView | None = None
+        top = ft.Container(
+            ft.Row([
+                ft.Icon(ft.Icons.STOREFRONT, color=ft.Colors.ON_PRIMARY),
+                self.title,
+                self.indicator.control,
+                labelled("sync-now", ft.IconButton(ft.Icons.SYNC, tooltip=t("sync.now"),
+                                                   icon_color=ft.Colors.ON_PRIMARY, on_click=self.sync_now)),
+                self.user,
+            ]),
+            bgcolor=ft.Colors.PRIMARY,
+            padding=ft.Padding.symmetric(horizontal=12, vertical=6),
+        )
+        page.add(ft.SafeArea(ft.Column([top, self.body], expand=True, spacing=0), expand=True))
+
+    # --- screens ------------------------------------------------------------------------------------
+
+    async def show_current(self) -> None:
+        auth = self.dev.auth
+        if auth.revoked:
+            self._show(RevokedView(self._enrol_again).root)
+        elif not auth.enrolled:
+            self._show(EnrolView(EnrolViewModel(self.dev.enrol), self._after_enrol, self.page).root)
+        elif auth.kind != "kiosk" and auth.session is None:
+            self._show(SignInView(self.signin_vm, self._after_sign_in, self.page, self._store_label()).root)
+        else:
+            await self.show_scan()
+        self._refresh_bar()
+        self.page.update()
+
+    async def show_scan(self) -> None:
+        vm = ScanViewModel(self.dev.lookup)
+        self.scan_view = ScanView(self.page, vm, self._on_network, on_activity=self.dev.auth.touch)
+        self._show(self.scan_view.root)
+        self._refresh_bar()
+        self.page.update()
+        await self.scan_view.field.focus()
+
+    async def show_devices(self, _e: ft.Event | None = None) -> None:
+        self.dev.auth.touch()
+        vm = DevicesViewModel(self.dev.auth, self.dev.client, self.dev.store_code, lambda: datetime.now(UTC))
+        if not vm.allowed():
+            return  # the button is hidden for these roles; the server refuses them anyway
+        view = DevicesView(vm, self.page, self._back_to_scan)
+        self._show(view.root)
+        self.page.update()
+        await view.load()
+
+    def _show(self, control: ft.Control) -> None:
+        self.body.content = control
+
+    async def _back_to_scan(self, _e: ft.Event) -> None:
+        await self.show_scan()
+
+    async def _after_enrol(self) -> None:
+        self.dev.lookup.store_code = self.dev.store_code
+        await self.sync_now()
+        await self.show_current()
+
+    async def _after_sign_in(self) -> None:
+        await self.show_current()
+
+    async def _enrol_again(self, _e: ft.Event) -> None:
+        self.dev.store.set_meta("device_token", "")
+        self.dev.store.set_meta("revoked", "0")
+        await self.show_current()
+
+    async def _switch_user(self, _e: ft.Event) -> None:
+        await asyncio.to_thread(self.dev.auth.sign_out)
+        self.signin_vm.notice.text = ""
+        await self.show_current()
+
+    # --- the bar --------------------------------------------------------------------------------------
+
+    def _store_label(self) -> str:
+        here = self.dev.store.locations().get(self.dev.store_code)
+        return f"{here.name} ({self.dev.store_code})" if here else self.dev.store_code
+
+    def _refresh_bar(self) -> None:
+        auth = self.dev.auth
+        self.title.value = t("app.store_title", store=self._store_label()) if auth.enrolled else t("app.title")
+        on = ft.Colors.ON_PRIMARY
+        controls: list[ft.Control] = []
+        if auth.kind == "kiosk" and auth.enrolled:
+            controls.append(ft.Text(t("kiosk.badge"), color=on, weight=ft.FontWeight.BOLD))
+        elif auth.session:
+            s = auth.session
+            label = t("user.label", name=s.name, role=t(f"role.{s.role.value}"))
+            if s.offline:
+                label += " · " + t("user.offline")
+            controls.append(labelled("user-name", ft.Text(label, color=on, size=13)))
+            if auth.can(Permission.DEVICES_MANAGE):
+                controls.append(labelled("open-devices", ft.IconButton(
+                    ft.Icons.DEVICES, tooltip=t("devices.title"), icon_color=on, on_click=self.show_devices)))
+            controls.append(ft.IconButton(ft.Icons.SWITCH_ACCOUNT, tooltip=t("user.switch"), icon_color=on,
+                                          on_click=self._switch_user))
+        self.user.controls = controls
+
+    def _on_network(self, live: bool) -> None:
+        self.dev.note_network(live)
+        self.indicator.refresh()
+
+    async def sync_now(self, _e: ft.Event | None = None) -> None:
+        await asyncio.to_thread(self.dev.sync)
+        self.indicator.refresh()
+        if self.dev.auth.revoked:
+            await self.show_current()
+            return
+        self._refresh_bar()
+        self.page.update()
+
+    # --- background ---------------------------------------------------------------------------------
+
+    async def keep_in_sync(self) -> None:
+        while True:
+            try:
+                await self.sync_now()
+            except RuntimeError:
+                return  # the browser session has ended
+            await asyncio.sleep(SYNC_EVERY_S)
+
+    async def watch_idle(self) -> None:
+        while True:
+            await asyncio.sleep(IDLE_CHECK_S)
+            if self.dev.auth.expired():
+                self.signin_vm.expired_notice()
+                try:
+                    await self.show_current()
+                except RuntimeError:
+                    return
+
+
+_TEXT_STYLES = [f"{group}_{size}" for group in ("display", "headline", "title", "body", "label")
+                for size in ("large", "medium", "small")]
+
+
+def _text_theme() -> ft.TextTheme:
+    # Text falls back to the bundled Arabic font: without it Arabic is drawn as empty boxes.
+    style = ft.TextStyle(font_family="NotoSans", font_family_fallback=["NotoSansArabic"])
+    return ft.TextTheme(**{name: style for name in _TEXT_STYLES})
 
 
 async def main(page: ft.Page) -> None:
@@ -62,57 +227,16 @@ async def main(page: ft.Page) -> None:
         "NotoSans": "/fonts/NotoSans-Regular.ttf",
         "NotoSansBold": "/fonts/NotoSans-Bold.ttf",
         "NotoSansArabic": "/fonts/NotoSansArabic-Regular.ttf",
+        "NotoSansArabicBold": "/fonts/NotoSansArabic-Bold.ttf",
     }
-    page.theme = ft.Theme(font_family="NotoSans", color_scheme_seed=ft.Colors.INDIGO)
+    page.theme = ft.Theme(font_family="NotoSans", color_scheme_seed=ft.Colors.INDIGO,
+                          text_theme=_text_theme(), primary_text_theme=_text_theme())
     page.rtl = is_rtl()
     page.padding = 0
-
-    indicator = SyncIndicator(dev)
-    here = dev.store.locations().get(dev.store_code)
-    store_label = f"{here.name} ({dev.store_code})" if here else dev.store_code
-
-    def on_network(live: bool) -> None:
-        dev.note_network(live)
-        indicator.refresh()
-
-    vm = ScanViewModel(dev.lookup)
-    scan_view = ScanView(page, vm, on_network)
-
-    async def sync_now(_e: ft.Event | None = None) -> None:
-        await asyncio.to_thread(dev.sync)
-        indicator.refresh()
-        title.value = _store_title(dev, store_label)
-        page.update()
-
-    title = ft.Text(_store_title(dev, store_label), size=16, weight=ft.FontWeight.BOLD, color=ft.Colors.ON_PRIMARY,
-                    overflow=ft.TextOverflow.ELLIPSIS, expand=True)
-    top = ft.Container(
-        ft.Row([
-            ft.Icon(ft.Icons.STOREFRONT, color=ft.Colors.ON_PRIMARY),
-            title,
-            indicator.control,
-            ft.IconButton(ft.Icons.SYNC, tooltip=t("sync.now"), icon_color=ft.Colors.ON_PRIMARY,
-                          on_click=sync_now),
-        ]),
-        bgcolor=ft.Colors.PRIMARY,
-        padding=ft.Padding.symmetric(horizontal=12, vertical=6),
-    )
-    page.add(ft.SafeArea(ft.Column([
-        top,
-        ft.Container(scan_view.root, padding=ft.Padding.all(12), expand=True),
-    ], expand=True, spacing=0), expand=True))
-
-    async def keep_in_sync() -> None:
-        while True:
-            await sync_now()
-            await asyncio.sleep(SYNC_EVERY_S)
-
-    page.run_task(keep_in_sync)
-
-
-def _store_title(dev: Device, fallback: str) -> str:
-    here = dev.store.locations().get(dev.store_code)
-    return t("app.store_title", store=f"{here.name} ({dev.store_code})" if here else fallback)
+    shell = Shell(page, dev)
+    await shell.show_current()
+    page.run_task(shell.keep_in_sync)
+    page.run_task(shell.watch_idle)
 
 
 def serve(web: bool = True) -> None:

@@ -34,10 +34,18 @@ def available_locales() -> list[str]:
 
 
 def set_locale(locale: str) -> None:
-    _state["locale"] = locale if locale in available_locales() else FALLBACK
+    """`es_US`: Spanish texts, numbers and money as in the US. `es`: texts and formats of Spanish."""
+    try:
+        parsed = Locale.parse(locale.replace("-", "_"))
+    except (ValueError, TypeError):
+        parsed = Locale.parse(FALLBACK)
+    language = parsed.language if parsed.language in available_locales() else FALLBACK
+    _state["language"] = language
+    _state["locale"] = str(parsed) if language == parsed.language else FALLBACK
 
 
 def get_locale() -> str:
+    """The formatting locale (language and region)."""
     return _state["locale"]
 
 
@@ -46,12 +54,14 @@ def is_rtl(locale: str | None = None) -> bool:
 
 
 def t(key: str, **params: object) -> str:
-    text = catalogue(get_locale()).get(key) or catalogue(FALLBACK).get(key) or key
+    text = catalogue(_state.get("language", FALLBACK)).get(key) or catalogue(FALLBACK).get(key) or key
     return text.format(**params) if params else text
 
 
 def money(amount: Decimal, currency: str) -> str:
-    return format_currency(amount, currency, locale=get_locale())
+    text = format_currency(amount, currency, locale=get_locale())
+    # In a right-to-left line "US$ 348.49" must stay one left-to-right unit (isolate it).
+    return f"\u2066{text.strip(chr(0x200F))}\u2069" if is_rtl() else text
 
 
 def number(value: float | int | Decimal, digits: int = 0) -> str:

@@ -10,10 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from ..device.lookup import LookupResult, LookupService, NetworkStock, Outcome
+from ..device.lookup import CodeKind, LookupResult, LookupService, NetworkStock, Outcome, StockFigures
 from ..device.sync_client import Offline, ServerRefused
-from ..domain.codes import CodeKind
-from ..domain.inventory import StockFigures
 from .i18n import age, money, number, t
 
 

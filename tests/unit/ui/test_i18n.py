@@ -63,7 +63,8 @@ def test_no_user_visible_literals_in_views():
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in {"Text", "TextButton",
                                                                                    "OutlinedButton", "Button"}:
                 for arg in node.args[:1]:
-                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and re.search("[A-Za-z]", arg.value):
+                    literal = isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                    if literal and re.search("[A-Za-z]", arg.value):
                         offenders.append(f"{path.name}:{node.lineno} {arg.value!r}")
             for kw in getattr(node, "keywords", []):
                 if kw.arg in {"label", "hint_text", "tooltip"} and isinstance(kw.value, ast.Constant):

@@ -18,7 +18,9 @@ from tests.conftest import free_port
 def vm(sqlite_server, tmp_path):
     set_locale("en")
     store = LocalStore(tmp_path / "device.db")
-    service = LookupService(store, SyncClient(sqlite_server.url), sqlite_server.examples["store"])
+    client = SyncClient(sqlite_server.url)
+    client.device_token = sqlite_server.enrol(sqlite_server.examples["store"])["X-Device-Token"]
+    service = LookupService(store, client, sqlite_server.examples["store"])
     service.refresh()
     now = [datetime.now(UTC)]
     model = ScanViewModel(service, clock=lambda: now[0])

@@ -19,10 +19,12 @@ NETWORK_TIMEOUT_S = 8.0
 
 
 class ScanView:
-    def __init__(self, page: ft.Page, vm: ScanViewModel, on_network_result: Callable[[bool], None]) -> None:
+    def __init__(self, page: ft.Page, vm: ScanViewModel, on_network_result: Callable[[bool], None],
+                 on_activity: Callable[[], None] = lambda: None) -> None:
         self.page = page
         self.vm = vm
         self.on_network_result = on_network_result
+        self.on_activity = on_activity
         self.field = ft.TextField(
             label=t("scan.field.label"),
             hint_text=t("scan.field.hint"),
@@ -53,6 +55,7 @@ class ScanView:
     # --- events -------------------------------------------------------------------------------------
 
     async def _on_submit(self, _e: ft.Event | None = None) -> None:
+        self.on_activity()
         text = self.field.value or ""
         self.field.value = ""
         state = self.vm.submit(text)

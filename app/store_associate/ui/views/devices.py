@@ -1,0 +1,63 @@
+"""A manager's screen: the store's devices, revoke one, make an enrolment code."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import flet as ft
+
+from ..access_vm import DevicesViewModel
+from ..i18n import t
+from ..widgets import card, labelled
+
+
+class DevicesView:
+    def __init__(self, vm: DevicesViewModel, page: ft.Page, on_back: Callable[[ft.Event], Awaitable[None]]) -> None:
+        self.vm, self.page = vm, page
+        self.list = ft.Column(spacing=4)
+        self.notice = ft.Column()
+        self.root = ft.Column([
+            ft.Row([
+                ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("scan.button.back"), on_click=on_back),
+                ft.Text(t("devices.title"), size=20, weight=ft.FontWeight.BOLD),
+            ]),
+            # A wrapping row must not hold expanded children (Flutter draws a grey error box).
+            ft.Row([
+                ft.OutlinedButton(t("devices.new_code.tablet"), icon=ft.Icons.TABLET_ANDROID,
+                                  on_click=lambda e: self._run(self.vm.new_code, "tablet")),
+                ft.OutlinedButton(t("devices.new_code.kiosk"), icon=ft.Icons.STOREFRONT,
+                                  on_click=lambda e: self._run(self.vm.new_code, "kiosk")),
+            ], wrap=True),
+            self.notice,
+            card(self.list),
+        ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=12)
+
+    async def load(self) -> None:
+        await self._run(self.vm.load)
+
+    async def _run(self, fn, *args) -> None:  # noqa: ANN001
+        await asyncio.to_thread(fn, *args)
+        self.render()
+        self.page.update()
+
+    def render(self) -> None:
+        s = self.vm.state
+        colour = ft.Colors.ERROR if s.notice.error else ft.Colors.ON_SURFACE
+        self.notice.controls = [labelled("devices-notice", ft.Text(s.notice.text, color=colour, size=15,
+                                                                   selectable=True))] if s.notice.text else []
+        rows = []
+        for r in s.rows:
+            async def revoke(_e: ft.Event, device_id: str = r.id) -> None:
+                await self._run(self.vm.revoke, device_id)
+
+            trailing = None
+            if not r.revoked and not r.this_device:
+                trailing = ft.TextButton(t("devices.revoke"), icon=ft.Icons.BLOCK, on_click=revoke,
+                                         style=ft.ButtonStyle(color=ft.Colors.ERROR))
+            rows.append(labelled(f"device-{r.id[:8]}", ft.ListTile(
+                leading=ft.Icon(ft.Icons.PHONELINK_ERASE if r.revoked else ft.Icons.TABLET_ANDROID),
+                title=ft.Text(r.title + (f" · {t('devices.this')}" if r.this_device else "")),
+                subtitle=ft.Text(r.detail), trailing=trailing,
+            )))
+        self.list.controls = rows

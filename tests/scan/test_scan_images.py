@@ -1,0 +1,76 @@
+"""decode_frame on real photos and samples from the zxing / zxing-cpp test sets (Apache-2.0, see
+images/LICENSE-*.txt and images/manifest.csv for each file's origin)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import pytest
+
+from store_associate.domain.gtin import upce_to_upca
+from store_associate.scan import decode as scan_decode
+from store_associate.scan import decode_frame
+
+IMAGES = Path(__file__).with_name("images")
+MANIFEST = {row["file"]: row for row in csv.DictReader((IMAGES / "manifest.csv").open(newline="", encoding="utf-8"))}
+GTIN = {"ean13", "ean8", "upca", "upce"}
+HAVE_ZXING = scan_decode.ENGINE_ZXING in scan_decode.available_engines()
+NO_BUDGET = 10_000.0
+
+
+def as_gtin14(text: str, symbology: str) -> str:
+    if symbology == "upce" and len(text) == 8:
+        text = upce_to_upca(text) or text
+    return text.zfill(14)
+
+
+def samples(negative: bool) -> list[Path]:
+    return sorted(
+        p
+        for p in IMAGES.iterdir()
+        if p.suffix in (".png", ".jpg") and (MANIFEST[p.name]["format"] == "none") == negative
+    )
+
+
+@pytest.mark.parametrize("path", samples(negative=False), ids=lambda p: p.stem)
+def test_reads_real_sample(path):
+    fmt = MANIFEST[path.name]["format"]
+    expected = path.with_suffix(".txt").read_bytes().decode("utf-8")
+    if fmt == "datamatrix" and not HAVE_ZXING:
+        pytest.skip("DataMatrix needs zxing-cpp")
+    found = decode_frame(cv2.imread(str(path)), budget_ms=NO_BUDGET)
+    if fmt in GTIN:
+        assert as_gtin14(expected, fmt) in {as_gtin14(r.text, r.symbology) for r in found if r.symbology in GTIN}
+    else:
+        assert expected in {r.text for r in found}, found
+        assert {r.symbology for r in found if r.text == expected} == {fmt}
+
+
+@pytest.mark.parametrize("path", samples(negative=True), ids=lambda p: p.stem)
+@pytest.mark.parametrize("engines", [None, ("pyzbar",)], ids=["all-engines", "pyzbar-only"])
+def test_false_positive_samples_read_as_nothing(path, engines):
+    assert decode_frame(cv2.imread(str(path)), engines=engines, budget_ms=NO_BUDGET) == []
+
+
+@pytest.mark.skipif(not HAVE_ZXING, reason="GS1 DataMatrix needs zxing-cpp")
+@pytest.mark.parametrize(
+    "name", ["zxingcpp__datamatrix-1__gs1-figure-4.15.1-2-32x32", "zxingcpp__qrcode-2__gs1-figure-4.15.1-2"]
+)
+def test_gs1_matrix_codes_keep_raw_gs_separators(name):
+    (r,) = decode_frame(cv2.imread(str(IMAGES / f"{name}.png")))
+    assert r.text.startswith("01095040000591012112345678p901\x1d10")
+    assert r.text.count("\x1d") == 2 and "(" not in r.text  # raw data, not "(01)..." HRI
+    assert r.aim in ("]d2", "]Q3")  # the GS1 flavour of each symbology
+
+
+@pytest.mark.parametrize("engines", [None, ("pyzbar",)], ids=["all-engines", "pyzbar-only"])
+def test_upce_comes_out_as_its_eight_printed_digits(engines):
+    found = decode_frame(cv2.imread(str(IMAGES / "zxing__upce-1__2.png")), engines=engines)
+    assert [(r.text, r.symbology, r.aim) for r in found] == [("00123457", "upce", "]E0")]
+
+
+def test_multiline_qr_text_keeps_crlf_and_unicode():
+    (r,) = decode_frame(cv2.imread(str(IMAGES / "zxing__qrcode-2__10.png")))
+    assert r.text == "Google モバイル\r\nhttp://google.jp"
