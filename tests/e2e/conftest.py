@@ -154,7 +154,6 @@ def sign_in_ui(page: Page, staff_number: str, pin: str) -> None:
 def shot(page: Page, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
-    page.bring_to_front()  # a background tab does not repaint its canvas
     page.wait_for_load_state("networkidle")  # product images are fetched after the frame that shows them
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     page.screenshot(path=str(path), full_page=True)

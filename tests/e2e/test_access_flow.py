@@ -83,6 +83,7 @@ def test_manager_sees_devices_and_revoked_device_is_refused(browser, backend, ap
     devices = httpx.get(f"{backend.url}/api/v1/devices", headers=headers, params={"store": "NYC-01"}).json()
     clerk_device = next(d for d in devices if d["name"] == "provisioned device" and not d["revoked_at"])
     assert httpx.post(f"{backend.url}/api/v1/devices/{clerk_device['id']}/revoke", headers=headers).status_code == 200
+    clerk_page.bring_to_front()  # a background tab does not repaint its canvas
     by_id(clerk_page, "sync-now").click()
     expect(by_id(clerk_page, "revoked-title")).to_have_text("This device was removed", timeout=20_000)
     expect(by_id(clerk_page, "revoked-body")).to_contain_text("Ask a manager to enrol it again")

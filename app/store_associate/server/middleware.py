@@ -10,6 +10,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .api.errors import ApiError
+
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -45,7 +47,9 @@ class LimitsAndHeaders:
                 received += len(message.get("body", b""))
                 if received > self.max_body:
                     too_large = True
-                    raise ValueError("request body too large")
+                    # An HTTPException is the one error FastAPI lets through from reading a body.
+                    raise ApiError(413, "request.too_large",
+                                   f"The request is larger than {self.max_body} bytes. Send less at a time.")
             return message
 
         docs = scope.get("path", "").startswith(DOCS_PATHS)
@@ -60,7 +64,7 @@ class LimitsAndHeaders:
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
-        except ValueError:
+        except ApiError:
             if not too_large:
                 raise
             await self._too_large(send)

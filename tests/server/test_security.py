@@ -1,0 +1,64 @@
+"""Security properties of the running server: headers, CORS, size limits, nothing secret in its logs."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import start_server
+
+
+def test_security_headers_on_every_answer(sqlite_server):
+    for path in ("/health", "/api/v1/stores", "/api/v1/nope"):
+        r = httpx.get(sqlite_server.url + path)
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["referrer-policy"] == "no-referrer"
+        assert "default-src 'none'" in r.headers["content-security-policy"]
+    docs = httpx.get(sqlite_server.url + "/docs")
+    assert docs.status_code == 200 and "content-security-policy" not in docs.headers
+
+
+def test_cors_only_for_the_apps_own_origins(sqlite_server):
+    allowed = httpx.options(sqlite_server.url + "/api/v1/stores", headers={
+        "Origin": "http://127.0.0.1:8550", "Access-Control-Request-Method": "GET"})
+    assert allowed.headers.get("access-control-allow-origin") == "http://127.0.0.1:8550"
+    foreign = httpx.options(sqlite_server.url + "/api/v1/stores", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+    assert "access-control-allow-origin" not in foreign.headers
+    simple = httpx.get(sqlite_server.url + "/health", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in simple.headers
+
+
+def test_request_size_limit_without_content_length(sqlite_server):
+    def chunks():
+        for _ in range(40):
+            yield b"x" * 50_000  # 2 MB in chunks, no Content-Length header
+
+    r = httpx.post(sqlite_server.url + "/api/v1/devices/enrol", content=chunks(),
+                   headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_no_pins_tokens_or_codes_in_server_logs(tmp_path):
+    from tests.conftest import make_enrolment_code, seed_database
+
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    examples = seed_database(url, skus=50)
+    server = start_server(url, examples)
+    try:
+        code = make_enrolment_code(url, "NYC-01")
+        token = httpx.post(f"{server.url}/api/v1/devices/enrol", json={"code": code}).json()["device_token"]
+        person = next(p for p in examples["sign_ins"] if p["role"] == "manager")
+        r = httpx.post(f"{server.url}/api/v1/auth/sign-in", headers={"X-Device-Token": token},
+                       json={"staff_number": person["staff_number"], "pin": person["pin"]})
+        session = r.json()["session_token"]
+        httpx.post(f"{server.url}/api/v1/auth/sign-in", headers={"X-Device-Token": token},
+                   json={"staff_number": person["staff_number"], "pin": "000000"})
+        httpx.get(f"{server.url}/api/v1/stores", headers={"X-Device-Token": token,
+                                                           "Authorization": f"Bearer {session}"})
+    finally:
+        server.proc.terminate()
+        _, err = server.proc.communicate(timeout=15)
+    log = err.decode(errors="replace")
+    for secret in (code, token, session, f'"{person["pin"]}"', "000000"):
+        assert secret not in log, secret
