@@ -34,6 +34,10 @@ ROUTES: dict[tuple[str, str], tuple[str, bool, tuple[str, dict, dict | None]]] =
     ("GET", "/api/v1/availability/{sku}"): (
         "stock.read", False, ("/api/v1/availability/100001", {"store": HOME}, None)),
     ("GET", "/api/v1/sync/pull"): ("sync.pull", True, ("/api/v1/sync/pull", {"store": HOME, "limit": 5}, None)),
+    ("POST", "/api/v1/sync/push"): ("sync.push", False, ("/api/v1/sync/push", {}, {"mutations": []})),
+    ("GET", "/api/v1/sync/events"): ("sync.pull", True, ("/api/v1/sync/events", {"store": HOME, "seconds": 1},
+                                                          None)),
+    ("GET", "/api/v1/sync/status"): ("devices.manage", True, ("/api/v1/sync/status", {"store": HOME}, None)),
 }
 
 PRINCIPALS = ["anonymous", "device", "kiosk", "associate", "manager", "admin", "web_shop",

@@ -6,13 +6,14 @@ so that offline the screen still answers and says how old the figures are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from ..domain.codes import CodeInfo, CodeKind, interpret
 from ..domain.inventory import StockFigures
 from ..domain.locations import distance_km, is_open
+from .outbox import Outbox
 from .store import LocalStore, Match, ProductRecord
 from .sync_client import Offline, ServerRefused, SyncClient
 
@@ -63,8 +64,9 @@ class NetworkStock:
 
 class LookupService:
     def __init__(self, store: LocalStore, client: SyncClient | None, store_code: str,
-                 rcn_region: str | None = None) -> None:
+                 rcn_region: str | None = None, outbox: Outbox | None = None) -> None:
         self.store = store
+        self.outbox = outbox
         self.client = client
         self.store_code = store_code
         self.rcn_region = rcn_region
@@ -94,10 +96,18 @@ class LookupService:
             return LookupResult(Outcome.UNKNOWN, info)
         if match.ambiguous:
             return LookupResult(Outcome.AMBIGUOUS, info)
-        here = self.store.stock(match.product.sku)
-        figures, updated = here if here else (StockFigures(), None)
+        figures, updated = self.stock_here(match.product.sku)
         return LookupResult(Outcome.FOUND, info, match.product, match.matched_code, match.pack_qty,
                             figures, updated)
+
+    def stock_here(self, sku: str) -> tuple[StockFigures, str | None]:
+        """The pulled figures with this device's pending changes laid over them."""
+        here = self.store.stock(sku)
+        figures, updated = here if here else (StockFigures(), None)
+        pending = self.outbox.overlay(sku) if self.outbox else 0
+        if pending:
+            figures = replace(figures, on_hand=max(0, figures.on_hand + pending))
+        return figures, updated
 
     def network(self, sku: str, now: datetime | None = None) -> NetworkStock:
         """Live when the server answers, else the cached answer with its time."""

@@ -1,4 +1,4 @@
-"""One device: its local store, its client, its services and its connection status."""
+"""One device: its local store and outbox, its client, its services and its connection status."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ..config import Settings
+from ..domain.commands import AdjustStock, Command, CountStock
 from .auth import DeviceAuth, Enrol
 from .lookup import LookupService
+from .outbox import Outbox
 from .store import LocalStore
 from .sync_client import Offline, ServerRefused, SyncClient
+from .sync_engine import SyncEngine
+
+__all__ = ["AdjustStock", "CountStock", "Device", "SyncStatus"]
 
 
 @dataclass
@@ -20,21 +25,28 @@ class SyncStatus:
     error: str | None = None  # i18n key of the last failure
     detail: str = ""  # the server's own sentence, for support
     syncing: bool = False
+    pending: int = 0
+    rejected: int = 0
 
 
 class Device:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = LocalStore(settings.device_db)
+        self.outbox = Outbox(settings.device_db)
         self.client = SyncClient(settings.server_url, timeout=settings.http_timeout_seconds)
         self.auth = DeviceAuth(self.store, self.client, timedelta(minutes=settings.session_idle_minutes),
                                settings.offline_signin_days)
-        self.lookup = LookupService(self.store, self.client, self.store_code, settings.rcn_region)
+        self.lookup = LookupService(self.store, self.client, self.store_code, settings.rcn_region, self.outbox)
         self.status = SyncStatus()
+        self.engine = SyncEngine(self.store, self.outbox, self.client, lambda: self.store_code,
+                                 on_change=self._count)
         last = self.store.get_meta("last_pull_at")
         if last:
             self.status.last_sync = datetime.fromisoformat(last)
-        self._sync_lock = threading.Lock()
+        self._listeners: list = []
+        self._lock = threading.Lock()
+        self._count()
 
     @property
     def store_code(self) -> str:
@@ -44,18 +56,25 @@ class Device:
     def enrol(self, code: str, name: str) -> Enrol:
         outcome = self.auth.enrol(code, name)
         if outcome is Enrol.OK:
+            self.outbox.new_identity()
             self.lookup.store_code = self.store_code
         return outcome
 
+    def record(self, command: Command) -> int:
+        """Do something now: it is on disk, shown at once, and sent when the network allows."""
+        session = self.auth.session
+        local_id = self.outbox.add(command, session.staff_number if session else None)
+        self._count()
+        self.engine.wake()
+        return local_id
+
     def sync(self) -> SyncStatus:
-        """Pull what changed. Safe to call from several threads: one runs, the others return at once."""
+        """One round (push, then pull) now. Safe from any thread."""
         if not self.auth.enrolled or self.auth.revoked:
-            return self.status
-        if not self._sync_lock.acquire(blocking=False):
             return self.status
         self.status.syncing = True
         try:
-            self.lookup.refresh()
+            self.engine.sync_once()
             self.status.online, self.status.error = True, None
             self.status.last_sync = datetime.now(UTC)
         except Offline:
@@ -65,13 +84,35 @@ class Device:
             self.status.detail = exc.message
         finally:
             self.status.syncing = False
-            self._sync_lock.release()
+            self._count()
         return self.status
+
+    def start_background(self) -> None:
+        """Sync on pokes, on local changes and every half minute, in a thread of its own."""
+        if self.auth.enrolled and not self.auth.revoked:
+            self.engine.on_change = self._after_round
+            self.engine.start()
+
+    def _after_round(self) -> None:
+        self.status.online, self.status.error = True, None
+        self.status.last_sync = datetime.now(UTC)
+        self._count()
+        for listener in list(self._listeners):
+            listener()
+
+    def on_change(self, listener) -> None:  # noqa: ANN001 - a callable(); screens re-draw on it
+        self._listeners.append(listener)
+
+    def _count(self) -> None:
+        self.status.pending = self.outbox.pending_count()
+        self.status.rejected = len(self.outbox.entries(("rejected", "orphaned")))
 
     def note_network(self, live: bool) -> None:
         """A live query succeeding or failing is news about the connection too."""
         self.status.online = live
 
     def close(self) -> None:
+        self.engine.stop()
         self.client.close()
+        self.outbox.close()
         self.store.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -102,6 +104,27 @@ class SyncClient:
 
     def enrolment_code(self, store: str, kind: str) -> dict:
         return self._request("POST", "/api/v1/devices/enrolment-codes", json={"store": store, "kind": kind})
+
+    # --- sync -----------------------------------------------------------------------------------
+
+    def push(self, mutations: list, pending: int, oldest_pending_at: str | None) -> dict:
+        body = {"mutations": [m.model_dump(mode="json") for m in mutations], "pending": pending,
+                "oldest_pending_at": oldest_pending_at}
+        # The outbox belongs to the device; each mutation names the person who did it.
+        return self._request("POST", "/api/v1/sync/push", json=body, timeout=30, with_session=False)
+
+    @contextmanager
+    def events(self, store: str) -> Iterator[Iterator[str]]:
+        """The server's poke stream, as lines. No read timeout: the server sends a keep-alive."""
+        try:
+            with self._http.stream("GET", "/api/v1/sync/events", params={"store": store},
+                                   headers=self._headers(with_session=False),
+                                   timeout=httpx.Timeout(connect=3.0, read=45.0, write=5.0, pool=5.0)) as response:
+                if response.status_code >= 400:
+                    raise ServerRefused(response.status_code, "events.refused", "")
+                yield response.iter_lines()
+        except (httpx.TransportError, httpx.TimeoutException) as exc:
+            raise Offline(str(exc)) from exc
 
     # --- data -----------------------------------------------------------------------------------
 

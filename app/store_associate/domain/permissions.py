@@ -56,8 +56,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.CATALOG_READ, Permission.STOCK_READ, Permission.STORES_READ, Permission.SYNC_PULL,
         Permission.ORDER_REQUEST_CREATE,
     }),
+    # An enrolled tablet pushes its outbox even when nobody is signed in online (offline sign-in, or
+    # the person signed out before the network came back); each mutation names who did it and the
+    # server checks that person's role for it.
     Role.DEVICE: frozenset({
         Permission.CATALOG_READ, Permission.STOCK_READ, Permission.STORES_READ, Permission.SYNC_PULL,
+        Permission.SYNC_PUSH,
     }),
     Role.WEB_SHOP: frozenset({Permission.ORDER_INTAKE}),
 }

@@ -23,7 +23,7 @@ from ..domain.credentials import (
 )
 from ..domain.lockout import lock_after, remaining
 from ..domain.permissions import Role
-from .models import ApiKey, AuditLog, Device, EnrolmentCode, Staff, StaffSession
+from .models import ApiKey, AuditLog, Device, DeviceSyncState, EnrolmentCode, Staff, StaffSession
 
 DEVICE_KINDS = ("tablet", "desktop", "kiosk")
 # A PIN check is slow on purpose; a wrong staff number must cost the same, or it tells a guesser
@@ -102,6 +102,9 @@ def enrol(session: Session, code: str, name: str, ip: str = "") -> tuple[Device,
     device = Device(id=uuid.uuid4().hex, store_code=row.store_code, kind=row.kind, name=name[:80],
                     token_hash=token_hash(token), enrolled_by=row.created_by)
     session.add(device)
+    session.flush()
+    # Its sync row exists from the start, so that pushes only ever lock it, never race to create it.
+    session.add(DeviceSyncState(device_id=device.id))
     row.used_at, row.device_id = now, device.id
     audit(session, "enrol", device_id=device.id, store_code=device.store_code, target=device.kind, ip=ip)
     session.commit()
@@ -138,6 +141,11 @@ def device_by_token(session: Session, token: str) -> Device:
                           "This device was removed from the store by a manager. Its unsent work is kept; "
                           "ask a manager to enrol it again.")
     return device
+
+
+def revoked_device(session: Session, token: str) -> Device | None:
+    device = session.execute(select(Device).where(Device.token_hash == token_hash(token))).scalar_one_or_none()
+    return device if device is not None and device.revoked_at is not None else None
 
 
 def principal_for(session: Session, device_token: str | None, session_token: str | None, api_key: str | None,

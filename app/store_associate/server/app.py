@@ -16,6 +16,7 @@ from .api import auth, catalog, devices, health, locations, sync
 from .crud import StoreDirectory
 from .db import make_engine, upgrade
 from .middleware import LimitsAndHeaders
+from .sync import Poker
 
 log = logging.getLogger("store_associate.server")
 
@@ -32,6 +33,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.directory = StoreDirectory()
     app.state.settings = settings
+    app.state.poker = Poker()
+    app.state.poker.listen(engine)
 
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, String
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -90,6 +90,10 @@ class InventoryMovement(SQLModel, table=True):
     """The stock ledger: every change to a level is a row here, never an overwrite."""
 
     __tablename__ = "inventory_movement"
+    __table_args__ = (
+        # A mutation books each SKU once: a replay that got past the idempotency check would fail here.
+        UniqueConstraint("device_id", "mutation_id", "sku", "field", name="uq_movement_mutation"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     store_code: str = Field(foreign_key="store.code", max_length=16, index=True)
     sku: str = Field(max_length=32, index=True)
@@ -195,3 +199,48 @@ class AuditLog(SQLModel, table=True):
     target: str = Field(default="", max_length=80)
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     ip: str = Field(default="", max_length=64)
+
+
+# --- sync ---------------------------------------------------------------------------------------
+
+class DeviceSyncState(SQLModel, table=True):
+    """Per device: the last mutation applied (idempotency), and what it last told us."""
+
+    __tablename__ = "device_sync_state"
+    device_id: str = Field(primary_key=True, foreign_key="device.id", max_length=32)
+    last_applied: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    last_push_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    last_pull_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    pending: int = 0  # as the device reported it
+    oldest_pending_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class MutationLog(SQLModel, table=True):
+    """Every mutation a device sent, with what became of it. Replays get the same answer from here."""
+
+    __tablename__ = "mutation_log"
+    __table_args__ = (UniqueConstraint("device_id", "mutation_id", name="uq_mutation_device_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: str = Field(max_length=32, index=True)
+    mutation_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    store_code: str = Field(max_length=16, index=True)
+    name: str = Field(max_length=40)
+    version: int = 1
+    args: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    staff_number: str | None = Field(default=None, max_length=16)
+    status: str = Field(max_length=16)  # applied | rejected
+    reason: str = Field(default="", max_length=60)
+    detail: str = Field(default="", max_length=200)
+    created_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    applied_at: datetime = _ts()
+
+
+class QuarantinedPush(SQLModel, table=True):
+    """What a revoked device still tried to send: kept for a manager to review, never applied."""
+
+    __tablename__ = "quarantined_push"
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: str = Field(max_length=32, index=True)
+    store_code: str = Field(max_length=16, index=True)
+    received_at: datetime = _ts()
+    body: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

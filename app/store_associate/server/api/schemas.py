@@ -108,6 +108,7 @@ class AvailabilityOut(BaseModel):
 class PullOut(BaseModel):
     cursor: int
     more: bool
+    last_applied: int = 0  # this device's last mutation the server has applied
     stores: list[dict]
     products: list[dict]
     barcodes: list[dict]

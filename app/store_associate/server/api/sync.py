@@ -1,23 +1,127 @@
-"""Pull: the store's catalogue and stock after a cursor. (Push and pokes come with the sync engine.)"""
+"""Sync: push (a device's outbox), pull (the store's changes after a cursor), pokes, device status."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import threading
+from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlmodel import Session
 
+from ...domain.commands import MAX_BATCH, Mutation
 from ...domain.permissions import Permission
 from .. import crud
-from ..access import Principal
-from .deps import DirectoryDep, SessionDep, require, require_own_store, require_store
+from ..access import Principal, aware, revoked_device
+from ..models import Device, DeviceSyncState, MutationLog, QuarantinedPush
+from ..sync import push as apply_push
+from .deps import (
+    DirectoryDep,
+    SessionDep,
+    api_key_header,
+    current_principal,
+    device_token_header,
+    require,
+    require_own_store,
+    require_store,
+    session_bearer,
+)
+from .errors import ApiError
 from .schemas import PullOut
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
+HEARTBEAT_S = 15.0
+_device_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+
+
+class PushIn(BaseModel):
+    mutations: list[Mutation] = Field(max_length=MAX_BATCH)
+    pending: int = Field(default=0, ge=0, le=10_000_000, description="mutations still in the device's outbox")
+    oldest_pending_at: datetime | None = None
+
+
+class ResultOut(BaseModel):
+    id: int
+    status: str
+    reason: str = ""
+    detail: str = ""
+
+
+class PushOut(BaseModel):
+    last_applied: int
+    results: list[ResultOut]
+    gap_expected: int | None = None
+
+
+class DeviceStatusOut(BaseModel):
+    device_id: str
+    name: str
+    kind: str
+    revoked: bool
+    last_seen_at: datetime | None
+    last_push_at: datetime | None
+    last_pull_at: datetime | None
+    last_applied: int
+    pending: int
+    lag_seconds: float | None
+    rejected: int
 
 
 def _row(obj: object) -> dict:
-    data = obj.model_dump(mode="json")  # type: ignore[attr-defined]
-    return data
+    return obj.model_dump(mode="json")  # type: ignore[attr-defined]
+
+
+async def push_principal(
+    request: Request,
+    session: SessionDep,
+    device_token: Annotated[str | None, Depends(device_token_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(session_bearer)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> Principal:
+    """Like require(SYNC_PUSH), but what a revoked device still sends is kept for review."""
+    try:
+        check = require(Permission.SYNC_PUSH)
+        return await run_in_threadpool(
+            lambda: check(current_principal(request, session, device_token, bearer, api_key)))
+    except ApiError as exc:
+        if isinstance(exc.detail, dict) and exc.detail.get("error") == "device.revoked" and device_token:
+            body = await request.body()
+            await run_in_threadpool(quarantine, session, device_token, body)
+        raise
+
+
+@router.post("/push", response_model=PushOut, summary="Apply the device's numbered mutations, exactly once, in order",
+             openapi_extra={"x-permission": Permission.SYNC_PUSH.value})
+def push(request: Request, body: PushIn, principal: Annotated[Principal, Depends(push_principal)],
+         session: SessionDep) -> PushOut:
+    if principal.device_id is None:
+        raise ApiError(403, "sync.device_only", "Only an enrolled device pushes its outbox.")
+    ids = [m.id for m in body.mutations]
+    if ids != sorted(set(ids)):
+        raise ApiError(422, "sync.order", "Mutations must be in increasing id order, each id once. "
+                       "Send the outbox as it is numbered.")
+    sqlite = request.app.state.engine.dialect.name == "sqlite"
+    lock = _device_locks[principal.device_id] if sqlite else None
+    if lock:
+        lock.acquire()  # SQLite has one server process; this keeps one push per device at a time
+    try:
+        outcome = apply_push(session, principal, body.mutations, body.pending, body.oldest_pending_at)
+    finally:
+        if lock:
+            lock.release()
+    if sqlite and outcome.changed:
+        request.app.state.poker.poke(principal.store_code)
+    return PushOut(last_applied=outcome.last_applied, gap_expected=outcome.gap_expected,
+                   results=[ResultOut(id=r.id, status=r.status, reason=r.reason, detail=r.detail)
+                            for r in outcome.results])
 
 
 @router.get("/pull", response_model=PullOut, summary="Changes in the store's scope after a cursor",
@@ -32,5 +136,86 @@ def pull(
 ) -> PullOut:
     require_store(session, directory, store)
     require_own_store(principal, store)
+    # Read before the rows: every mutation up to this id is inside the rows that follow.
+    last_applied = 0
+    if principal.device_id:
+        state = session.get(DeviceSyncState, principal.device_id)
+        last_applied = state.last_applied if state else 0
+        if state is not None:
+            state.last_pull_at = datetime.now(UTC)
+            session.commit()
     rows, new_cursor, more = crud.changes_since(session, store, cursor, limit)
-    return PullOut(cursor=new_cursor, more=more, **{k: [_row(r) for r in v] for k, v in rows.items()})
+    return PullOut(cursor=new_cursor, more=more, last_applied=last_applied,
+                   **{k: [_row(r) for r in v] for k, v in rows.items()})
+
+
+@router.get("/events", summary="Server-sent events: 'changed' when the store's data changed; pull then",
+            openapi_extra={"x-permission": Permission.SYNC_PULL.value}, response_class=StreamingResponse)
+async def events(request: Request, principal: Annotated[Principal, Depends(require(Permission.SYNC_PULL))],
+                 store: Annotated[str, Query(max_length=16)],
+                 seconds: Annotated[int, Query(ge=1, le=3600, description="the stream ends after this; "
+                                                                           "reconnect then")] = 300,
+                 ) -> StreamingResponse:
+    require_own_store(principal, store)
+    poker = request.app.state.poker
+    queue = poker.subscribe(store)
+
+    async def stream():  # noqa: ANN202
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + seconds
+        try:
+            yield "retry: 2000\n\n"
+            while not await request.is_disconnected() and loop.time() < ends:
+                try:
+                    wait = min(HEARTBEAT_S, max(0.0, ends - loop.time()))
+                    changed = await asyncio.wait_for(queue.get(), timeout=wait)
+                    yield f"event: changed\ndata: {changed}\n\n"
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+        finally:
+            poker.unsubscribe(store, queue)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.get("/status", response_model=list[DeviceStatusOut], summary="Sync state of the store's devices",
+            openapi_extra={"x-permission": Permission.DEVICES_MANAGE.value})
+def status(principal: Annotated[Principal, Depends(require(Permission.DEVICES_MANAGE))], session: SessionDep,
+           directory: DirectoryDep, store: Annotated[str, Query(max_length=16)]) -> list[DeviceStatusOut]:
+    require_store(session, directory, store)
+    require_own_store(principal, store)
+    now = datetime.now(UTC)
+    rejected = dict(session.execute(
+        select(MutationLog.device_id, func.count()).where(MutationLog.store_code == store,
+                                                          MutationLog.status == "rejected")
+        .group_by(MutationLog.device_id)).all())
+    out = []
+    for device, state in session.execute(
+        select(Device, DeviceSyncState).join(DeviceSyncState, DeviceSyncState.device_id == Device.id, isouter=True)
+        .where(Device.store_code == store).order_by(Device.enrolled_at)
+    ).all():
+        oldest = aware(state.oldest_pending_at) if state else None
+        out.append(DeviceStatusOut(
+            device_id=device.id, name=device.name, kind=device.kind, revoked=device.revoked_at is not None,
+            last_seen_at=aware(device.last_seen_at), last_push_at=aware(state.last_push_at) if state else None,
+            last_pull_at=aware(state.last_pull_at) if state else None,
+            last_applied=state.last_applied if state else 0, pending=state.pending if state else 0,
+            lag_seconds=(now - oldest).total_seconds() if oldest and state.pending else None,
+            rejected=rejected.get(device.id, 0),
+        ))
+    return out
+
+
+def quarantine(session: Session, device_token: str, body: bytes) -> None:
+    """A revoked device's push: kept for review, never applied."""
+    device = revoked_device(session, device_token)
+    if device is None:
+        return
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = {"raw": body[:10_000].decode(errors="replace")}
+    session.add(QuarantinedPush(device_id=device.id, store_code=device.store_code,
+                                body=parsed if isinstance(parsed, dict) else {"raw": parsed}))
+    session.commit()

@@ -1,0 +1,109 @@
+"""The mutations a device may send: typed, versioned commands, shared by device and server.
+
+A device never sends row images. It sends what the person did ("counted 7 of SKU 100234, the shelf
+showed 9"), numbered in its outbox; the server applies it to its own current state. Stock changes
+are deltas, so that two clerks changing the same SKU offline both count.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .permissions import Permission
+
+Sku = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")]
+ADJUST_REASONS = ("damaged", "found", "theft", "correction", "received", "returned_to_vendor")
+MAX_BATCH = 500  # mutations per push request
+MAX_QTY = 100_000
+
+
+class CommandError(ValueError):
+    """The command is malformed (unknown name or version, wrong arguments): not applied, ever."""
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: ClassVar[str]
+    version: ClassVar[int] = 1
+    permission: ClassVar[Permission]
+
+    def stock_deltas(self) -> dict[str, int]:
+        """SKU -> change of on-hand, as this command would apply it (for the device's overlay)."""
+        return {}
+
+
+class AdjustStock(Command):
+    """A change of on-hand with a reason: damaged, found, theft, ..."""
+
+    name: ClassVar[str] = "adjust_stock"
+    permission: ClassVar[Permission] = Permission.STOCK_ADJUST
+    sku: Sku
+    delta: int = Field(ge=-MAX_QTY, le=MAX_QTY)
+    reason: Literal["damaged", "found", "theft", "correction", "received", "returned_to_vendor"]
+    note: str = Field(default="", max_length=200)
+
+    def stock_deltas(self) -> dict[str, int]:
+        return {self.sku: self.delta}
+
+
+class CountStock(Command):
+    """A shelf count. Sent as what was counted and what the device showed then, so the server applies
+    the difference: sales or other counts that happened meanwhile are not overwritten."""
+
+    name: ClassVar[str] = "count_stock"
+    permission: ClassVar[Permission] = Permission.STOCK_ADJUST
+    sku: Sku
+    counted: int = Field(ge=0, le=MAX_QTY)
+    seen_on_hand: int = Field(ge=0, le=MAX_QTY * 10)
+
+    def stock_deltas(self) -> dict[str, int]:
+        return {self.sku: self.counted - self.seen_on_hand}
+
+
+COMMANDS: dict[tuple[str, int], type[Command]] = {
+    (c.name, c.version): c for c in (AdjustStock, CountStock)
+}
+
+
+class Mutation(BaseModel):
+    """One outbox entry on the wire."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: int = Field(ge=1)
+    name: str = Field(min_length=1, max_length=40)
+    version: int = Field(default=1, ge=1, le=100)
+    args: dict
+    staff_number: str | None = Field(default=None, max_length=16)
+    created_at: datetime
+
+
+def parse_command(name: str, version: int, args: dict) -> Command:
+    cls = COMMANDS.get((name, version))
+    if cls is None:
+        raise CommandError(f"unknown command {name!r} version {version}")
+    try:
+        return cls.model_validate(args)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+        raise CommandError(f"{name}: {problems}") from None
+
+
+def encode(command: Command) -> tuple[str, int, dict]:
+    return command.name, command.version, command.model_dump(mode="json")
+
+
+# Business-rule rejections: the command was well-formed, but the world said no. The reason is an
+# i18n key the device shows to the person, with what they can do about it.
+REJECT_NEGATIVE_STOCK = "reject.negative_stock"
+REJECT_UNKNOWN_SKU = "reject.unknown_sku"
+REJECT_NOT_ALLOWED = "reject.not_allowed"
+REJECT_MALFORMED = "reject.malformed"
+
+
+def stock_after(on_hand: int, delta: int) -> int | None:
+    """On-hand after a delta, or None when it would go below zero (a rule, not an error)."""
+    after = on_hand + delta
+    return None if after < 0 else after
