@@ -52,7 +52,8 @@ def serve(
     host, port = host or settings.host, port or settings.port
     _need_free_port(host, port, "backend", "--port")
     typer.echo(f"Backend on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    # Event streams stay open for minutes; on shutdown they are cut after a few seconds (devices reconnect).
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
 
 
 @app.command()
@@ -246,9 +247,10 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
 @app.command()
 def scan(images: Annotated[list[Path], typer.Argument(help="image files to read")]) -> None:
     """Print what each image holds: text, symbology, GS1 meaning and (with a backend) the product."""
+    from .device.scanner import local_product_lookup
     from .scan.cli import scan_images
 
-    raise typer.Exit(scan_images(images))
+    raise typer.Exit(scan_images(images, lookup=local_product_lookup()))
 
 
 def main() -> None:

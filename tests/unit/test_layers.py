@@ -13,7 +13,7 @@ PKG = Path(__file__).resolve().parents[2] / "app" / "store_associate"
 ALLOWED = {
     "domain": set(),
     "scan": {"domain"},
-    "device": {"domain", "config"},
+    "device": {"domain", "config", "scan"},
     "ui": {"device", "config"},
     "server": {"domain", "config"},
 }

@@ -15,7 +15,7 @@ from .store import LocalStore
 from .sync_client import Offline, ServerRefused, SyncClient
 from .sync_engine import SyncEngine
 
-__all__ = ["AdjustStock", "CountStock", "Device", "SyncStatus"]
+__all__ = ["AdjustStock", "Command", "CountStock", "Device", "SyncStatus"]
 
 
 @dataclass
@@ -40,13 +40,13 @@ class Device:
         self.lookup = LookupService(self.store, self.client, self.store_code, settings.rcn_region, self.outbox)
         self.status = SyncStatus()
         self.engine = SyncEngine(self.store, self.outbox, self.client, lambda: self.store_code,
-                                 on_change=self._count)
+                                 on_change=self.refresh_counts)
         last = self.store.get_meta("last_pull_at")
         if last:
             self.status.last_sync = datetime.fromisoformat(last)
         self._listeners: list = []
         self._lock = threading.Lock()
-        self._count()
+        self.refresh_counts()
 
     @property
     def store_code(self) -> str:
@@ -64,7 +64,7 @@ class Device:
         """Do something now: it is on disk, shown at once, and sent when the network allows."""
         session = self.auth.session
         local_id = self.outbox.add(command, session.staff_number if session else None)
-        self._count()
+        self.refresh_counts()
         self.engine.wake()
         return local_id
 
@@ -84,26 +84,32 @@ class Device:
             self.status.detail = exc.message
         finally:
             self.status.syncing = False
-            self._count()
+            self.refresh_counts()
         return self.status
 
     def start_background(self) -> None:
         """Sync on pokes, on local changes and every half minute, in a thread of its own."""
         if self.auth.enrolled and not self.auth.revoked:
             self.engine.on_change = self._after_round
+            self.engine.on_offline = self._went_offline
             self.engine.start()
+
+    def _went_offline(self) -> None:
+        self.status.online, self.status.error = False, "sync.error.offline"
+        for listener in list(self._listeners):
+            listener()
 
     def _after_round(self) -> None:
         self.status.online, self.status.error = True, None
         self.status.last_sync = datetime.now(UTC)
-        self._count()
+        self.refresh_counts()
         for listener in list(self._listeners):
             listener()
 
     def on_change(self, listener) -> None:  # noqa: ANN001 - a callable(); screens re-draw on it
         self._listeners.append(listener)
 
-    def _count(self) -> None:
+    def refresh_counts(self) -> None:
         self.status.pending = self.outbox.pending_count()
         self.status.rejected = len(self.outbox.entries(("rejected", "orphaned")))
 

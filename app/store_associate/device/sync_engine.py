@@ -39,11 +39,12 @@ def backoff_seconds(failures: int, rng: random.Random, cap: float = 60.0) -> flo
 class SyncEngine:
     def __init__(self, store: LocalStore, outbox: Outbox, client: SyncClient, store_code: Callable[[], str],
                  interval: float = 30.0, on_change: Callable[[], None] | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, on_offline: Callable[[], None] | None = None) -> None:
         self.store, self.outbox, self.client = store, outbox, client
         self.store_code = store_code
         self.interval = interval
         self.on_change = on_change or (lambda: None)
+        self.on_offline = on_offline or (lambda: None)
         self.rng = rng or random.Random()
         self._round = threading.Lock()
         self._wake = threading.Event()
@@ -125,6 +126,7 @@ class SyncEngine:
             except Offline:
                 self.failures += 1
                 wait = backoff_seconds(self.failures, self.rng)
+                self.on_offline()
             except ServerRefused as exc:
                 log.warning("sync refused: %s", exc.error)
                 self.failures += 1

@@ -18,14 +18,16 @@ from ..device.auth import Permission
 from ..device.runtime import Device
 from .access_vm import DevicesViewModel, EnrolViewModel, SignInViewModel
 from .i18n import age, is_rtl, set_locale, t
+from .pending_vm import PendingViewModel
 from .scan_vm import ScanViewModel
 from .views.access import EnrolView, RevokedView, SignInView
 from .views.devices import DevicesView
+from .views.pending import PendingView
 from .views.scan import ScanView
 from .widgets import labelled
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
-SYNC_EVERY_S = 60
+REDRAW_S = 1.0
 IDLE_CHECK_S = 15
 log = logging.getLogger("store_associate.ui")
 
@@ -41,11 +43,17 @@ def device() -> Device:
 
 
 class SyncIndicator:
-    def __init__(self, dev: Device) -> None:
+    """Online or offline, what waits to be sent, when the last sync was; a tap opens the list."""
+
+    def __init__(self, dev: Device, on_open) -> None:  # noqa: ANN001 - an async handler
         self.dev = dev
         self.icon = ft.Icon(ft.Icons.CLOUD_SYNC, size=20)
         self.text = ft.Text("", size=13)
-        self.control = labelled("sync-status", ft.Row([self.icon, self.text], spacing=4, tight=True))
+        self.badge = ft.Text("", size=13, weight=ft.FontWeight.BOLD)
+        self.control = labelled("sync-status", ft.Container(
+            ft.Row([self.icon, self.text, self.badge], spacing=4, tight=True),
+            on_click=on_open, tooltip=t("pending.title"), padding=ft.Padding.symmetric(horizontal=6, vertical=2),
+            border_radius=ft.BorderRadius.all(12)))
         self.refresh()
 
     def refresh(self) -> None:
@@ -63,6 +71,13 @@ class SyncIndicator:
             label += " · " + t("sync.last", age=age(s.last_sync, datetime.now(UTC)))
         self.text.value = label
         self.text.color = self.icon.color
+        parts = []
+        if s.pending:
+            parts.append(t("sync.pending", n=s.pending))
+        if s.rejected:
+            parts.append(t("sync.rejected", n=s.rejected))
+        self.badge.value = (" · " + " · ".join(parts)) if parts else ""
+        self.badge.color = ft.Colors.AMBER_200 if s.rejected else self.icon.color
 
 
 class Shell:
@@ -70,7 +85,10 @@ class Shell:
 
     def __init__(self, page: ft.Page, dev: Device) -> None:
         self.page, self.dev = page, dev
-        self.indicator = SyncIndicator(dev)
+        self.indicator = SyncIndicator(dev, self.show_pending)
+        self.pending_view: PendingView | None = None
+        self._dirty = False
+        dev.on_change(self._mark_dirty)
         self.title = ft.Text("", size=16, weight=ft.FontWeight.BOLD, color=ft.Colors.ON_PRIMARY,
                              overflow=ft.TextOverflow.ELLIPSIS, expand=True)
         self.user = ft.Row(spacing=4, tight=True)
@@ -107,7 +125,8 @@ class Shell:
         self.page.update()
 
     async def show_scan(self) -> None:
-        vm = ScanViewModel(self.dev.lookup)
+        record = self.dev.record if self.dev.auth.can(Permission.STOCK_ADJUST) else None
+        vm = ScanViewModel(self.dev.lookup, record=record)
         self.scan_view = ScanView(self.page, vm, self._on_network, on_activity=self.dev.auth.touch)
         self._show(self.scan_view.root)
         self._refresh_bar()
@@ -124,7 +143,17 @@ class Shell:
         self.page.update()
         await view.load()
 
+    async def show_pending(self, _e: ft.Event | None = None) -> None:
+        if not self.dev.auth.enrolled or self.dev.auth.revoked:
+            return
+        self.dev.auth.touch()
+        self.pending_view = PendingView(PendingViewModel(self.dev), self.page, self._back_to_scan, self.sync_now)
+        self._show(self.pending_view.root)
+        self.page.update()
+
     def _show(self, control: ft.Control) -> None:
+        if self.pending_view is not None and control is not self.pending_view.root:
+            self.pending_view = None
         self.body.content = control
 
     async def _back_to_scan(self, _e: ft.Event) -> None:
@@ -180,22 +209,38 @@ class Shell:
 
     async def sync_now(self, _e: ft.Event | None = None) -> None:
         await asyncio.to_thread(self.dev.sync)
+        self.dev.start_background()
+        await self._redraw()
+
+    async def _redraw(self) -> None:
         self.indicator.refresh()
         if self.dev.auth.revoked:
             await self.show_current()
             return
         self._refresh_bar()
+        if self.pending_view is not None:
+            self.pending_view.render()
+        elif self.scan_view is not None and self.body.content is self.scan_view.root:
+            self.scan_view.refresh_figures()
         self.page.update()
+
+    def _mark_dirty(self) -> None:
+        self._dirty = True  # called from the sync thread; the page is redrawn from its own loop
 
     # --- background ---------------------------------------------------------------------------------
 
-    async def keep_in_sync(self) -> None:
+    async def keep_fresh(self) -> None:
+        """Redraw when the sync thread changed something, and keep "synced 2 minutes ago" true."""
+        ticks = 0
         while True:
-            try:
-                await self.sync_now()
-            except RuntimeError:
-                return  # the browser session has ended
-            await asyncio.sleep(SYNC_EVERY_S)
+            await asyncio.sleep(REDRAW_S)
+            ticks += 1
+            if self._dirty or ticks % 30 == 0:
+                self._dirty = False
+                try:
+                    await self._redraw()
+                except RuntimeError:
+                    return  # the browser session has ended
 
     async def watch_idle(self) -> None:
         while True:
@@ -235,7 +280,8 @@ async def main(page: ft.Page) -> None:
     page.padding = 0
     shell = Shell(page, dev)
     await shell.show_current()
-    page.run_task(shell.keep_in_sync)
+    await shell.sync_now()
+    page.run_task(shell.keep_fresh)
     page.run_task(shell.watch_idle)
 
 

@@ -6,11 +6,13 @@ the view draws: which screen, the product, stock here, stock elsewhere and how f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from ..device.lookup import CodeKind, LookupResult, LookupService, NetworkStock, Outcome, StockFigures
+from ..device.runtime import AdjustStock, Command, CountStock
 from ..device.sync_client import Offline, ServerRefused
 from .i18n import age, money, number, t
 
@@ -93,18 +95,80 @@ def stock_figures(f: StockFigures) -> list[Figure]:
     ]
 
 
+def _quantity(text: str, allow_negative: bool) -> int | None:
+    cleaned = (text or "").strip().replace(" ", "")
+    if cleaned.startswith("+"):
+        cleaned = cleaned[1:]
+    body = cleaned[1:] if allow_negative and cleaned.startswith("-") else cleaned
+    if not body.isascii() or not body.isdigit() or len(body) > 6:
+        return None
+    value = int(cleaned)
+    return value if -MAX_QTY <= value <= MAX_QTY else None
+
+
 def _distance(km: float | None) -> str:
     if km is None:
         return t("network.distance_unknown")
     return t("network.km", km=number(km, 1 if km < 10 else 0))
 
 
+ADJUST_REASONS = ("damaged", "found", "theft", "correction", "received", "returned_to_vendor")
+MAX_QTY = 100_000
+
+
 class ScanViewModel:
-    def __init__(self, service: LookupService, clock=lambda: datetime.now(UTC)) -> None:  # noqa: ANN001
+    def __init__(self, service: LookupService, clock=lambda: datetime.now(UTC),  # noqa: ANN001
+                 record: Callable[[Command], int] | None = None) -> None:
         self.service = service
         self.clock = clock
+        # Given when the signed-in person may change stock: it puts a command in the outbox.
+        self.record = record
         self.state = ScanState()
         self.refresh_recent()
+
+    @property
+    def can_change_stock(self) -> bool:
+        return self.record is not None
+
+    # --- stock changes (work offline: the outbox sends them) -------------------------------------------
+
+    def count(self, counted_text: str) -> str | None:
+        """Record a shelf count. Returns an error message for the person, or None when recorded."""
+        p = self.state.product
+        if p is None or self.record is None:
+            return t("stock.change.not_allowed")
+        counted = _quantity(counted_text, allow_negative=False)
+        if counted is None:
+            return t("stock.change.bad_number", max=number(MAX_QTY))
+        seen = self.service.stock_here(p.sku)[0].on_hand
+        self.record(CountStock(sku=p.sku, counted=counted, seen_on_hand=seen))
+        self.refresh_figures()
+        return None
+
+    def adjust(self, delta_text: str, reason: str) -> str | None:
+        p = self.state.product
+        if p is None or self.record is None:
+            return t("stock.change.not_allowed")
+        delta = _quantity(delta_text, allow_negative=True)
+        if delta is None or delta == 0:
+            return t("stock.change.bad_delta", max=number(MAX_QTY))
+        if reason not in ADJUST_REASONS:
+            return t("stock.change.no_reason")
+        if self.service.stock_here(p.sku)[0].on_hand + delta < 0:
+            return t("stock.change.below_zero")
+        self.record(AdjustStock(sku=p.sku, delta=delta, reason=reason))
+        self.refresh_figures()
+        return None
+
+    def refresh_figures(self) -> ScanState:
+        """Redraw stock here from the local copy (after a sync, or a change made here)."""
+        p = self.state.product
+        if p is None:
+            return self.state
+        figures, _ = self.service.stock_here(p.sku)
+        self.state.product = replace(p, stock=stock_figures(figures), stock_status=figures.status.value,
+                                     stock_status_label=t(f"stock.status.{figures.status.value}"))
+        return self.state
 
     # --- scanning -----------------------------------------------------------------------------------
 

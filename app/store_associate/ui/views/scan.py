@@ -11,9 +11,11 @@ from collections.abc import Callable
 
 import flet as ft
 
+from ..camera_vm import CameraViewModel, Submission
 from ..i18n import t
-from ..scan_vm import LocationRow, NetState, ProductView, ScanViewModel, Screen
+from ..scan_vm import ADJUST_REASONS, LocationRow, NetState, ProductView, ScanViewModel, Screen
 from ..widgets import card, figure_tile, labelled, status_colour
+from .camera import CameraPanel
 
 NETWORK_TIMEOUT_S = 8.0
 
@@ -36,6 +38,8 @@ class ScanView:
             border_radius=ft.BorderRadius.all(10),
         )
         self.body = ft.Column(expand=True, scroll=ft.ScrollMode.AUTO, spacing=12)
+        self.camera: CameraPanel | None = None
+        self.camera_slot = ft.Container(visible=False)
         self.root = ft.Column(
             [
                 ft.Row(
@@ -43,9 +47,12 @@ class ScanView:
                         labelled("scan-input", self.field, expand=True),
                         ft.IconButton(ft.Icons.SEARCH, tooltip=t("scan.button.lookup"),
                                       on_click=self._on_submit),
+                        labelled("open-camera", ft.IconButton(ft.Icons.PHOTO_CAMERA, tooltip=t("camera.open"),
+                                                              on_click=self._toggle_camera)),
                     ],
                     vertical_alignment=ft.CrossAxisAlignment.START,
                 ),
+                self.camera_slot,
                 self.body,
             ],
             expand=True,
@@ -54,16 +61,38 @@ class ScanView:
 
     # --- events -------------------------------------------------------------------------------------
 
-    async def _on_submit(self, _e: ft.Event | None = None) -> None:
+    async def _on_submit(self, _e: ft.Event | None = None, symbology: str | None = None) -> None:
         self.on_activity()
         text = self.field.value or ""
         self.field.value = ""
-        state = self.vm.submit(text)
+        state = self.vm.submit(text, symbology)
         self.render()
         self.page.update()
         await self.field.focus()
         if state.screen is Screen.PRODUCT:
             await self._load_network()
+
+    async def _toggle_camera(self, _e: ft.Event | None = None) -> None:
+        if self.camera is not None:
+            await self._close_camera()
+            return
+        self.on_activity()
+        self.camera = CameraPanel(self.page, CameraViewModel(), self._on_camera_read, self._close_camera)
+        self.camera_slot.content, self.camera_slot.visible = self.camera.root, True
+        self.page.update()
+        await self.camera.start()
+
+    async def _close_camera(self) -> None:
+        if self.camera is not None:
+            self.camera.release()
+        self.camera = None
+        self.camera_slot.content, self.camera_slot.visible = None, False
+        self.page.update()
+        await self.field.focus()
+
+    async def _on_camera_read(self, read: Submission) -> None:
+        self.field.value = read.text
+        await self._on_submit(symbology=read.symbology)
 
     async def _load_network(self, _e: ft.Event | None = None) -> None:
         try:
@@ -84,6 +113,74 @@ class ScanView:
     async def _on_recent(self, code: str) -> None:
         self.field.value = code
         await self._on_submit()
+
+    # --- stock changes -------------------------------------------------------------------------------
+
+    def refresh_figures(self) -> None:
+        """Stock here changed (a sync, or a change made here): redraw the product from the local copy."""
+        if self.vm.state.screen is Screen.PRODUCT:
+            self.vm.refresh_figures()
+            self.render()
+
+    def _stock_actions(self) -> list[ft.Control]:
+        if not self.vm.can_change_stock:
+            return []
+        return [ft.Row([
+            labelled("stock-count", ft.OutlinedButton(t("stock.count"), icon=ft.Icons.FORMAT_LIST_NUMBERED,
+                                                      on_click=self._open_count)),
+            labelled("stock-adjust", ft.OutlinedButton(t("stock.adjust"), icon=ft.Icons.EDIT_NOTE,
+                                                       on_click=self._open_adjust)),
+        ], wrap=True)]
+
+    async def _open_count(self, _e: ft.Event) -> None:
+        self.on_activity()
+        qty = ft.TextField(label=t("stock.count.field"), keyboard_type=ft.KeyboardType.NUMBER, autofocus=True)
+        error = ft.Text("", color=ft.Colors.ERROR)
+
+        async def save(_e: ft.Event) -> None:
+            problem = self.vm.count(qty.value or "")
+            await self._finish_change(dialog, error, problem)
+
+        qty.on_submit = save
+        dialog = ft.AlertDialog(
+            modal=True, title=ft.Text(t("stock.count.title")),
+            content=ft.Column([ft.Text(t("stock.count.body")), labelled("count-qty", qty), error], tight=True),
+            actions=[ft.TextButton(t("dialog.cancel"), on_click=lambda e: self.page.pop_dialog()),
+                     ft.FilledButton(t("dialog.save"), on_click=save)],
+        )
+        self.page.show_dialog(dialog)
+
+    async def _open_adjust(self, _e: ft.Event) -> None:
+        self.on_activity()
+        qty = ft.TextField(label=t("stock.adjust.field"), hint_text=t("stock.adjust.hint"),
+                           keyboard_type=ft.KeyboardType.NUMBER, autofocus=True)
+        reason = ft.Dropdown(label=t("stock.adjust.reason"), value="damaged", options=[
+            ft.DropdownOption(key=r, text=t(f"adjust.reason.{r}")) for r in ADJUST_REASONS])
+        error = ft.Text("", color=ft.Colors.ERROR)
+
+        async def save(_e: ft.Event) -> None:
+            problem = self.vm.adjust(qty.value or "", reason.value or "")
+            await self._finish_change(dialog, error, problem)
+
+        qty.on_submit = save
+        dialog = ft.AlertDialog(
+            modal=True, title=ft.Text(t("stock.adjust.title")),
+            content=ft.Column([labelled("adjust-qty", qty), reason, error], tight=True),
+            actions=[ft.TextButton(t("dialog.cancel"), on_click=lambda e: self.page.pop_dialog()),
+                     ft.FilledButton(t("dialog.save"), on_click=save)],
+        )
+        self.page.show_dialog(dialog)
+
+    async def _finish_change(self, dialog: ft.AlertDialog, error: ft.Text, problem: str | None) -> None:
+        if problem:
+            error.value = problem
+            self.page.update()
+            return
+        self.page.pop_dialog()
+        self.render()
+        self.page.update()
+        self.page.show_dialog(ft.SnackBar(content=ft.Text(t("stock.change.saved")), duration=ft.Duration(seconds=4)))
+        await self.field.focus()
 
     # --- drawing ------------------------------------------------------------------------------------
 
@@ -165,6 +262,7 @@ class ScanView:
             ft.Row([ft.Text(t("stock.here_title"), size=18, weight=ft.FontWeight.BOLD), status],
                    alignment=ft.MainAxisAlignment.SPACE_BETWEEN),
             figures,
+            *self._stock_actions(),
             ft.Text(p.description, size=13, color=ft.Colors.ON_SURFACE_VARIANT),
         ], spacing=10))
 
