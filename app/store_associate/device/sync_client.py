@@ -99,6 +99,9 @@ class SyncClient:
     def devices(self, store: str) -> list[dict]:
         return self._get("/api/v1/devices", {"store": store})
 
+    def sync_status(self, store: str) -> list[dict]:
+        return self._get("/api/v1/sync/status", {"store": store})
+
     def revoke(self, device_id: str) -> dict:
         return self._request("POST", f"/api/v1/devices/{device_id}/revoke")
 

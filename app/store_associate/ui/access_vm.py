@@ -7,7 +7,7 @@ from datetime import datetime
 
 from ..device.auth import DeviceAuth, Enrol, Permission, SignIn
 from ..device.sync_client import Offline, ServerRefused, SyncClient
-from .i18n import age, t
+from .i18n import age, duration, t
 
 
 @dataclass
@@ -109,12 +109,22 @@ class DevicesViewModel:
         except ServerRefused as exc:
             self.state.notice = Notice(t("devices.error.refused", reason=exc.message), True)
             return self.state
+        try:
+            sync = {s["device_id"]: s for s in self.client.sync_status(self.store_code)}
+        except (Offline, ServerRefused):
+            sync = {}
         now = self.clock()
         out = []
         for d in rows:
             seen = datetime.fromisoformat(d["last_seen_at"]) if d.get("last_seen_at") else None
             status = t("devices.revoked") if d.get("revoked_at") else (
                 t("devices.seen", age=age(seen, now)) if seen else t("devices.never_seen"))
+            s = sync.get(d["id"])
+            if s and not d.get("revoked_at"):
+                status += " · " + t("devices.sync", applied=s["last_applied"], pending=s["pending"],
+                                    rejected=s["rejected"])
+                if s.get("lag_seconds"):
+                    status += " · " + t("devices.lag", duration=duration(s["lag_seconds"]))
             out.append(DeviceRow(d["id"], f"{d['name'] or t('devices.unnamed')} · {t('devices.kind.' + d['kind'])}",
                                  status, bool(d.get("revoked_at")), d["id"] == self.auth.device_id))
         self.state.rows = out

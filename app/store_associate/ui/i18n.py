@@ -78,5 +78,10 @@ def age(when: datetime, now: datetime | None = None) -> str:
     return t("time.ago", age=format_timedelta(delta, locale=get_locale(), threshold=1.1))
 
 
+def duration(seconds: float) -> str:
+    """'3 minutes' style length of time."""
+    return format_timedelta(timedelta(seconds=max(0.0, seconds)), locale=get_locale(), threshold=1.1)
+
+
 def local_time(when: datetime) -> str:
     return format_datetime(when, format="short", locale=get_locale())
