@@ -38,6 +38,11 @@ ROUTES: dict[tuple[str, str], tuple[str, bool, tuple[str, dict, dict | None]]] =
     ("GET", "/api/v1/sync/events"): ("sync.pull", True, ("/api/v1/sync/events", {"store": HOME, "seconds": 1},
                                                           None)),
     ("GET", "/api/v1/sync/status"): ("devices.manage", True, ("/api/v1/sync/status", {"store": HOME}, None)),
+    ("POST", "/api/v1/orders"): ("order.intake", False, ("/api/v1/orders", {}, "ORDER")),
+    ("GET", "/api/v1/orders"): ("orders.read", True, ("/api/v1/orders", {"store": HOME}, None)),
+    ("GET", "/api/v1/orders/{number}"): ("orders.read", False, ("/api/v1/orders/SA-00000000", {}, None)),
+    ("GET", "/api/v1/orders/{number}/events"): ("orders.read", False, ("/api/v1/orders/SA-00000000/events", {},
+                                                                       None)),
 }
 
 PRINCIPALS = ["anonymous", "device", "kiosk", "associate", "manager", "admin", "web_shop",
@@ -124,6 +129,10 @@ def test_route_refusals(server, principals, route):
             headers.pop("Authorization", None)
         if route == ("POST", "/api/v1/auth/sign-out"):
             headers = dict(principals[name])
+        if body == "ORDER":
+            json_body = {"store": HOME, "customer": {"name": "M", "email": "m@example.com"},
+                         "lines": [{"sku": "100001", "qty": 1}]}
+            headers["Idempotency-Key"] = f"matrix-{name}-{len(failures)}"
         r = httpx.request(method, server.url + path, params=params, json=json_body, headers=headers, timeout=30)
         want = expected(permission, scoped, name)
         got = {401: "unauthenticated", 403: "forbidden"}.get(r.status_code, "ok")

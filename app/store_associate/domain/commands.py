@@ -63,8 +63,49 @@ class CountStock(Command):
         return {self.sku: self.counted - self.seen_on_hand}
 
 
+OrderNumber = Annotated[str, Field(min_length=3, max_length=20, pattern=r"^[A-Z0-9-]+$")]
+
+
+class OrderCommand(Command):
+    """A step of a pickup order (domain/pickup.py decides whether it fits the order's state)."""
+
+    permission: ClassVar[Permission] = Permission.ORDERS_FULFIL
+    order: OrderNumber
+
+
+class AcknowledgeOrder(OrderCommand):
+    name: ClassVar[str] = "acknowledge_order"
+
+
+class PickLine(OrderCommand):
+    name: ClassVar[str] = "pick_line"
+    line_no: int = Field(ge=1, le=500)
+    qty: int = Field(default=1, ge=1, le=999)
+    scanned: str = Field(default="", max_length=128)  # the code scanned to verify the item
+
+
+class RejectOrderLine(OrderCommand):
+    name: ClassVar[str] = "reject_line"
+    line_no: int = Field(ge=1, le=500)
+    reason: Literal["not_in_stock", "damaged", "wrong_item_on_shelf"]
+
+
+class StageOrder(OrderCommand):
+    name: ClassVar[str] = "stage_order"
+    bin: str = Field(min_length=1, max_length=32)
+
+
+class HandOverOrder(OrderCommand):
+    name: ClassVar[str] = "hand_over"
+    lines: list[int] = Field(min_length=1, max_length=500)
+    id_checked: bool = False
+    keep_rest: bool = True
+    collected_by: str = Field(default="", max_length=120)
+
+
 COMMANDS: dict[tuple[str, int], type[Command]] = {
-    (c.name, c.version): c for c in (AdjustStock, CountStock)
+    (c.name, c.version): c
+    for c in (AdjustStock, CountStock, AcknowledgeOrder, PickLine, RejectOrderLine, StageOrder, HandOverOrder)
 }
 
 

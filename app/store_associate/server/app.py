@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import Settings, get_settings
-from .api import auth, catalog, devices, health, locations, sync
+from .api import auth, catalog, devices, health, locations, orders, sync
 from .crud import StoreDirectory
 from .db import make_engine, upgrade
 from .middleware import LimitsAndHeaders
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             status_code=500,
         )
 
-    for router in (health.router, auth.router, devices.router, catalog.router, locations.router, sync.router):
+    for router in (health.router, auth.router, devices.router, catalog.router, locations.router, orders.router,
+                   sync.router):
         app.include_router(router)
     return app

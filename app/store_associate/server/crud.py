@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from ..domain.codes import CodeInfo, CodeKind
 from ..domain.locations import OpeningHours, distance_km
-from .models import Barcode, InventoryLevel, Product, Store, SyncCounter
+from .models import Barcode, CustomerOrder, InventoryLevel, Product, Store, SyncCounter
 
 
 def next_versions(session: Session, n: int = 1) -> int:
@@ -221,6 +221,10 @@ def changes_since(session: Session, store_code: str, cursor: int, limit: int) ->
         .where(InventoryLevel.store_code == store_code, InventoryLevel.version > cursor,
                InventoryLevel.version <= upto)
         .order_by(InventoryLevel.version).limit(limit),
+        "orders": select(CustomerOrder)
+        .where(CustomerOrder.store_code == store_code, CustomerOrder.version > cursor,
+               CustomerOrder.version <= upto)
+        .order_by(CustomerOrder.version).limit(limit),
     }
     merged: list[tuple[int, str, object]] = []
     full = False

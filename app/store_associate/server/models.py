@@ -244,3 +244,85 @@ class QuarantinedPush(SQLModel, table=True):
     store_code: str = Field(max_length=16, index=True)
     received_at: datetime = _ts()
     body: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# --- orders ----------------------------------------------------------------------------------------
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    email: str = Field(max_length=254, index=True)
+    phone: str = Field(default="", max_length=40)
+    locale: str = Field(default="en", max_length=16)
+    created_at: datetime = _ts()
+
+
+class CustomerOrder(SQLModel, table=True):
+    """A customer's order to collect at a store (buy online, pick up in store)."""
+
+    __tablename__ = "customer_order"
+    __table_args__ = (
+        Index("ix_order_store_version", "store_code", "version"),
+        UniqueConstraint("api_key_id", "idempotency_key", name="uq_order_idempotency"),
+    )
+    number: str = Field(primary_key=True, max_length=20)
+    store_code: str = Field(foreign_key="store.code", max_length=16, index=True)
+    channel: str = Field(default="web", max_length=16)  # web | kiosk
+    fulfilment: str = Field(default="pickup", max_length=16)  # pickup | ship_to_store
+    status: str = Field(max_length=24, index=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    pickup_code: str = Field(max_length=16, unique=True)
+    bin: str = Field(default="", max_length=32)
+    id_check: bool = False
+    currency: str = Field(default="USD", max_length=3)
+    total: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    promised_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    api_key_id: int | None = Field(default=None, foreign_key="api_key.id")
+    idempotency_key: str | None = Field(default=None, max_length=80)
+    request_hash: str = Field(default="", max_length=64)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class OrderLine(SQLModel, table=True):
+    __tablename__ = "order_line"
+    id: int | None = Field(default=None, primary_key=True)
+    order_number: str = Field(foreign_key="customer_order.number", max_length=20, index=True)
+    line_no: int
+    sku: str = Field(foreign_key="product.sku", max_length=32)
+    name: str = Field(max_length=200)
+    qty: int
+    picked: int = 0
+    status: str = Field(default="open", max_length=16)
+    reason: str = Field(default="", max_length=32)
+    unit_price: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+
+
+class OrderEvent(SQLModel, table=True):
+    """The audit trail of an order: who did what, when, from which device."""
+
+    __tablename__ = "order_event"
+    id: int | None = Field(default=None, primary_key=True)
+    order_number: str = Field(max_length=20, index=True)
+    at: datetime = _ts()
+    action: str = Field(max_length=32)
+    staff_number: str | None = Field(default=None, max_length=16)
+    device_id: str | None = Field(default=None, max_length=32)
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Notification(SQLModel, table=True):
+    """Customer messages waiting to be sent (the SMTP sender works through this outbox)."""
+
+    __tablename__ = "notification"
+    id: int | None = Field(default=None, primary_key=True)
+    order_number: str = Field(max_length=20, index=True)
+    kind: str = Field(max_length=24)  # ready | completed | rejected | expired | cancelled | partly_collected
+    to_email: str = Field(max_length=254)
+    status: str = Field(default="pending", max_length=16, index=True)  # pending | sent | failed
+    attempts: int = 0
+    created_at: datetime = _ts()
+    sent_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

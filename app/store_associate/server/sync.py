@@ -27,10 +27,13 @@ from ..domain.commands import (
     CommandError,
     CountStock,
     Mutation,
+    OrderCommand,
     parse_command,
     stock_after,
 )
 from ..domain.permissions import Role, allowed
+from ..domain.pickup import Refused as OrderRefused
+from . import orders
 from .access import Principal
 from .crud import next_versions
 from .models import DeviceSyncState, InventoryLevel, InventoryMovement, MutationLog, Product, Staff
@@ -157,6 +160,13 @@ def _handle(session: Session, principal: Principal, m: Mutation, command: Comman
         reason = command.reason if isinstance(command, AdjustStock) else "count"
         for sku, delta in command.stock_deltas().items():
             _change_on_hand(session, principal, m, sku, delta, reason)
+        return
+    if isinstance(command, OrderCommand):
+        try:
+            orders.perform(session, principal.store_code, command, m.staff_number or principal.staff_number,
+                           principal.device_id, m.id)
+        except OrderRefused as exc:
+            raise Rejected(exc.reason, exc.detail) from None
         return
     raise CommandError(f"no handler for {command.name}")  # pragma: no cover - COMMANDS and this agree
 

@@ -113,3 +113,4 @@ class PullOut(BaseModel):
     products: list[dict]
     barcodes: list[dict]
     stock: list[dict]
+    orders: list[dict] = []

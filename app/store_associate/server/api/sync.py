@@ -21,7 +21,8 @@ from ...domain.commands import MAX_BATCH, Mutation
 from ...domain.permissions import Permission
 from .. import crud
 from ..access import Principal, aware, revoked_device
-from ..models import Device, DeviceSyncState, MutationLog, QuarantinedPush
+from ..models import Customer, CustomerOrder, Device, DeviceSyncState, MutationLog, OrderLine, QuarantinedPush
+from ..orders import order_json
 from ..sync import push as apply_push
 from .deps import (
     DirectoryDep,
@@ -117,8 +118,7 @@ def push(request: Request, body: PushIn, principal: Annotated[Principal, Depends
     finally:
         if lock:
             lock.release()
-    if sqlite and outcome.changed:
-        request.app.state.poker.poke(principal.store_code)
+    deliver_pokes(request, session)
     return PushOut(last_applied=outcome.last_applied, gap_expected=outcome.gap_expected,
                    results=[ResultOut(id=r.id, status=r.status, reason=r.reason, detail=r.detail)
                             for r in outcome.results])
@@ -145,8 +145,27 @@ def pull(
             state.last_pull_at = datetime.now(UTC)
             session.commit()
     rows, new_cursor, more = crud.changes_since(session, store, cursor, limit)
-    return PullOut(cursor=new_cursor, more=more, last_applied=last_applied,
+    order_rows = rows.pop("orders")
+    return PullOut(cursor=new_cursor, more=more, last_applied=last_applied, orders=orders_json(session, order_rows),
                    **{k: [_row(r) for r in v] for k, v in rows.items()})
+
+
+def deliver_pokes(request: Request, session: Session) -> None:
+    """Pokes queued in a committed transaction on SQLite (PostgreSQL's NOTIFY went out at commit)."""
+    for store in session.info.pop("pokes", set()):
+        request.app.state.poker.poke(store)
+
+
+def orders_json(session: Session, rows: list[CustomerOrder]) -> list[dict]:
+    if not rows:
+        return []
+    numbers = [o.number for o in rows]
+    lines: dict[str, list[OrderLine]] = defaultdict(list)
+    for ln in session.execute(select(OrderLine).where(OrderLine.order_number.in_(numbers))).scalars():
+        lines[ln.order_number].append(ln)
+    customers = {c.id: c for c in session.execute(
+        select(Customer).where(Customer.id.in_({o.customer_id for o in rows}))).scalars()}
+    return [order_json(o, lines[o.number], customers.get(o.customer_id)) for o in rows]
 
 
 @router.get("/events", summary="Server-sent events: 'changed' when the store's data changed; pull then",
