@@ -7,15 +7,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ..config import Settings
-from ..domain.commands import AdjustStock, Command, CountStock
+from ..domain.commands import (
+    AcknowledgeOrder,
+    AdjustStock,
+    Command,
+    CountStock,
+    HandOverOrder,
+    PickLine,
+    RejectOrderLine,
+    StageOrder,
+)
 from .auth import DeviceAuth, Enrol
 from .lookup import LookupService
+from .orders import Orders
 from .outbox import Outbox
 from .store import LocalStore
 from .sync_client import Offline, ServerRefused, SyncClient
 from .sync_engine import SyncEngine
 
-__all__ = ["AdjustStock", "Command", "CountStock", "Device", "SyncStatus"]
+__all__ = ["AcknowledgeOrder", "AdjustStock", "Command", "CountStock", "Device", "HandOverOrder", "PickLine",
+           "RejectOrderLine", "StageOrder", "SyncStatus"]
 
 
 @dataclass
@@ -38,6 +49,7 @@ class Device:
         self.auth = DeviceAuth(self.store, self.client, timedelta(minutes=settings.session_idle_minutes),
                                settings.offline_signin_days)
         self.lookup = LookupService(self.store, self.client, self.store_code, settings.rcn_region, self.outbox)
+        self.orders = Orders(self.store, self.outbox, self.record)
         self.status = SyncStatus()
         self.engine = SyncEngine(self.store, self.outbox, self.client, lambda: self.store_code,
                                  on_change=self.refresh_counts)

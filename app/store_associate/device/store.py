@@ -98,6 +98,20 @@ class RecentScan(DeviceModel, table=True):
     at: str
 
 
+class LocalOrder(DeviceModel, table=True):
+    """The store's pickup orders as the server last sent them (the device lays its own pending
+    steps over them when it shows one)."""
+
+    __tablename__ = "pickup_order"
+    number: str = Field(primary_key=True)
+    status: str = Field(index=True)
+    pickup_code: str = Field(index=True)
+    customer_name: str = ""
+    promised_at: str = ""
+    payload: str  # the order as JSON, lines included
+    version: int = 0
+
+
 class KnownStaff(DeviceModel, table=True):
     """People who signed in online on this device: what offline sign-in checks against.
     The verifier is this device's own scrypt hash of the PIN, never the PIN and never the server's."""
@@ -208,6 +222,7 @@ class LocalStore:
                 self._apply_products(page.get("products", []))
                 self._apply_barcodes(page.get("barcodes", []))
                 self._apply_stock(s for s in page.get("stock", []) if s.get("store_code") == store_code)
+                self._apply_orders(o for o in page.get("orders", []) if o.get("store") == store_code)
                 db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('pull_cursor', ?)",
                            (str(int(page["cursor"])),))
                 db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('last_pull_at', ?)",
@@ -255,6 +270,29 @@ class LocalStore:
             [(r["sku"], r["on_hand"], r["reserved"], r["safety_stock"], r["incoming"], r.get("damaged", 0),
               r.get("updated_at", ""), r.get("version", 0)) for r in rows],
         )
+
+    def _apply_orders(self, rows: Iterable[dict]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO pickup_order(number, status, pickup_code, customer_name, promised_at, payload,"
+            " version) VALUES (?,?,?,?,?,?,?)",
+            [(o["number"], o["status"], o["pickup_code"], (o.get("customer") or {}).get("name", ""),
+              o.get("promised_at") or "", json.dumps(o), o.get("version", 0)) for o in rows],
+        )
+
+    def orders(self) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute("SELECT payload FROM pickup_order ORDER BY promised_at, number").fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def order(self, number: str) -> dict | None:
+        with self._lock:
+            row = self._db.execute("SELECT payload FROM pickup_order WHERE number=?", (number,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def order_by_pickup_code(self, code: str) -> dict | None:
+        with self._lock:
+            row = self._db.execute("SELECT payload FROM pickup_order WHERE pickup_code=?", (code,)).fetchone()
+        return json.loads(row[0]) if row else None
 
     # --- reads on the scan path -------------------------------------------------------------------
 

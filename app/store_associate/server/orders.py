@@ -111,7 +111,7 @@ def intake(session: Session, api_key_id: int | None, idempotency_key: str, body:
         number=_new_number(session), store_code=store.code, channel=body.get("channel", "web"),
         fulfilment=body.get("fulfilment", "pickup"), status=OrderStatus.NEW.value, customer_id=customer.id,
         pickup_code=_new_pickup_code(), id_check=bool(body.get("id_check", False)), currency=currency.pop(),
-        total=total, promised_at=body.get("promised_at") or now + timedelta(hours=2), api_key_id=api_key_id,
+        total=total, promised_at=_promised(body.get("promised_at"), now), api_key_id=api_key_id,
         idempotency_key=idempotency_key, request_hash=digest, version=next_versions(session, 1),
     )
     session.add(order)
@@ -126,6 +126,13 @@ def intake(session: Session, api_key_id: int | None, idempotency_key: str, body:
 
     notify(session, store.code)  # the store's devices show a new order within seconds
     return order, True
+
+
+def _promised(value: str | datetime | None, now: datetime) -> datetime:
+    if value is None:
+        return now + timedelta(hours=2)  # the web shop's usual promise when it sends none
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _level(session: Session, store: str, sku: str) -> InventoryLevel:
