@@ -76,6 +76,8 @@ def test_manager_sees_devices_and_revoked_device_is_refused(browser, backend, ap
     by_id(manager_page, "open-devices").click()
     expect(manager_page.locator("span", has_text="Devices of this store")).to_be_visible(timeout=15_000)
     expect(manager_page.get_by_role("button", name="Remove").first).to_be_visible(timeout=15_000)
+    by_id(manager_page, "new-code-kiosk").click()
+    expect(by_id(manager_page, "devices-notice")).to_contain_text("Enrolment code for a kiosk", timeout=15_000)
     shot(manager_page, "12-devices")
 
     # Revoke the clerk's tablet (through the API, as the manager's own screen would).

@@ -181,6 +181,89 @@ def test_single_scanline_reads_of_codes_without_check_character_are_dropped(monk
     assert texts(found) == {("00123456", "itf")}
 
 
+class _ScriptedZBar:
+    """An engine whose successive reads are scripted: the first is the frame, the next ones are the
+    confirming looks at resampled crops (then, in rescue passes, frames and crops again)."""
+
+    def __init__(self, script):
+        self.script, self.calls = list(script), 0
+
+    def read(self, gray):
+        self.calls += 1
+        return list(self.script.pop(0)) if self.script else []
+
+
+GOOD_A, GOOD_B = "4006381333931", "5901234123457"  # two valid EAN-13s
+
+
+@pytest.mark.parametrize(
+    ("crop_reads", "kept"),
+    [
+        pytest.param([[GOOD_A], [GOOD_A]], True, id="both-resamplings-agree"),
+        pytest.param([[], []], True, id="nothing-in-the-crop"),
+        pytest.param([[GOOD_A], [GOOD_A, GOOD_B]], True, id="outvotes-a-partial-read"),
+        pytest.param([[GOOD_B], []], False, id="turns-into-another-number"),
+        pytest.param([[GOOD_A], [GOOD_B]], False, id="tie-between-two-numbers"),
+        pytest.param([[], [GOOD_B]], False, id="second-resampling-contradicts"),
+    ],
+)
+def test_ean_read_must_not_be_outvoted_by_another_number_in_resampled_crops(monkeypatch, crop_reads, kept):
+    fake = _ScriptedZBar([[_raw(GOOD_A, "ean13")], *[[_raw(t, "ean13") for t in r] for r in crop_reads]])
+    monkeypatch.setattr(scan_decode, "_zbar", lambda: fake)
+    found = decode_frame(np.full((60, 120), 255, np.uint8), engines=("pyzbar",), preprocess=False)
+    assert texts(found) == ({(GOOD_A, "ean13")} if kept else set())
+    assert fake.calls == 1 + len(scan_decode._CONFIRM_UP)  # one frame read, one read per resampling
+
+
+def test_a_contradicted_ean_stays_rejected_for_the_rest_of_the_frame(monkeypatch):
+    # Fast pass: read A, a resampled crop says B. A later rescue pass reads A again where the crop
+    # shows nothing: still no evidence that A is right, so A is never returned for this frame.
+    script = [[_raw(GOOD_A, "ean13")], [_raw(GOOD_B, "ean13")], []]
+    script += [[_raw(GOOD_A, "ean13")]] * 20  # every rescue pass reads A, every crop nothing
+    fake = _ScriptedZBar(script)
+    monkeypatch.setattr(scan_decode, "_zbar", lambda: fake)
+    found = decode_frame(np.full((60, 120), 255, np.uint8), engines=("pyzbar",), budget_ms=NO_BUDGET)
+    assert GOOD_A not in {r.text for r in found}
+
+
+def test_confirm_resamples_small_crops_up_and_big_crops_down(monkeypatch):
+    seen_shapes = []
+
+    class Recorder:
+        def read(self, gray):
+            seen_shapes.append(gray.shape)
+            return []
+
+    monkeypatch.setattr(scan_decode, "_zbar", lambda: Recorder())
+    for side in (100, 1000):
+        seen_shapes.clear()
+        lo, hi = side / 2, 3 * side / 2  # a code in the middle of a frame twice its size
+        corners = np.array([[lo, lo], [hi, lo], [hi, hi], [lo, hi]])
+        raw = scan_decode._Raw(GOOD_A, "ean13", corners, "pyzbar", None)
+        gray = np.full((2 * side, 2 * side), 255, np.uint8)
+        assert scan_decode._confirm(gray, raw, ("pyzbar",)) is None
+        crop = int(1.4 * side)  # the code and its quiet zones
+        factors = scan_decode._CONFIRM_UP if crop < scan_decode._CONFIRM_UP_BELOW else scan_decode._CONFIRM_DOWN
+        assert len(seen_shapes) == len(factors) == 2
+        assert all(abs(max(sh) - f * crop) <= 2 for sh, f in zip(seen_shapes, factors, strict=True))
+
+
+@needs_zxing
+def test_rescue_passes_skip_zxings_own_invert_and_downscale_retries(monkeypatch, codes):
+    calls = []
+    real = scan_decode._zxing().read_barcodes
+
+    def spy(img, **kw):
+        calls.append((kw.get("try_invert"), kw.get("try_downscale")))
+        return real(img, **kw)
+
+    monkeypatch.setattr(scan_decode._zxing(), "read_barcodes", spy)
+    blank = np.full((200, 300, 3), 255, np.uint8)  # nothing to read: every rescue pass runs
+    assert decode_frame(blank, engines=(scan_decode.ENGINE_ZXING,), budget_ms=NO_BUDGET) == []
+    assert calls[0] == (True, True)  # the fast pass keeps zxing-cpp's full search
+    assert len(calls) > 1 and all(c == (False, False) for c in calls[1:])
+
+
 # --- GS1 -----------------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -194,11 +195,19 @@ def _zxing_formats() -> Any:
         return combined
 
 
-def _read_zxing(gray: np.ndarray, formats: Any = None) -> list[_Raw]:
+def _read_zxing(gray: np.ndarray, formats: Any = None, *, thorough: bool = True) -> list[_Raw]:
+    """zxing-cpp's reads. thorough=False leaves out its own inverted and downscaled retries: the
+    rescue passes invert and rescale explicitly, so there those retries only repeat work."""
     zx = _zxing()
     # TextMode.Plain: GS1 data keeps its FNC1 separators as GS (0x1D); the default HRI mode would
     # rewrite it as "(01)...(10)..." and Escaped as "<GS>".
-    found = zx.read_barcodes(gray, formats=formats or _zxing_formats(), text_mode=zx.TextMode.Plain)
+    found = zx.read_barcodes(
+        gray,
+        formats=formats or _zxing_formats(),
+        text_mode=zx.TextMode.Plain,
+        try_invert=thorough,
+        try_downscale=thorough,
+    )
     out = []
     for r in found:
         fmt = r.format.name
@@ -530,13 +539,26 @@ def _gtin_formats() -> Any:
         return members[0] | members[1] | members[2] | members[3]
 
 
-def _confirm(gray: np.ndarray, raw: _Raw, engines: Sequence[str]) -> bool | None:
-    """Look again at an EAN/UPC read, on a resampled crop around it.
+# Resamplings of the crop around an EAN/UPC read that `_confirm` reads again: up for small codes,
+# where a module is a pixel or two and where the sampling phase decides what a binarizer sees; down
+# for big ones, where the detail is there and fewer pixels are quicker.
+_CONFIRM_UP = (1.5, 2.0)
+_CONFIRM_DOWN = (0.7, 0.5)
+# Crops whose long side is below this are resampled up.
+_CONFIRM_UP_BELOW = 480
 
-    The mod-10 check digit lets one misread in ten through, and blurred or thinned bars produce
-    misreads that both engines agree on. A read that survives resampling is solid; one that turns
-    into a different valid number is not. True: same code again; False: a different EAN/UPC there;
-    None: nothing readable in the crop (common at the frame edge, no evidence either way).
+
+def _confirm(gray: np.ndarray, raw: _Raw, engines: Sequence[str]) -> bool | None:
+    """Look again at an EAN/UPC read, on a crop around it resampled at two scales.
+
+    The mod-10 check digit lets one misread in ten through, and blurred, thinned or aliased bars
+    produce misreads that both engines agree on at one sampling. A read that survives resampling is
+    solid; one that turns into a different valid number is not: two valid numbers from the same bars
+    mean at least one of them is wrong. Each resampling votes for the numbers it reads; the read
+    stands unless another number gets at least as many votes. (A second number next to the read one
+    in the same resampling is usually a partial scan line; alone, it is a contradiction.)
+    True: the read outvotes everything else; False: outvoted or tied by a different EAN/UPC; None:
+    nothing readable in the crop (common at the frame edge, no evidence either way).
     """
     x0, y0 = raw.corners.min(axis=0)
     x1, y1 = raw.corners.max(axis=0)
@@ -550,21 +572,36 @@ def _confirm(gray: np.ndarray, raw: _Raw, engines: Sequence[str]) -> bool | None
     crop = gray[top:bottom, left:right]
     if crop.shape[0] < 8 or crop.shape[1] < 8:
         return None
-    factor = 1.5 if max(crop.shape) < 480 else 0.7
-    interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
-    crop = np.ascontiguousarray(cv2.resize(crop, None, fx=factor, fy=factor, interpolation=interp))
-    # zxing-cpp is the stricter EAN decoder: it checks pyzbar's reads too when it is there.
-    again = _read_zxing(crop, _gtin_formats()) if ENGINE_ZXING in engines else _zbar().read(crop)
-    texts = {n.text for n in (_normalise(a) for a in again) if n is not None and n.symbology in GTIN_SYMBOLOGIES}
-    if raw.text in texts:
-        return True
-    return False if texts else None
+    factors = _CONFIRM_UP if max(crop.shape) < _CONFIRM_UP_BELOW else _CONFIRM_DOWN
+    votes: Counter[str] = Counter()
+    for factor in factors:
+        interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
+        scaled = np.ascontiguousarray(cv2.resize(crop, None, fx=factor, fy=factor, interpolation=interp))
+        # zxing-cpp is the stricter EAN decoder: it checks pyzbar's reads too when it is there.
+        again = _read_zxing(scaled, _gtin_formats()) if ENGINE_ZXING in engines else _zbar().read(scaled)
+        votes.update({n.text for n in map(_normalise, again) if n is not None and n.symbology in GTIN_SYMBOLOGIES})
+    own = votes.pop(raw.text, 0)
+    if votes and max(votes.values()) >= own:
+        return False
+    return True if own else None
 
 
-def _run(gray: np.ndarray, back: np.ndarray, engines: Sequence[str], seen: set[tuple[str, str]]) -> list[DecodeResult]:
+@dataclass
+class _Seen:
+    """What one decode_frame call has already decided: reads returned, and EAN/UPC numbers that a
+    resampling contradicted. A number contradicted once stays rejected for the frame: another pass
+    reading it again where the resampled crop happens to show nothing is no evidence that it is right."""
+
+    accepted: set[tuple[str, str]]
+    contradicted: set[str]
+
+
+def _run(
+    gray: np.ndarray, back: np.ndarray, engines: Sequence[str], seen: _Seen, *, fast: bool = True
+) -> list[DecodeResult]:
     found: list[DecodeResult] = []
     if ENGINE_ZXING in engines:
-        found = _accept(_read_zxing(gray), gray, back, engines, seen)
+        found = _accept(_read_zxing(gray, thorough=fast), gray, back, engines, seen)
     # pyzbar only when zxing-cpp read nothing usable: it is slower and rarely adds a second code.
     if not found and ENGINE_PYZBAR in engines:
         found = _accept(_zbar().read(gray), gray, back, engines, seen)
@@ -572,20 +609,25 @@ def _run(gray: np.ndarray, back: np.ndarray, engines: Sequence[str], seen: set[t
 
 
 def _accept(
-    raws: list[_Raw], gray: np.ndarray, back: np.ndarray, engines: Sequence[str], seen: set[tuple[str, str]]
+    raws: list[_Raw], gray: np.ndarray, back: np.ndarray, engines: Sequence[str], seen: _Seen
 ) -> list[DecodeResult]:
     found: list[DecodeResult] = []
     for raw in raws:
         r = _normalise(raw)
-        if r is None or (r.text, r.symbology) in seen:
+        if r is None or (r.text, r.symbology) in seen.accepted:
             continue
         if r.symbology in GTIN_SYMBOLOGIES:
+            if r.text in seen.contradicted:
+                continue
             confirmed = _confirm(gray, r, engines)
+            if confirmed is False:
+                seen.contradicted.add(r.text)
+                continue
             # UPC-E is short enough (6 data digits) to appear in printed digits and partial codes:
             # it must show up again. Longer EAN/UPC only must not turn into something else.
-            if confirmed is False or (confirmed is None and r.symbology == "upce"):
+            if confirmed is None and r.symbology == "upce":
                 continue
-        seen.add((r.text, r.symbology))
+        seen.accepted.add((r.text, r.symbology))
         pts = r.corners @ back[:, :2].T + back[:, 2]
         (ax, ay), (bx, by), (cx, cy), (dx, dy) = np.rint(pts).astype(int).tolist()
         quad: Quad = ((ax, ay), (bx, by), (cx, cy), (dx, dy))
@@ -624,7 +666,7 @@ def decode_frame(
         usable = [e for e in available_engines() if e in wanted]
     if not usable:
         return []
-    seen: set[tuple[str, str]] = set()
+    seen = _Seen(set(), set())
 
     h, w = gray.shape
     scale = min(1.0, FAST_MAX_SIDE / max(h, w))
@@ -650,7 +692,7 @@ def decode_frame(
             continue
         if time.perf_counter() + per_pixel * made[0].size > deadline:
             continue
-        found = _run(made[0], made[1], usable, seen)
+        found = _run(made[0], made[1], usable, seen, fast=False)
         if found:
             return found
     return []

@@ -18,10 +18,12 @@ from ..device.auth import Permission
 from ..device.runtime import Device
 from .access_vm import DevicesViewModel, EnrolViewModel, SignInViewModel
 from .i18n import age, is_rtl, set_locale, t
+from .orders_vm import OrderViewModel, QueuesViewModel
 from .pending_vm import PendingViewModel
 from .scan_vm import ScanViewModel
 from .views.access import EnrolView, RevokedView, SignInView
 from .views.devices import DevicesView
+from .views.orders import OrderView, QueuesView
 from .views.pending import PendingView
 from .views.scan import ScanView
 from .widgets import labelled
@@ -87,11 +89,26 @@ class Shell:
         self.page, self.dev = page, dev
         self.indicator = SyncIndicator(dev, self.show_pending)
         self.pending_view: PendingView | None = None
+        self.live = None  # redraws the current screen after a sync, when it shows synced data
         self._dirty = False
         dev.on_change(self._mark_dirty)
         self.title = ft.Text("", size=16, weight=ft.FontWeight.BOLD, color=ft.Colors.ON_PRIMARY,
                              overflow=ft.TextOverflow.ELLIPSIS, expand=True)
-        self.user = ft.Row(spacing=4, tight=True)
+        on = ft.Colors.ON_PRIMARY
+        self.kiosk_badge = ft.Text(t("kiosk.badge"), color=on, weight=ft.FontWeight.BOLD, visible=False)
+        # Visibility is set on the labelled wrappers: a hidden control leaves no node behind.
+        self.user_text = ft.Text("", color=on, size=13)
+        self.user_label = labelled("user-name", self.user_text)
+        self.orders_button = labelled("open-orders", ft.IconButton(
+            ft.Icons.SHOPPING_BAG, tooltip=t("orders.title"), icon_color=on, on_click=self.show_orders))
+        self.devices_button = labelled("open-devices", ft.IconButton(
+            ft.Icons.DEVICES, tooltip=t("devices.title"), icon_color=on, on_click=self.show_devices))
+        self.switch_button = ft.IconButton(ft.Icons.SWITCH_ACCOUNT, tooltip=t("user.switch"), icon_color=on,
+                                           on_click=self._switch_user)
+        for control in (self.user_label, self.orders_button, self.devices_button, self.switch_button):
+            control.visible = False
+        self.user = ft.Row([self.kiosk_badge, self.user_label, self.orders_button, self.devices_button,
+                            self.switch_button], spacing=4, tight=True)
         self.body = ft.Container(padding=ft.Padding.all(12), expand=True)
         self.signin_vm = SignInViewModel(dev.auth)
         self.scan_view: ScanView | None = None
@@ -143,6 +160,29 @@ class Shell:
         self.page.update()
         await view.load()
 
+    async def show_orders(self, _e: ft.Event | None = None, queue: str | None = None) -> None:
+        self.dev.auth.touch()
+        vm = QueuesViewModel(self.dev.orders)
+        if queue:
+            vm.load(queue)
+        view = QueuesView(vm, self.page, self.open_order, self._back_to_scan)
+        self._show(view.root)
+        self.live = lambda: (vm.load(), view.render())
+        self.page.update()
+
+    async def open_order(self, number: str) -> None:
+        self.dev.auth.touch()
+        vm = OrderViewModel(self.dev.orders, number)
+
+        async def back(_e: ft.Event) -> None:
+            await self.show_orders()
+
+        view = OrderView(vm, self.page, back, self.dev.auth.touch)
+        self._show(view.root)
+        self.live = lambda: (vm.load(), view.render())
+        self.page.update()
+        await view.scan.focus()
+
     async def show_pending(self, _e: ft.Event | None = None) -> None:
         if not self.dev.auth.enrolled or self.dev.auth.revoked:
             return
@@ -154,6 +194,7 @@ class Shell:
     def _show(self, control: ft.Control) -> None:
         if self.pending_view is not None and control is not self.pending_view.root:
             self.pending_view = None
+        self.live = None  # the new screen sets its own redraw, if it has one
         self.body.content = control
 
     async def _back_to_scan(self, _e: ft.Event) -> None:
@@ -184,24 +225,18 @@ class Shell:
         return f"{here.name} ({self.dev.store_code})" if here else self.dev.store_code
 
     def _refresh_bar(self) -> None:
+        """Updates the bar in place: buttons replaced on every redraw would swallow a tap in flight."""
         auth = self.dev.auth
         self.title.value = t("app.store_title", store=self._store_label()) if auth.enrolled else t("app.title")
-        on = ft.Colors.ON_PRIMARY
-        controls: list[ft.Control] = []
-        if auth.kind == "kiosk" and auth.enrolled:
-            controls.append(ft.Text(t("kiosk.badge"), color=on, weight=ft.FontWeight.BOLD))
-        elif auth.session:
-            s = auth.session
+        kiosk = auth.kind == "kiosk" and auth.enrolled
+        s = auth.session
+        self.kiosk_badge.visible = kiosk
+        self.user_label.visible = self.switch_button.visible = bool(s) and not kiosk
+        if s and not kiosk:
             label = t("user.label", name=s.name, role=t(f"role.{s.role.value}"))
-            if s.offline:
-                label += " · " + t("user.offline")
-            controls.append(labelled("user-name", ft.Text(label, color=on, size=13)))
-            if auth.can(Permission.DEVICES_MANAGE):
-                controls.append(labelled("open-devices", ft.IconButton(
-                    ft.Icons.DEVICES, tooltip=t("devices.title"), icon_color=on, on_click=self.show_devices)))
-            controls.append(ft.IconButton(ft.Icons.SWITCH_ACCOUNT, tooltip=t("user.switch"), icon_color=on,
-                                          on_click=self._switch_user))
-        self.user.controls = controls
+            self.user_text.value = label + (" · " + t("user.offline") if s.offline else "")
+        self.orders_button.visible = bool(s) and not kiosk and auth.can(Permission.ORDERS_READ)
+        self.devices_button.visible = bool(s) and not kiosk and auth.can(Permission.DEVICES_MANAGE)
 
     def _on_network(self, live: bool) -> None:
         self.dev.note_network(live)
@@ -218,7 +253,9 @@ class Shell:
             await self.show_current()
             return
         self._refresh_bar()
-        if self.pending_view is not None:
+        if self.live is not None:
+            self.live()
+        elif self.pending_view is not None:
             self.pending_view.render()
         elif self.scan_view is not None and self.body.content is self.scan_view.root:
             self.scan_view.refresh_figures()

@@ -28,6 +28,8 @@ def describe(e: Entry) -> str:
                  reason=t(f"adjust.reason.{a.get('reason', 'correction')}"))
     if e.name == "count_stock":
         return t("action.count", sku=a.get("sku", "?"), counted=number(a.get("counted", 0)))
+    if "order" in a:
+        return t("action.order", order=a["order"], step=t(f"step.{e.name}"))
     return t("action.other", name=e.name)
 
 
@@ -47,7 +49,10 @@ class PendingViewModel:
                 reason, advice = t("pending.orphaned"), t("pending.advice.orphaned")
             else:
                 reason = t(e.reason or "reject.malformed")
-                advice = t(f"advice.{e.reason}") if e.reason else t("advice.reject.malformed")
+                if e.reason.startswith("order."):
+                    advice = t("advice.order.refused")
+                else:
+                    advice = t(f"advice.{e.reason}") if e.reason else t("advice.reject.malformed")
             out.append(ActionRow(e.id, e.status, describe(e), when, reason, advice))
         return out
 

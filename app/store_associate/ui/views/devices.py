@@ -24,14 +24,21 @@ class DevicesView:
             ]),
             # A wrapping row must not hold expanded children (Flutter draws a grey error box).
             ft.Row([
-                ft.OutlinedButton(t("devices.new_code.tablet"), icon=ft.Icons.TABLET_ANDROID,
-                                  on_click=lambda e: self._run(self.vm.new_code, "tablet")),
-                ft.OutlinedButton(t("devices.new_code.kiosk"), icon=ft.Icons.STOREFRONT,
-                                  on_click=lambda e: self._run(self.vm.new_code, "kiosk")),
+                labelled("new-code-tablet", ft.OutlinedButton(
+                    t("devices.new_code.tablet"), icon=ft.Icons.TABLET_ANDROID, on_click=self._new_tablet_code)),
+                labelled("new-code-kiosk", ft.OutlinedButton(t("devices.new_code.kiosk"), icon=ft.Icons.STOREFRONT,
+                                                             on_click=self._new_kiosk_code)),
             ], wrap=True),
             self.notice,
             card(self.list),
         ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=12)
+
+    # Handlers are coroutine functions: a lambda returning a coroutine would never run.
+    async def _new_tablet_code(self, _e: ft.Event) -> None:
+        await self._run(self.vm.new_code, "tablet")
+
+    async def _new_kiosk_code(self, _e: ft.Event) -> None:
+        await self._run(self.vm.new_code, "kiosk")
 
     async def load(self) -> None:
         await self._run(self.vm.load)
@@ -44,8 +51,9 @@ class DevicesView:
     def render(self) -> None:
         s = self.vm.state
         colour = ft.Colors.ERROR if s.notice.error else ft.Colors.ON_SURFACE
+        # Not selectable: selectable text keeps its words out of the accessibility tree.
         self.notice.controls = [labelled("devices-notice", ft.Text(s.notice.text, color=colour, size=15,
-                                                                   selectable=True))] if s.notice.text else []
+                                                                   weight=ft.FontWeight.BOLD))] if s.notice.text else []
         rows = []
         for r in s.rows:
             async def revoke(_e: ft.Event, device_id: str = r.id) -> None:
