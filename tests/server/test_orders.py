@@ -162,3 +162,18 @@ def test_other_stores_orders_are_invisible(server):
     assert httpx.get(f"{server.url}/api/v1/orders", headers=other, params={"store": "NYC-01"}).status_code == 403
     kiosk = server.enrol("NYC-01", "kiosk")
     assert httpx.get(f"{server.url}/api/v1/orders/{order['number']}", headers=kiosk).status_code == 403
+
+
+def test_kiosk_order_request_becomes_a_store_order(server):
+    kiosk = {**server.enrol("NYC-01", "kiosk"), "Idempotency-Key": "kiosk-req-0001"}
+    body = {"customer": {"name": "Sam Shopper", "email": "sam@example.com"}, "lines": [{"sku": "100060", "qty": 1}]}
+    r = httpx.post(f"{server.url}/api/v1/orders/requests", headers=kiosk, json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["channel"] == "kiosk" and r.json()["store"] == "NYC-01" and r.json()["status"] == "new"
+    again = httpx.post(f"{server.url}/api/v1/orders/requests", headers=kiosk, json=body)
+    assert again.status_code == 200 and again.json()["number"] == r.json()["number"]
+    # The kiosk can do nothing else with orders.
+    assert httpx.get(f"{server.url}/api/v1/orders/{r.json()['number']}", headers=kiosk).status_code == 403
+    bad = httpx.post(f"{server.url}/api/v1/orders/requests", headers={**kiosk, "Idempotency-Key": "kiosk-req-0002"},
+                     json={**body, "lines": [{"sku": "100060", "qty": 500}]})
+    assert bad.status_code == 422

@@ -40,6 +40,7 @@ ROUTES: dict[tuple[str, str], tuple[str, bool, tuple[str, dict, dict | None]]] =
     ("GET", "/api/v1/sync/status"): ("devices.manage", True, ("/api/v1/sync/status", {"store": HOME}, None)),
     ("POST", "/api/v1/orders"): ("order.intake", False, ("/api/v1/orders", {}, "ORDER")),
     ("GET", "/api/v1/orders"): ("orders.read", True, ("/api/v1/orders", {"store": HOME}, None)),
+    ("POST", "/api/v1/orders/requests"): ("order_request.create", False, ("/api/v1/orders/requests", {}, "REQUEST")),
     ("GET", "/api/v1/orders/{number}"): ("orders.read", False, ("/api/v1/orders/SA-00000000", {}, None)),
     ("GET", "/api/v1/orders/{number}/events"): ("orders.read", False, ("/api/v1/orders/SA-00000000/events", {},
                                                                        None)),
@@ -129,6 +130,9 @@ def test_route_refusals(server, principals, route):
             headers.pop("Authorization", None)
         if route == ("POST", "/api/v1/auth/sign-out"):
             headers = dict(principals[name])
+        if body == "REQUEST":
+            json_body = {"customer": {"name": "K", "email": "k@example.com"}, "lines": [{"sku": "100001", "qty": 1}]}
+            headers["Idempotency-Key"] = f"request-{name}-{len(failures)}"
         if body == "ORDER":
             json_body = {"store": HOME, "customer": {"name": "M", "email": "m@example.com"},
                          "lines": [{"sku": "100001", "qty": 1}]}

@@ -104,6 +104,41 @@ def intake(request: Request, body: OrderIn, principal: Intake, session: SessionD
     return _out(session, order)
 
 
+class OrderRequestIn(BaseModel):
+    """A shopper at a kiosk (or a clerk for them) asks for items to collect at this store."""
+
+    customer: CustomerIn
+    lines: list[LineIn] = Field(min_length=1, max_length=20)
+
+
+Requester = principal_dep(Permission.ORDER_REQUEST_CREATE)
+
+
+@router.post("/requests", response_model=OrderOut, status_code=201,
+             summary="A customer's order request from a kiosk or the counter, for pickup at this store",
+             openapi_extra={"x-permission": Permission.ORDER_REQUEST_CREATE.value})
+def order_request(request: Request, body: OrderRequestIn, principal: Requester, session: SessionDep,
+                  response: Response,
+                  idempotency_key: Annotated[str, Header(min_length=8, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$",
+                                                         description="the same key for a retry")]) -> OrderOut:
+    if principal.store_code is None:
+        raise ApiError(403, "order.no_store", "Order requests are made on a device of a store.")
+    data = {"store": principal.store_code, "channel": "kiosk" if principal.role.value == "kiosk" else "counter",
+            **body.model_dump(mode="json")}
+    # The device's id is part of the key: two kiosks cannot collide on the same key.
+    key = f"{principal.device_id}:{idempotency_key}"[:80]
+    try:
+        order, created = orders.intake(session, None, key, data)
+        session.commit()
+    except orders.IntakeError as exc:
+        session.rollback()
+        raise ApiError(exc.status, exc.error, exc.message) from None
+    if not created:
+        response.status_code = 200
+    deliver_pokes(request, session)
+    return _out(session, order)
+
+
 @router.get("", response_model=list[OrderOut], summary="A store's orders, newest first",
             openapi_extra={"x-permission": Permission.ORDERS_READ.value})
 def list_orders(principal: Reader, session: SessionDep, store: Annotated[str, Query(max_length=16)],
