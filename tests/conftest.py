@@ -133,9 +133,10 @@ def seed_database(database_url: str, skus: int = 400, locations: int = 27) -> di
     return summary.examples
 
 
-def start_server(database_url: str, examples: dict, port: int | None = None) -> RunningServer:
+def start_server(database_url: str, examples: dict, port: int | None = None,
+                 extra_env: dict | None = None) -> RunningServer:
     port = port or free_port()
-    env = {**os.environ, "STORE_ASSOCIATE_DATABASE_URL": database_url}
+    env = {**os.environ, "STORE_ASSOCIATE_DATABASE_URL": database_url, **(extra_env or {})}
     proc = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "store_associate", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

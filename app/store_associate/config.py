@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     session_hours: float = 12.0  # a shift; a session never outlives it
     session_idle_minutes: float = 30.0  # a session unused this long has ended (shared tablets)
     enrolment_code_minutes: int = 24 * 60
+    # Customer e-mail. Unset host: messages stay queued in the database until one is configured.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    mail_from: str = "Store Associate <no-reply@store.example>"
 
     # Device
     server_url: str = "http://127.0.0.1:8765"

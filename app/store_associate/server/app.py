@@ -16,6 +16,7 @@ from .api import auth, catalog, devices, health, locations, orders, sync
 from .crud import StoreDirectory
 from .db import make_engine, upgrade
 from .middleware import LimitsAndHeaders
+from .notify import Sender
 from .sync import Poker
 
 log = logging.getLogger("store_associate.server")
@@ -35,6 +36,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.poker = Poker()
     app.state.poker.listen(engine)
+    app.state.sender = None
+    if settings.smtp_host:
+        app.state.sender = Sender(engine, settings.smtp_host, settings.smtp_port, settings.mail_from)
+        app.state.sender.start()
 
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

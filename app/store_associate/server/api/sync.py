@@ -119,6 +119,8 @@ def push(request: Request, body: PushIn, principal: Annotated[Principal, Depends
         if lock:
             lock.release()
     deliver_pokes(request, session)
+    if outcome.changed and request.app.state.sender is not None:
+        request.app.state.sender.wake()  # a step may have queued a customer e-mail
     return PushOut(last_applied=outcome.last_applied, gap_expected=outcome.gap_expected,
                    results=[ResultOut(id=r.id, status=r.status, reason=r.reason, detail=r.detail)
                             for r in outcome.results])

@@ -1,0 +1,130 @@
+"""Customer e-mail: a persistent outbox (table `notification`) worked off by a sender with retries.
+
+An order step queues a notification in the same transaction as the step, so a message is never sent
+for a step that did not happen, and never lost for one that did. The sender builds the message
+(per-locale template, and for "ready" the pickup QR code made with segno) and delivers it over SMTP.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import smtplib
+import threading
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from functools import lru_cache
+from pathlib import Path
+
+import segno
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from .models import Customer, CustomerOrder, Notification, Store
+
+log = logging.getLogger("store_associate.notify")
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_ATTEMPTS = 8
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@lru_cache
+def _template(locale: str) -> dict[str, str]:
+    base = json.loads((TEMPLATES / "en.json").read_text(encoding="utf-8"))
+    path = TEMPLATES / f"{locale.split('_')[0].split('-')[0]}.json"
+    if path.exists() and path.name != "en.json":
+        base.update(json.loads(path.read_text(encoding="utf-8")))
+    return base
+
+
+def pickup_qr_png(pickup_code: str) -> bytes:
+    """The QR the customer shows at the counter: it reads as the pickup code (PU-XXXXXXXX)."""
+    buf = io.BytesIO()
+    segno.make_qr(f"PU-{pickup_code}", error="m").save(buf, kind="png", scale=8, border=4)
+    return buf.getvalue()
+
+
+def build(session: Session, note: Notification, sender: str) -> EmailMessage:
+    order = session.get(CustomerOrder, note.order_number)
+    customer = session.get(Customer, order.customer_id)
+    store = session.get(Store, order.store_code)
+    tpl = _template(customer.locale or "en")
+    hours = "\n".join(
+        f"  {tpl['day.' + d]}: " + (", ".join(f"{a}-{b}" for a, b in store.hours.get(d, [])) or tpl["day.closed"])
+        for d in DAYS)
+    expires = order.expires_at or datetime.now(UTC) + timedelta(days=7)
+    fields = {"name": customer.name, "number": order.number, "store": store.name, "address": store.address,
+              "code": f"PU-{order.pickup_code}", "hours": hours, "expires": f"{expires:%Y-%m-%d}"}
+    msg = EmailMessage()
+    msg["Subject"] = tpl[f"{note.kind}.subject"].format(**fields)
+    msg["From"] = sender
+    msg["To"] = note.to_email
+    msg["Message-ID"] = make_msgid(idstring=f"{order.number}.{note.id}")
+    msg.set_content(tpl[f"{note.kind}.body"].format(**fields))
+    if note.kind in ("ready", "partly_collected"):
+        cid = make_msgid()
+        html = tpl[f"{note.kind}.body"].format(**fields).replace("\n", "<br>")
+        msg.add_alternative(f"<p>{html}</p><p><img src=\"cid:{cid[1:-1]}\" alt=\"PU-{order.pickup_code}\"></p>",
+                            subtype="html")
+        msg.get_payload()[1].add_related(pickup_qr_png(order.pickup_code), maintype="image", subtype="png",
+                                         cid=cid, filename=f"pickup-{order.number}.png")
+    return msg
+
+
+def send_pending(engine: Engine, host: str, port: int, sender: str, limit: int = 50, timeout: float = 10.0) -> int:
+    """Send what is waiting. Failures stay pending (retried next round) until MAX_ATTEMPTS. Returns sent."""
+    sent = 0
+    with Session(engine) as session:
+        notes = list(session.execute(select(Notification).where(Notification.status == "pending")
+                                     .order_by(Notification.id).limit(limit)).scalars())
+        if not notes:
+            return 0
+        try:
+            smtp = smtplib.SMTP(host, port, timeout=timeout)
+        except OSError as exc:
+            log.warning("SMTP server %s:%s unreachable: %s", host, port, exc.__class__.__name__)
+            return 0
+        with smtp:
+            for note in notes:
+                note.attempts += 1
+                try:
+                    smtp.send_message(build(session, note, sender))
+                    note.status, note.sent_at = "sent", datetime.now(UTC)
+                    sent += 1
+                except (smtplib.SMTPException, OSError) as exc:
+                    log.warning("sending notification %s failed: %s", note.id, exc.__class__.__name__)
+                    if note.attempts >= MAX_ATTEMPTS:
+                        note.status = "failed"
+                session.commit()
+    return sent
+
+
+class Sender:
+    """A background thread of the server process that works off the outbox every few seconds."""
+
+    def __init__(self, engine: Engine, host: str, port: int, sender: str, every: float = 5.0) -> None:
+        self.engine, self.host, self.port, self.sender, self.every = engine, host, port, sender, every
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="notify")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                send_pending(self.engine, self.host, self.port, self.sender)
+            except Exception:  # noqa: BLE001 - the sender must outlive any one bad message
+                log.exception("notification round failed")
+            self._wake.wait(self.every)
+            self._wake.clear()

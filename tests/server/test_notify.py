@@ -1,0 +1,114 @@
+"""Customer e-mail over real SMTP (aiosmtpd on localhost): queued with the order step, sent by the
+server's sender, with the pickup QR that the counter then scans to hand the order over."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from aiosmtpd.controller import Controller
+
+from store_associate.scan import decode_frame
+from tests.conftest import free_port, seed_database, start_server
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list = []
+        self.arrived = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        with self.arrived:
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            self.arrived.notify_all()
+        return "250 OK"
+
+    def wait_for(self, n: int, timeout: float = 30.0) -> list:
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while len(self.messages) < n:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.arrived.wait(left):
+                    break
+        return list(self.messages)
+
+
+@pytest.fixture()
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()
+
+
+def push(server, device, n: int, name: str, staff: str, **args) -> dict:
+    r = httpx.post(f"{server.url}/api/v1/sync/push", headers=device, json={"mutations": [{
+        "id": n, "name": name, "version": 1, "args": args, "staff_number": staff,
+        "created_at": datetime.now(UTC).isoformat()}]})
+    r.raise_for_status()
+    return r.json()["results"][0]
+
+
+def test_ready_email_with_qr_then_handover_by_that_qr(smtp, tmp_path):
+    inbox, port = smtp
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    server = start_server(url, seed_database(url, skus=60),
+                          extra_env={"STORE_ASSOCIATE_SMTP_HOST": "127.0.0.1", "STORE_ASSOCIATE_SMTP_PORT": str(port)})
+    try:
+        order = httpx.post(f"{server.url}/api/v1/orders", json={
+            "store": "NYC-01", "customer": {"name": "Quinn Q", "email": "quinn@example.com"},
+            "lines": [{"sku": "100010", "qty": 1}]},
+            headers={"X-Api-Key": server.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex}).json()
+        n, device = order["number"], server.enrol("NYC-01")
+        staff = server.person("associate")["staff_number"]
+        assert push(server, device, 1, "pick_line", staff, order=n, line_no=1, qty=1)["status"] == "applied"
+        assert inbox.messages == []  # nothing is sent before every line is staged
+        assert push(server, device, 2, "stage_order", staff, order=n, bin="B-4")["status"] == "applied"
+        (mail,) = inbox.wait_for(1)
+        assert mail["To"] == "quinn@example.com" and n in mail["Subject"] and "ready" in mail["Subject"]
+        text = mail.get_body(preferencelist=("plain",)).get_content()
+        assert "Opening hours" in text and "Monday" in text and f"PU-{order['pickup_code']}" in text
+        image = next(part for part in mail.walk() if part.get_content_type() == "image/png")
+        frame = cv2.imdecode(np.frombuffer(image.get_content(), np.uint8), cv2.IMREAD_COLOR)
+        (qr,) = decode_frame(frame)
+        assert qr.text == f"PU-{order['pickup_code']}"
+        # The counter scans the customer's QR: it finds the order, and the order is handed over.
+        assert push(server, device, 3, "hand_over", staff, order=n, lines=[1])["status"] == "applied"
+        done = inbox.wait_for(2)
+        assert "collected" in done[1]["Subject"]
+    finally:
+        server.stop()
+
+
+def test_unreachable_smtp_keeps_messages_queued(tmp_path):
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from store_associate.server.db import make_engine
+    from store_associate.server.models import Notification
+    from store_associate.server.notify import send_pending
+
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    server = start_server(url, seed_database(url, skus=60))  # no SMTP configured: nothing is sent
+    try:
+        order = httpx.post(f"{server.url}/api/v1/orders", json={
+            "store": "NYC-01", "customer": {"name": "R", "email": "r@example.com"},
+            "lines": [{"sku": "100011", "qty": 1}]},
+            headers={"X-Api-Key": server.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex}).json()
+        device, staff = server.enrol("NYC-01"), server.person("associate")["staff_number"]
+        push(server, device, 1, "reject_line", staff, order=order["number"], line_no=1, reason="damaged")
+    finally:
+        server.stop()
+    engine = make_engine(url)
+    assert send_pending(engine, "127.0.0.1", free_port(), "x@example.com") == 0
+    with Session(engine) as s:
+        (note,) = s.execute(select(Notification)).scalars().all()
+    assert (note.kind, note.status) == ("rejected", "pending")
