@@ -173,7 +173,7 @@ def bench_server(kind: str, locations: int, skus: int, stocked: int, samples: in
         server = start_server(url, summary.examples)
         http_times = []
         try:
-            with httpx.Client(base_url=server.url, timeout=10) as client:
+            with httpx.Client(base_url=server.url, timeout=10, headers=server.enrol(origin_code)) as client:
                 for sku in skus_sampled[:50]:
                     client.get(f"/api/v1/availability/{sku}", params={"store": origin_code, "limit": 1000})
                 for sku in skus_sampled:
