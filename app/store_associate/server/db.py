@@ -21,6 +21,9 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+            # pysqlite's own transaction handling starts transactions late and lets a SAVEPOINT commit
+            # work early; switch it off and let SQLAlchemy's begin (below) decide.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             # WAL: readers never block the writer; NORMAL is durable across app crashes in WAL mode.
             cur.execute("PRAGMA journal_mode=WAL")
@@ -28,6 +31,13 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn) -> None:  # noqa: ANN001
+            # IMMEDIATE: the write lock is taken at the start and waited for (busy_timeout). A deferred
+            # transaction that reads and then writes fails at once with "database is locked" when
+            # another writer got in between, and WAL readers are not blocked by it anyway.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":

@@ -36,7 +36,7 @@ from ..domain.pickup import Refused as OrderRefused
 from . import orders
 from .access import Principal
 from .crud import next_versions
-from .models import DeviceSyncState, InventoryLevel, InventoryMovement, MutationLog, Product, Staff
+from .models import DeviceSyncState, InventoryLevel, InventoryMovement, MutationLog, Product, Staff, SyncCounter
 
 log = logging.getLogger("store_associate.sync")
 POKE_CHANNEL = "store_associate_pokes"
@@ -85,6 +85,9 @@ def sync_state(session: Session, device_id: str) -> DeviceSyncState:
 def push(session: Session, principal: Principal, mutations: list[Mutation], pending: int = 0,
          oldest_pending_at: datetime | None = None) -> PushOutcome:
     assert principal.device_id is not None and principal.store_code is not None
+    # The version counter first, then the device's row, then stock and orders: every writer takes the
+    # counter before any other row, so two pushes cannot deadlock (they queue on the counter instead).
+    session.execute(select(SyncCounter).where(SyncCounter.id == 1).with_for_update()).scalar_one()
     state = sync_state(session, principal.device_id)
     out = PushOutcome(last_applied=state.last_applied)
     staff_cache: dict[str | None, Staff | None] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 
 import cv2
 import flet as ft
@@ -193,6 +194,24 @@ def test_panel_draws_every_state():
     panel.release()
 
 
+def run_in_own_loop(coro) -> None:
+    """asyncio.run in a thread of its own: the browser tests keep an event loop running in this one."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout=60)
+    if errors:
+        raise errors[0]
+    assert not thread.is_alive(), "the scenario did not finish"
+
+
 def test_desktop_panel_reads_a_video_file_and_releases_it(tmp_path, monkeypatch):
     """The OpenCV path: worker thread, preview JPEGs in an ft.Image, an accepted read, release."""
     from store_associate.ui.views import camera as camera_view
@@ -214,16 +233,17 @@ def test_desktop_panel_reads_a_video_file_and_releases_it(tmp_path, monkeypatch)
         panel = camera_view.CameraPanel(page, CameraViewModel(), on_read, lambda: asyncio.sleep(0))
         await panel.start()
         assert panel.vm.status is CamStatus.LIVE
-        for _ in range(100):
-            if reads:
+        # Poll (bounded) until the worker has read the code and shown a preview frame.
+        for _ in range(200):
+            shown = isinstance(panel.preview.content, ft.Image) and panel.preview.content.src[:2] == b"\xff\xd8"
+            if reads and shown:
                 break
             await asyncio.sleep(0.05)
-        await asyncio.sleep(0.2)
         assert isinstance(panel.preview.content, ft.Image) and panel.preview.content.src[:2] == b"\xff\xd8"
         worker = panel._worker
         panel.release()
         assert not worker.running and not worker.source.is_open
         assert panel.vm.status is CamStatus.CLOSED
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario())
     assert reads == [Submission(GTIN, "ean13")]

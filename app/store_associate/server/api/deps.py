@@ -50,9 +50,12 @@ def current_principal(
 ) -> Principal | None:
     idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
     try:
-        return principal_for(session, device_token, bearer.credentials if bearer else None, api_key, idle)
+        principal = principal_for(session, device_token, bearer.credentials if bearer else None, api_key, idle)
     except AccessError as exc:
         raise access_error(exc) from None
+    # End the checking transaction: a long request (an event stream) must not hold it, or its locks.
+    session.commit()
+    return principal
 
 
 def require(permission: Permission) -> Callable[..., Principal]:
