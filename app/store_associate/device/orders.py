@@ -10,29 +10,19 @@ from datetime import UTC, datetime
 
 from ..domain.codes import CodeKind, interpret
 from ..domain.commands import (
-    AcknowledgeOrder,
     Command,
-    HandOverOrder,
     OrderCommand,
-    PickLine,
-    RejectOrderLine,
-    StageOrder,
     parse_command,
+    pickup_action,
 )
 from ..domain.pickup import (
     QUEUES,
-    Acknowledge,
-    Action,
-    HandOver,
     Line,
     LineStatus,
     Order,
     OrderStatus,
-    Pick,
     Refused,
-    RejectLine,
     RejectReason,
-    Stage,
     apply,
     queue_of,
 )
@@ -71,21 +61,6 @@ def _as_order(data: dict) -> Order:
                        for ln in data["lines"]), bin=data.get("bin", ""), id_check=bool(data.get("id_check")))
 
 
-def _action(command: OrderCommand) -> Action:
-    match command:
-        case AcknowledgeOrder():
-            return Acknowledge()
-        case PickLine(line_no=n, qty=q):
-            return Pick(n, q)
-        case RejectOrderLine(line_no=n, reason=r):
-            return RejectLine(n, RejectReason(r))
-        case StageOrder(bin=b):
-            return Stage(b)
-        case HandOverOrder(lines=ls, id_checked=c, keep_rest=k):
-            return HandOver(tuple(ls), c, k)
-    raise ValueError(command.name)  # pragma: no cover
-
-
 class Orders:
     def __init__(self, store: LocalStore, outbox: Outbox, record: Callable[[Command], int],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
@@ -102,7 +77,7 @@ class Orders:
             if entry.name not in ORDER_COMMANDS or entry.args.get("order") != number:
                 continue
             try:
-                order, _ = apply(order, _action(parse_command(entry.name, entry.version, entry.args)))
+                order, _ = apply(order, pickup_action(parse_command(entry.name, entry.version, entry.args)))
                 steps += 1
             except Refused:
                 continue  # the server will refuse it too, and say so
@@ -165,7 +140,7 @@ class Orders:
         shown = self.shown(command.order)
         if shown is None:
             raise Refused("order.refused.not_found", command.order)
-        apply(shown.order, _action(command))  # refuses early, with the same rules as the server
+        apply(shown.order, pickup_action(command))  # refuses early, with the same rules as the server
         self.record(command)
         result = self.shown(command.order)
         assert result is not None

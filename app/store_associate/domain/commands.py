@@ -12,6 +12,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import pickup
 from .permissions import Permission
 
 Sku = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")]
@@ -101,6 +102,22 @@ class HandOverOrder(OrderCommand):
     id_checked: bool = False
     keep_rest: bool = True
     collected_by: str = Field(default="", max_length=120)
+
+
+def pickup_action(command: OrderCommand) -> pickup.Action:
+    """The order step a command asks for, in the terms of the state machine (both sides use this)."""
+    match command:
+        case AcknowledgeOrder():
+            return pickup.Acknowledge()
+        case PickLine(line_no=n, qty=q):
+            return pickup.Pick(n, q)
+        case RejectOrderLine(line_no=n, reason=r):
+            return pickup.RejectLine(n, pickup.RejectReason(r))
+        case StageOrder(bin=b):
+            return pickup.Stage(b)
+        case HandOverOrder(lines=ls, id_checked=c, keep_rest=k):
+            return pickup.HandOver(tuple(ls), c, k)
+    raise CommandError(f"{command.name} is not an order step")
 
 
 COMMANDS: dict[tuple[str, int], type[Command]] = {

@@ -15,20 +15,13 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlmodel import Session
 
-from ..domain.commands import AcknowledgeOrder, HandOverOrder, OrderCommand, PickLine, RejectOrderLine, StageOrder
+from ..domain.commands import OrderCommand, PickLine, pickup_action
 from ..domain.pickup import (
-    Acknowledge,
-    Action,
     Effects,
-    HandOver,
     Line,
     LineStatus,
     Order,
     OrderStatus,
-    Pick,
-    RejectLine,
-    RejectReason,
-    Stage,
     apply,
 )
 from .crud import next_versions
@@ -162,21 +155,6 @@ def domain_order(order: CustomerOrder, lines: list[OrderLine]) -> Order:
                  bin=order.bin, id_check=order.id_check)
 
 
-def action_for(command: OrderCommand) -> Action:
-    match command:
-        case AcknowledgeOrder():
-            return Acknowledge()
-        case PickLine(line_no=n, qty=q):
-            return Pick(n, q)
-        case RejectOrderLine(line_no=n, reason=r):
-            return RejectLine(n, RejectReason(r))
-        case StageOrder(bin=b):
-            return Stage(b)
-        case HandOverOrder(lines=ls, id_checked=c, keep_rest=k):
-            return HandOver(tuple(ls), c, k)
-    raise ValueError(command.name)  # pragma: no cover
-
-
 def load(session: Session, store: str, number: str) -> tuple[CustomerOrder, list[OrderLine]] | None:
     order = session.execute(select(CustomerOrder).where(CustomerOrder.number == number).with_for_update()
                             ).scalar_one_or_none()
@@ -213,7 +191,7 @@ def perform(session: Session, store: str, command: OrderCommand, staff: str | No
         line = next((ln for ln in lines if ln.line_no == command.line_no), None)
         if line is not None and not verify_scan(session, line.sku, command.scanned):
             raise Refused("order.refused.wrong_item", command.scanned[:32])
-    new, effects = apply(domain_order(order, lines), action_for(command))
+    new, effects = apply(domain_order(order, lines), pickup_action(command))
     by_no = {ln.line_no: ln for ln in lines}
     for ln in new.lines:
         row = by_no[ln.line_no]
