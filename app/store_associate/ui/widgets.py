@@ -25,10 +25,12 @@ def status_colour(status: str) -> str:
         status, ft.Colors.GREY_700)
 
 
-def figure_tile(identifier: str, label: str, value: str, emphasise: bool = False) -> ft.Control:
+def figure_tile(identifier: str, label: str, value: str, emphasise: bool = False) -> ft.Container:
+    """A number with its label. `tile.value_text` is the number's Text, for updates in place."""
+    value_text = ft.Text(value, size=24 if emphasise else 20, weight=ft.FontWeight.BOLD)
     tile = ft.Container(
         ft.Column([
-            labelled(identifier, ft.Text(value, size=24 if emphasise else 20, weight=ft.FontWeight.BOLD)),
+            labelled(identifier, value_text),
             ft.Text(label, size=12, color=ft.Colors.ON_SURFACE_VARIANT),
         ], spacing=0, horizontal_alignment=ft.CrossAxisAlignment.CENTER),
         padding=ft.Padding.all(8),
@@ -37,4 +39,5 @@ def figure_tile(identifier: str, label: str, value: str, emphasise: bool = False
         alignment=ft.Alignment.CENTER,
     )
     tile.col = {"xs": 6, "sm": 4, "md": 2.4}
+    tile.value_text = value_text
     return tile

@@ -39,6 +39,9 @@ class ScanView:
         )
         self.body = ft.Column(expand=True, scroll=ft.ScrollMode.AUTO, spacing=12)
         self.camera: CameraPanel | None = None
+        self._figures: dict[str, ft.Text] = {}
+        self._status_text = ft.Text("")
+        self._status_box = ft.Container()
         self.camera_slot = ft.Container(visible=False)
         self.root = ft.Column(
             [
@@ -117,10 +120,18 @@ class ScanView:
     # --- stock changes -------------------------------------------------------------------------------
 
     def refresh_figures(self) -> None:
-        """Stock here changed (a sync, or a change made here): redraw the product from the local copy."""
-        if self.vm.state.screen is Screen.PRODUCT:
-            self.vm.refresh_figures()
-            self.render()
+        """Stock here changed (a sync, or a change made here): update the figures in place. Redrawing the
+        whole card would replace its buttons under a finger that is about to tap one."""
+        if self.vm.state.screen is not Screen.PRODUCT or self.vm.state.product is None:
+            return
+        p = self.vm.refresh_figures().product
+        if p is None or not self._figures:
+            return
+        for f in p.stock:
+            if f.key in self._figures:
+                self._figures[f.key].value = f.value
+        self._status_text.value = p.stock_status_label
+        self._status_box.bgcolor = status_colour(p.stock_status)
 
     def _stock_actions(self) -> list[ft.Control]:
         if not self.vm.can_change_stock:
@@ -177,7 +188,7 @@ class ScanView:
             self.page.update()
             return
         self.page.pop_dialog()
-        self.render()
+        self.refresh_figures()
         self.page.update()
         self.page.show_dialog(ft.SnackBar(content=ft.Text(t("stock.change.saved")), duration=ft.Duration(seconds=4)))
         await self.field.focus()
@@ -239,17 +250,16 @@ class ScanView:
             ft.Text(t("product.codes", codes=", ".join(p.codes)), size=13, selectable=True),
         ] + ([ft.Text(p.pack_note, size=14, weight=ft.FontWeight.BOLD, color=ft.Colors.ORANGE_800)]
              if p.pack_note else []), spacing=4, expand=True)
+        self._status_text = ft.Text(p.stock_status_label, color=ft.Colors.WHITE, weight=ft.FontWeight.BOLD)
         status = ft.Container(
-            labelled("stock-status", ft.Text(p.stock_status_label, color=ft.Colors.WHITE,
-                                             weight=ft.FontWeight.BOLD)),
+            labelled("stock-status", self._status_text),
             bgcolor=status_colour(p.stock_status), padding=ft.Padding.symmetric(horizontal=10, vertical=4),
             border_radius=ft.BorderRadius.all(16),
         )
-        figures = ft.ResponsiveRow(
-            [figure_tile(f"stock-{f.key}", f.label, f.value, emphasise=f.key == "available")
-             for f in p.stock],
-            spacing=8, run_spacing=8,
-        )
+        self._status_box = status
+        tiles = [figure_tile(f"stock-{f.key}", f.label, f.value, emphasise=f.key == "available") for f in p.stock]
+        self._figures = {f.key: tile.value_text for f, tile in zip(p.stock, tiles, strict=True)}
+        figures = ft.ResponsiveRow(tiles, spacing=8, run_spacing=8)
         extra = []
         if p.scan_details:
             extra.append(ft.Row([ft.Text(f"{d.label}: {d.value}", size=13) for d in p.scan_details], wrap=True))
