@@ -117,7 +117,14 @@ def wedge_scan(page: Page, code: str, field_label: str = "Scan or type a code") 
 def fill_field(page: Page, label: str, text: str) -> None:
     """Click a field and type into it (Flutter needs the field focused before keys arrive)."""
     field = page.get_by_label(label)
-    field.click()
+    for attempt in range(3):
+        try:
+            # A first frame can still be laying out (fonts arriving): click again rather than wait long.
+            field.click(timeout=10_000)
+            break
+        except Exception:  # noqa: BLE001 - retried; the last attempt raises
+            if attempt == 2:
+                raise
     page.wait_for_function(
         "() => { const e = document.activeElement; return !!e && e.tagName === 'INPUT'; }", timeout=10_000)
     for _ in range(3):
