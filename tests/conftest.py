@@ -97,6 +97,21 @@ class RunningServer:
         r.raise_for_status()
         return {**device, "Authorization": f"Bearer {r.json()['session_token']}"}
 
+    def place_order(self, lines: list[dict], customer: str = "Robin Buyer", promised_at=None) -> dict:  # noqa: ANN001
+        """A web-shop order for the demo store, as the web shop sends it."""
+        body = {"store": "NYC-01", "customer": {"name": customer, "email": "shopper@example.com"}, "lines": lines}
+        if promised_at:
+            body["promised_at"] = promised_at.isoformat()
+        r = httpx.post(f"{self.url}/api/v1/orders", json=body,
+                       headers={"X-Api-Key": self.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex})
+        r.raise_for_status()
+        return r.json()
+
+    def gtin(self, sku: str) -> str:
+        """A code printed on one unit of the SKU, as a scanner would read it."""
+        codes = httpx.get(f"{self.url}/api/v1/products/{sku}", headers=self.sign_in("associate")).json()["codes"]
+        return next(c["code"] for c in codes if c["pack_qty"] == 1)
+
     def person(self, role: str, store: str | None = None) -> dict:
         store = store or (None if role == "admin" else self.examples["store"])
         return next(p for p in self.examples["sign_ins"] if p["role"] == role and p["store"] == store)

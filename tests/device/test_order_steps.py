@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -32,23 +31,9 @@ def device(sqlite_server, tmp_path):
     d.close()
 
 
-def place(server, lines, promised_at=None) -> dict:
-    body = {"store": "NYC-01", "customer": {"name": "Robin Buyer", "email": "robin@example.com"}, "lines": lines}
-    if promised_at:
-        body["promised_at"] = promised_at.isoformat()
-    r = httpx.post(f"{server.url}/api/v1/orders", json=body,
-                   headers={"X-Api-Key": server.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex})
-    r.raise_for_status()
-    return r.json()
-
-
-def gtin(server, sku: str) -> str:
-    codes = httpx.get(f"{server.url}/api/v1/products/{sku}", headers=server.sign_in("associate")).json()["codes"]
-    return next(c["code"] for c in codes if c["pack_qty"] == 1)
-
 
 def test_queue_pick_stage_hand_over_offline_then_synced(device, sqlite_server):
-    late = place(sqlite_server, [{"sku": "100040", "qty": 2}, {"sku": "100041", "qty": 1}],
+    late = sqlite_server.place_order([{"sku": "100040", "qty": 2}, {"sku": "100041", "qty": 1}],
                  promised_at=datetime.now(UTC) - timedelta(minutes=5))
     device.sync()
     queues = device.orders.queues()
@@ -59,11 +44,11 @@ def test_queue_pick_stage_hand_over_offline_then_synced(device, sqlite_server):
     dead.device_token = device.client.device_token
     real, device.engine.client = device.engine.client, dead
     device.orders.do(AcknowledgeOrder(order=n))
-    line = device.orders.line_for_scan(n, gtin(sqlite_server, "100040"))
+    line = device.orders.line_for_scan(n, sqlite_server.gtin("100040"))
     assert line == 1
     assert device.orders.line_for_scan(n, "4006381333931") is None  # not an item of this order
-    device.orders.do(PickLine(order=n, line_no=1, qty=2, scanned=gtin(sqlite_server, "100040")))
-    device.orders.do(PickLine(order=n, line_no=2, qty=1, scanned=gtin(sqlite_server, "100041")))
+    device.orders.do(PickLine(order=n, line_no=1, qty=2, scanned=sqlite_server.gtin("100040")))
+    device.orders.do(PickLine(order=n, line_no=2, qty=1, scanned=sqlite_server.gtin("100041")))
     shown = device.orders.shown(n)
     assert shown.order.status is OrderStatus.PICKED and shown.pending_steps == 3
     with pytest.raises(Refused):
@@ -82,7 +67,7 @@ def test_queue_pick_stage_hand_over_offline_then_synced(device, sqlite_server):
 
 
 def test_reject_line_and_refusals(device, sqlite_server):
-    o = place(sqlite_server, [{"sku": "100042", "qty": 1}])
+    o = sqlite_server.place_order([{"sku": "100042", "qty": 1}])
     device.sync()
     with pytest.raises(Refused):
         device.orders.do(PickLine(order=o["number"], line_no=9, qty=1))

@@ -4,7 +4,6 @@ customer's code; another has a line that cannot be found."""
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -29,18 +28,6 @@ def setup(tmp_path_factory) -> Iterator[tuple[RunningServer, str]]:
     server.stop()
 
 
-def place(server, lines) -> dict:
-    r = httpx.post(f"{server.url}/api/v1/orders", json={
-        "store": "NYC-01", "customer": {"name": "Casey Collector", "email": "casey@example.com"}, "lines": lines},
-        headers={"X-Api-Key": server.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex})
-    r.raise_for_status()
-    return r.json()
-
-
-def gtin(server, sku: str) -> str:
-    codes = httpx.get(f"{server.url}/api/v1/products/{sku}", headers=server.sign_in("associate")).json()["codes"]
-    return next(c["code"] for c in codes if c["pack_qty"] == 1)
-
 
 def test_pick_by_scan_stage_and_hand_over(browser, setup):
     server, url = setup
@@ -50,7 +37,7 @@ def test_pick_by_scan_stage_and_hand_over(browser, setup):
     expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
     by_id(page, "open-orders").click()
     expect(by_id(page, "queue-new")).to_contain_text("New (0)", timeout=15_000)
-    order = place(server, [{"sku": "100050", "qty": 2}, {"sku": "100051", "qty": 1}])
+    order = server.place_order([{"sku": "100050", "qty": 2}, {"sku": "100051", "qty": 1}], customer="Casey Collector")
     n = order["number"]
     # The poke brings the new order to the open screen within seconds.
     expect(by_id(page, f"order-{n}")).to_be_visible(timeout=20_000)
@@ -63,11 +50,11 @@ def test_pick_by_scan_stage_and_hand_over(browser, setup):
     wedge_scan(page, "4006381333931", field_label="Scan each item")  # not in this order
     expect(by_id(page, "order-notice")).to_contain_text("This is not an item of this order", timeout=10_000)
     shot(page, "41-wrong-item")
-    wedge_scan(page, gtin(server, "100050"), field_label="Scan each item")
+    wedge_scan(page, server.gtin("100050"), field_label="Scan each item")
     # A card's texts are merged into its accessible name.
     expect(by_id(page, "line-1")).to_have_attribute("aria-label", re.compile("1 of 2 picked"), timeout=10_000)
-    wedge_scan(page, gtin(server, "100050"), field_label="Scan each item")
-    wedge_scan(page, gtin(server, "100051"), field_label="Scan each item")
+    wedge_scan(page, server.gtin("100050"), field_label="Scan each item")
+    wedge_scan(page, server.gtin("100051"), field_label="Scan each item")
     expect(by_id(page, "order-status")).to_have_text("Picked", timeout=10_000)
     fill_field(page, "Bin or shelf", "B-12")
     page.keyboard.press("Enter")
@@ -90,7 +77,7 @@ def test_pick_by_scan_stage_and_hand_over(browser, setup):
 
 def test_cannot_find_an_item_rejects_the_line(browser, setup):
     server, url = setup
-    order = place(server, [{"sku": "100052", "qty": 1}])
+    order = server.place_order([{"sku": "100052", "qty": 1}], customer="Casey Collector")
     page = open_app(browser, url)
     person = server.person("associate")
     if by_id(page, "user-name").count() == 0:

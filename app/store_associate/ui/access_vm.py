@@ -100,14 +100,19 @@ class DevicesViewModel:
     def allowed(self) -> bool:
         return self.auth.can(Permission.DEVICES_MANAGE)
 
-    def load(self) -> DevicesState:
+    def _call(self, fn, *args):  # noqa: ANN001, ANN202
+        """The server's answer, or None with the notice saying why there is none."""
         try:
-            rows = self.client.devices(self.store_code)
+            return fn(*args)
         except Offline:
             self.state.notice = Notice(t("devices.error.offline"), True)
-            return self.state
         except ServerRefused as exc:
             self.state.notice = Notice(t("devices.error.refused", reason=exc.message), True)
+        return None
+
+    def load(self) -> DevicesState:
+        rows = self._call(self.client.devices, self.store_code)
+        if rows is None:
             return self.state
         try:
             sync = {s["device_id"]: s for s in self.client.sync_status(self.store_code)}
@@ -135,28 +140,16 @@ class DevicesViewModel:
         if device_id == self.auth.device_id:
             self.state.notice = Notice(t("devices.error.self"), True)
             return self.state
-        try:
-            self.client.revoke(device_id)
-            self.state.notice = Notice(t("devices.revoked_ok"))
-        except Offline:
-            self.state.notice = Notice(t("devices.error.offline"), True)
+        if self._call(self.client.revoke, device_id) is None:
             return self.state
-        except ServerRefused as exc:
-            self.state.notice = Notice(t("devices.error.refused", reason=exc.message), True)
-            return self.state
-        notice = self.state.notice
+        notice = Notice(t("devices.revoked_ok"))
         self.load()
         self.state.notice = notice
         return self.state
 
     def new_code(self, kind: str) -> DevicesState:
-        try:
-            answer = self.client.enrolment_code(self.store_code, kind)
-        except Offline:
-            self.state.notice = Notice(t("devices.error.offline"), True)
-            return self.state
-        except ServerRefused as exc:
-            self.state.notice = Notice(t("devices.error.refused", reason=exc.message), True)
+        answer = self._call(self.client.enrolment_code, self.store_code, kind)
+        if answer is None:
             return self.state
         self.state.new_code = answer["code"]
         self.state.notice = Notice(t("devices.code_made", code=answer["code"], kind=t("devices.kind." + kind)))
