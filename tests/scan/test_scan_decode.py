@@ -205,6 +205,10 @@ GOOD_A, GOOD_B = "4006381333931", "5901234123457"  # two valid EAN-13s
         pytest.param([[GOOD_B], []], False, id="turns-into-another-number"),
         pytest.param([[GOOD_A], [GOOD_B]], False, id="tie-between-two-numbers"),
         pytest.param([[], [GOOD_B]], False, id="second-resampling-contradicts"),
+        # pyzbar alone: the third look is the deblurred crop, worth as much as both resamplings.
+        pytest.param([[GOOD_A], [GOOD_A], [GOOD_A]], True, id="deblurred-crop-agrees"),
+        pytest.param([[GOOD_A], [GOOD_A], [GOOD_B]], False, id="deblurred-crop-vetoes"),
+        pytest.param([[], [], [GOOD_A]], True, id="only-the-deblurred-crop-reads-it"),
     ],
 )
 def test_ean_read_must_not_be_outvoted_by_another_number_in_resampled_crops(monkeypatch, crop_reads, kept):
@@ -212,7 +216,9 @@ def test_ean_read_must_not_be_outvoted_by_another_number_in_resampled_crops(monk
     monkeypatch.setattr(scan_decode, "_zbar", lambda: fake)
     found = decode_frame(np.full((60, 120), 255, np.uint8), engines=("pyzbar",), preprocess=False)
     assert texts(found) == ({(GOOD_A, "ean13")} if kept else set())
-    assert fake.calls == 1 + len(scan_decode._CONFIRM_UP)  # one frame read, one read per resampling
+    # One frame read, one read per resampling, one of the deblurred crop (pyzbar has no zxing-cpp to
+    # check it).
+    assert fake.calls == 1 + len(scan_decode._CONFIRM_UP) + 1
 
 
 def test_a_contradicted_ean_stays_rejected_for_the_rest_of_the_frame(monkeypatch):
@@ -244,8 +250,9 @@ def test_confirm_resamples_small_crops_up_and_big_crops_down(monkeypatch):
         assert scan_decode._confirm(gray, raw, ("pyzbar",)) is None
         crop = int(1.4 * side)  # the code and its quiet zones
         factors = scan_decode._CONFIRM_UP if crop < scan_decode._CONFIRM_UP_BELOW else scan_decode._CONFIRM_DOWN
-        assert len(seen_shapes) == len(factors) == 2
-        assert all(abs(max(sh) - f * crop) <= 2 for sh, f in zip(seen_shapes, factors, strict=True))
+        assert len(factors) == 2 and len(seen_shapes) == 3  # two resamplings, then the deblurred crop
+        assert all(abs(max(sh) - f * crop) <= 2 for sh, f in zip(seen_shapes[:2], factors, strict=True))
+        assert abs(max(seen_shapes[2]) - crop) <= 2
 
 
 @needs_zxing
@@ -423,3 +430,25 @@ print(json.dumps({{"engines": active_engines(), "found": [[r.text, r.symbology, 
     )
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report == {"engines": ["pyzbar"], "found": [[QR_TEXT, "qrcode", "pyzbar"]]}
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected"),
+    [
+        ("3PRM8N", ("A123456788", "code32")),  # Italian pharmacode: base-32 digits with a check digit
+        ("3PRM8P", ("3PRM8P", "code39")),  # same shape, wrong check digit: plain Code 39
+        ("A+A-1234", ("Aa-1234", "code39")),  # Full ASCII: +A is a lower-case a
+        ("%U$M/Z", ("\x00\r:", "code39")),
+        ("AB+1", ("AB+1", "code39")),  # not a shift pair: kept as printed
+        ("SKU-42", ("SKU-42", "code39")),
+    ],
+)
+def test_zbar_code39_is_interpreted_like_zxing_cpp(printed, expected):
+    assert scan_decode._zbar_code39(printed) == expected
+
+
+def test_rescue_budget_is_cpu_time_of_the_calling_thread():
+    # A busy machine slows the wall clock, not this thread's work: the same frame gets the same passes.
+    import time
+
+    assert scan_decode._clock is time.thread_time

@@ -74,3 +74,22 @@ def test_upce_comes_out_as_its_eight_printed_digits(engines):
 def test_multiline_qr_text_keeps_crlf_and_unicode():
     (r,) = decode_frame(cv2.imread(str(IMAGES / "zxing__qrcode-2__10.png")))
     assert r.text == "Google モバイル\r\nhttp://google.jp"
+
+
+BLURRED_UPCA = IMAGES / "zxing__upca-4__1.png"  # an out-of-focus photo: bars and spaces run together
+
+
+def test_out_of_focus_photo_is_read_by_the_deblur_pass(monkeypatch):
+    img = cv2.imread(str(BLURRED_UPCA))
+    assert decode_frame(img, preprocess=False) == []  # the fast path sees no (or a contradicted) number
+    deblur = [p for p in scan_decode._SLOW_PASSES if p.name == "deblur"]
+    monkeypatch.setattr(scan_decode, "_SLOW_PASSES", tuple(deblur))
+    found = decode_frame(img, budget_ms=NO_BUDGET)
+    assert [(r.text, r.symbology) for r in found] == [("023942431015", "upca")]
+
+
+def test_pyzbar_alone_does_not_confirm_its_own_misread_of_blurred_bars():
+    # zbar reads 090749324370 (valid check digit) here at every scale; the deblurred crop reads the
+    # real number, which vetoes it. Nothing, or the right number, may come back; never the wrong one.
+    found = decode_frame(cv2.imread(str(BLURRED_UPCA)), engines=("pyzbar",), budget_ms=NO_BUDGET)
+    assert {r.text for r in found} <= {"023942431015"}

@@ -49,6 +49,11 @@ DEFAULT_BUDGET_MS = 150.0
 # (1080p: half size, ~9 ms instead of ~20 ms in zxing-cpp on one core); the rescue passes go back up
 # to 1.5x and then full size, where small codes in a big frame get their detail back.
 FAST_MAX_SIDE = 960
+# The budget counts this thread's CPU time, not wall-clock time: decoding is single-threaded, so on
+# a core of its own the two agree, and on a shared one (other apps, other processes) a frame still
+# gets the same passes instead of fewer the busier the machine is. The latency of a busy machine
+# grows with it either way.
+_clock = time.thread_time
 # Upscaling small frames beyond this costs more than the small codes it rescues are worth.
 MAX_UPSCALED_SIDE = 1600
 
@@ -307,6 +312,8 @@ class _ZBar:
         except UnicodeDecodeError:
             # zbar converts QR text to UTF-8 itself; bytes that are not UTF-8 are binary payloads.
             text = data.decode("latin-1")
+        if name == "code39":
+            text, name = _zbar_code39(text)
         n = w.zbar_symbol_get_loc_size(symbol)
         pts = np.array(
             [[w.zbar_symbol_get_loc_x(symbol, i), w.zbar_symbol_get_loc_y(symbol, i)] for i in range(n)],
@@ -315,6 +322,68 @@ class _ZBar:
         gs1 = bool(self.get_modifiers(symbol) & 1) if self.get_modifiers is not None else False
         quality = int(w.zbar_symbol_get_quality(symbol))
         return _Raw(text, name, _quad(pts), ENGINE_PYZBAR, _zbar_aim(name, gs1), quality)
+
+
+# Code 39 read as zxing-cpp reads it, so that a device without zxing-cpp returns the same text.
+_CODE32_DIGITS = "0123456789BCDFGHJKLMNPQRSTUVWXYZ"
+
+
+def _code39_full_ascii(text: str) -> str | None:
+    """Full ASCII Code 39 ("+A" is "a", "%U" is NUL, ...), or None when a shift pair is not one."""
+    out = []
+    it = iter(text)
+    for c in it:
+        if c not in "$%/+":
+            out.append(c)
+            continue
+        nxt = next(it, "")
+        if not ("A" <= nxt <= "Z"):
+            return None
+        k = ord(nxt) - ord("A")
+        if c == "+":
+            out.append(chr(ord("a") + k))
+        elif c == "$":
+            out.append(chr(1 + k))
+        elif c == "/":
+            if k <= 14:
+                out.append(chr(33 + k))
+            elif nxt == "Z":
+                out.append(":")
+            else:
+                return None
+        else:
+            out.append("\x1b\x1c\x1d\x1e\x1f;<=>?[\\]^_{|}~\x7f\x00@`\x7f\x7f\x7f"[k])
+    return "".join(out)
+
+
+def _code32(text: str) -> str | None:
+    """Italian pharmacode (Code 32): six base-32 Code 39 characters holding nine digits, the last a
+    check digit; reported as zxing-cpp does, "A" and the digits. None when it is not one."""
+    if len(text) != 6 or any(c not in _CODE32_DIGITS for c in text):
+        return None
+    value = 0
+    for c in text:
+        value = value * 32 + _CODE32_DIGITS.index(c)
+    digits = f"{value:09d}"
+    if len(digits) != 9:
+        return None
+    total = 0
+    for i, ch in enumerate(digits[:8]):
+        x = int(ch) * (2 if i % 2 else 1)
+        total += x // 10 + x % 10
+    return "A" + digits if total % 10 == int(digits[8]) else None
+
+
+def _zbar_code39(text: str) -> tuple[str, str]:
+    """zbar returns Code 39 as printed characters: interpret Code 32 and Full ASCII like zxing-cpp."""
+    pharma = _code32(text)
+    if pharma is not None:
+        return pharma, "code32"
+    if any(c in text for c in "$%/+"):
+        full = _code39_full_ascii(text)
+        if full is not None:
+            return full, "code39"
+    return text, "code39"
 
 
 def _zbar_aim(name: str, gs1: bool) -> str | None:
@@ -348,7 +417,7 @@ def _quad(pts: np.ndarray) -> np.ndarray:
 # --- validation ----------------------------------------------------------------------------------
 
 # Linear symbologies whose data carries no mandatory check character.
-_UNCHECKED_LINEAR = frozenset({"itf", "codabar", "code39"})
+_UNCHECKED_LINEAR = frozenset({"itf", "codabar", "code39", "code32"})
 
 
 def _normalise(raw: _Raw) -> _Raw | None:
@@ -441,6 +510,27 @@ def _t_clahe_upscale(frame: _Frame) -> tuple[np.ndarray, np.ndarray] | None:
     return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(made[0]), made[1]
 
 
+# Defocus and motion blur of a few pixels merge narrow bars and spaces into grey that no binarizer
+# separates again. A Gaussian is the usual model of a camera's defocus at this scale; a few
+# Richardson-Lucy iterations undo it (it stays positive and does not ring like an inverse filter).
+DEBLUR_SIGMA_PX = 1.5
+DEBLUR_ITERATIONS = 8
+
+
+def _richardson_lucy(gray: np.ndarray, sigma: float, iterations: int) -> np.ndarray:
+    observed = gray.astype(np.float32) + 1.0  # the update divides by the estimate: no zeros
+    estimate = observed.copy()
+    for _ in range(iterations):
+        blurred = cv2.GaussianBlur(estimate, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+        ratio = observed / np.maximum(blurred, 1e-3)
+        estimate *= cv2.GaussianBlur(ratio, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    return np.clip(estimate - 1.0, 0, 255).astype(np.uint8)
+
+
+def _t_deblur(frame: _Frame) -> tuple[np.ndarray, np.ndarray]:
+    return _richardson_lucy(frame.base, DEBLUR_SIGMA_PX, DEBLUR_ITERATIONS), frame.base_back
+
+
 def _t_invert(frame: _Frame) -> tuple[np.ndarray, np.ndarray]:
     return cv2.bitwise_not(frame.base), frame.base_back
 
@@ -496,6 +586,8 @@ _SLOW_PASSES: tuple[_Pass, ...] = (
     # Light-on-dark: phone screens in dark mode, inverted labels. zxing-cpp's own inversion only
     # covers its matrix codes, zbar has none.
     _Pass("invert", _t_invert),
+    # Out-of-focus photos: the webcam and phone pictures whose bars have run together.
+    _Pass("deblur", _t_deblur),
     # Small or thin-barred codes: more pixels per module let both binarizers separate the bars.
     _Pass("upscale", _t_upscale),
     # Glare, shadow and faded print on top of small modules. Costs ~4 fast passes, but rescues more
@@ -580,6 +672,15 @@ def _confirm(gray: np.ndarray, raw: _Raw, engines: Sequence[str]) -> bool | None
         # zxing-cpp is the stricter EAN decoder: it checks pyzbar's reads too when it is there.
         again = _read_zxing(scaled, _gtin_formats()) if ENGINE_ZXING in engines else _zbar().read(scaled)
         votes.update({n.text for n in map(_normalise, again) if n is not None and n.symbology in GTIN_SYMBOLOGIES})
+    if ENGINE_ZXING not in engines:
+        # zbar checking zbar repeats its own mistakes: the wrong numbers it reads from blurred bars
+        # come back at every scale. The deblurred crop is a different look at the same bars. A
+        # different number read there weighs as much as all the resamplings together (a veto);
+        # the same number counts once, like a resampling, so it never overrules a contradiction.
+        sharp = _richardson_lucy(crop, DEBLUR_SIGMA_PX, DEBLUR_ITERATIONS)
+        again = _zbar().read(sharp)
+        texts = {n.text for n in map(_normalise, again) if n is not None and n.symbology in GTIN_SYMBOLOGIES}
+        votes.update({t: 1 if t == raw.text else len(factors) for t in texts})
     own = votes.pop(raw.text, 0)
     if votes and max(votes.values()) >= own:
         return False
@@ -648,13 +749,14 @@ def decode_frame(
     engines: use only these of "zxing-cpp" and "pyzbar" (default: `active_engines()`); names not
       installed here are skipped, so ("pyzbar",) behaves like a device without zxing-cpp.
     preprocess: run the OpenCV rescue passes when the fast path finds nothing.
-    budget_ms: time for the rescue passes; a pass that would end past it is not started.
+    budget_ms: time for the rescue passes, in CPU time of the calling thread; a pass that would end
+      past it is not started.
 
     EAN/UPC reads with a wrong check digit are never returned. Duplicates (same text and symbology)
     across passes are dropped. Raises ValueError for anything that is not an 8-bit image array, and
     for an engine name that does not exist.
     """
-    start = time.perf_counter()
+    start = _clock()
     gray = _to_gray(img_bgr)
     if engines is None:
         usable = active_engines()
@@ -683,14 +785,14 @@ def decode_frame(
     # full search) measures this machine's rate, so a pass that would overrun the budget is skipped
     # rather than started. Later, cheaper passes may still fit.
     deadline = start + budget_ms / 1000.0
-    per_pixel = (time.perf_counter() - start) / frame.base.size
+    per_pixel = (_clock() - start) / frame.base.size
     for p in _SLOW_PASSES:
-        if time.perf_counter() >= deadline:
+        if _clock() >= deadline:
             break
         made = p.transform(frame)
         if made is None:
             continue
-        if time.perf_counter() + per_pixel * made[0].size > deadline:
+        if _clock() + per_pixel * made[0].size > deadline:
             continue
         found = _run(made[0], made[1], usable, seen, fast=False)
         if found:
