@@ -6,6 +6,7 @@ FOLDER (default: ../shared/barcodes next to the repository) holds images in one 
 each with a same-stem .txt holding the expected text (exact bytes, UTF-8). Images without a .txt in a
 folder called "none" (or listed with format "none" / an empty `expected` in an optional manifest.csv)
 are negatives: any read there is a misread. Other images without a .txt are skipped and counted.
+Each variant lists its misread_files and unread_files (a code in the picture, nothing read).
 
 Prints one JSON document:
 - full: decode_frame as the app calls it (all engines, preprocessing, default time budget);
@@ -211,6 +212,7 @@ def evaluate(decoder: Decoder, samples: list[Sample], frames: list[np.ndarray]) 
     per_format: dict[str, dict[str, int]] = {}
     decoded = positives = misread = false_reads = negatives = any_other = 0
     misread_files: list[str] = []
+    unread_files: list[str] = []
     extra_files: list[str] = []
     times: list[float] = []
     decoder(frames[0])  # warm-up: lazy imports, first-call allocations
@@ -234,6 +236,8 @@ def evaluate(decoder: Decoder, samples: list[Sample], frames: list[np.ndarray]) 
             continue
         positives += 1
         decoded += hit
+        if not hit and not keys:
+            unread_files.append(sample.rel)
         stats = per_format.setdefault(sample.fmt, {"images": 0, "decoded": 0})
         stats["images"] += 1
         stats["decoded"] += hit
@@ -247,6 +251,7 @@ def evaluate(decoder: Decoder, samples: list[Sample], frames: list[np.ndarray]) 
         "misread_images": misread,
         "misread_rate": round(misread / len(samples), 4) if samples else None,
         "misread_files": misread_files,
+        "unread_files": unread_files,
         "extra_read_files": extra_files,
         "any_other_read_images": any_other,
         "negatives": negatives,
