@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     smtp_host: str | None = None
     smtp_port: int = 25
     mail_from: str = "Store Associate <no-reply@store.example>"
+    pickup_window_days: float = 7.0  # a ready order waits this long, then it expires (no-show)
+    pickup_reminder_hours: float = 24.0  # the customer is reminded this long before expiry
+    order_clock_seconds: float = 60.0  # how often expiries and reminders are looked for
 
     # Device
     server_url: str = "http://127.0.0.1:8765"

@@ -44,6 +44,10 @@ ROUTES: dict[tuple[str, str], tuple[str, bool, tuple[str, dict, dict | None]]] =
     ("GET", "/api/v1/orders/{number}"): ("orders.read", False, ("/api/v1/orders/SA-00000000", {}, None)),
     ("GET", "/api/v1/orders/{number}/events"): ("orders.read", False, ("/api/v1/orders/SA-00000000/events", {},
                                                                        None)),
+    ("GET", "/api/v1/transfers"): ("orders.read", True, ("/api/v1/transfers", {"store": HOME}, None)),
+    ("POST", "/api/v1/transfers/{transfer_id}/ship"): (
+        "transfers.ship", False, ("/api/v1/transfers/999999/ship", {}, {"carrier": "ups",
+                                                                        "tracking": "1Z999AA10123456784"})),
 }
 
 PRINCIPALS = ["anonymous", "device", "kiosk", "associate", "manager", "admin", "web_shop",

@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 
 from ..domain.codes import CodeKind, interpret
 from ..domain.commands import (
+    ORDER_COMMANDS,
     Command,
     OrderCommand,
     parse_command,
     pickup_action,
 )
 from ..domain.pickup import (
+    BEFORE_PICKED,
     QUEUES,
     Line,
     LineStatus,
@@ -29,8 +31,8 @@ from ..domain.pickup import (
 from .outbox import Outbox
 from .store import LocalStore
 
-__all__ = ["LineStatus", "OrderStatus", "Orders", "OrderSummary", "QUEUES", "RejectReason", "Refused", "ShownOrder"]
-ORDER_COMMANDS = {"acknowledge_order", "pick_line", "reject_line", "stage_order", "hand_over"}
+__all__ = ["LineStatus", "OrderStatus", "Orders", "OrderSummary", "QUEUES", "RejectReason", "Refused", "ShownOrder",
+           "WaveItem"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class OrderSummary:
     status: OrderStatus
     promised_at: datetime | None
     overdue: bool
+    picker: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,13 +55,33 @@ class ShownOrder:
     pending_steps: int
 
     def name_of(self, line_no: int) -> str:
-        return next((ln["name"] for ln in self.data["lines"] if ln["line_no"] == line_no), "")
+        return self._line_data(line_no).get("name", "")
+
+    def location_of(self, line_no: int) -> str:
+        return self._line_data(line_no).get("location", "")
+
+    def _line_data(self, line_no: int) -> dict:
+        return next((ln for ln in self.data["lines"] if ln["line_no"] == line_no), {})
+
+
+@dataclass(frozen=True)
+class WaveItem:
+    """One open line in a picking walk over several orders."""
+
+    location: str
+    sku: str
+    name: str
+    order: str
+    line_no: int
+    qty: int
+    picked: int
 
 
 def _as_order(data: dict) -> Order:
     return Order(data["number"], data["store"], OrderStatus(data["status"]),
-                 tuple(Line(ln["line_no"], ln["sku"], ln["qty"], ln["picked"], LineStatus(ln["status"]), ln["reason"])
-                       for ln in data["lines"]), bin=data.get("bin", ""), id_check=bool(data.get("id_check")))
+                 tuple(Line(ln["line_no"], ln["sku"], ln["qty"], ln["picked"], LineStatus(ln["status"]), ln["reason"],
+                            ln.get("substitute", "")) for ln in data["lines"]),
+                 bin=data.get("bin", ""), id_check=bool(data.get("id_check")), picker=data.get("picker", ""))
 
 
 class Orders:
@@ -72,10 +95,20 @@ class Orders:
         data = self.store.order(number)
         if data is None:
             return None
+        return self._lay_over(data, self._pending_steps().get(number, []))
+
+    def _pending_steps(self) -> dict[str, list]:
+        """This device's order steps not yet confirmed by the server, per order, oldest first."""
+        steps: dict[str, list] = {}
+        for entry in self.outbox.entries(("pending",), limit=10_000)[::-1]:
+            if entry.name in ORDER_COMMANDS:
+                steps.setdefault(entry.args.get("order"), []).append(entry)
+        return steps
+
+    @staticmethod
+    def _lay_over(data: dict, entries: list) -> ShownOrder:
         order, steps = _as_order(data), 0
-        for entry in self.outbox.entries(("pending",), limit=10_000)[::-1]:  # oldest first
-            if entry.name not in ORDER_COMMANDS or entry.args.get("order") != number:
-                continue
+        for entry in entries:
             try:
                 order, _ = apply(order, pickup_action(parse_command(entry.name, entry.version, entry.args)))
                 steps += 1
@@ -86,10 +119,9 @@ class Orders:
     def queues(self) -> dict[str, list[OrderSummary]]:
         now = self.clock()
         out: dict[str, list[OrderSummary]] = {name: [] for name in QUEUES}
+        pending = self._pending_steps()  # read once: 500 orders must not mean 500 outbox scans
         for data in self.store.orders():
-            shown = self.shown(data["number"])
-            if shown is None:
-                continue
+            shown = self._lay_over(data, pending.get(data["number"], []))
             promised = datetime.fromisoformat(data["promised_at"]) if data.get("promised_at") else None
             status = shown.order.status
             out[queue_of(status)].append(OrderSummary(
@@ -97,6 +129,7 @@ class Orders:
                 status, promised,
                 overdue=bool(promised and promised < now and status not in (OrderStatus.HANDED_OVER,
                                                                             OrderStatus.CANCELLED)),
+                picker=shown.order.picker,
             ))
         for rows in out.values():
             rows.sort(key=lambda s: (s.promised_at is None, s.promised_at or now, s.number))
@@ -118,20 +151,46 @@ class Orders:
         return [o["number"] for o in self.store.orders()
                 if low in o["number"].lower() or low in ((o.get("customer") or {}).get("name", "").lower())]
 
-    def line_for_scan(self, number: str, scanned: str) -> int | None:
-        """Which open line of the order the scanned item belongs to (None: not an item of this order)."""
+    def line_for_scan(self, number: str, scanned: str, status: LineStatus = LineStatus.OPEN) -> int | None:
+        """Which line of the order (open, or in transit when receiving) the scanned item belongs to
+        (None: not an item of this order)."""
         shown = self.shown(number)
-        if shown is None:
+        sku = self.sku_of(scanned)
+        if shown is None or sku is None:
             return None
+        for ln in shown.order.lines:
+            if ln.sku == sku and ln.status is status:
+                return ln.line_no
+        return None
+
+    def sku_of(self, scanned: str) -> str | None:
         info = interpret(scanned)
         keys = list(info.gtins) + ([info.lookup] if info.lookup else [])
         match = self.store.find_by_codes(keys, (info.lookup or "").removeprefix("SKU-") or None)
-        if match is None:
-            return None
-        for ln in shown.order.lines:
-            if ln.sku == match.product.sku and ln.status is LineStatus.OPEN:
-                return ln.line_no
-        return None
+        return match.product.sku if match else None
+
+    def wave(self, numbers: list[str]) -> list[WaveItem]:
+        """The open lines of several orders as one walk through the store: by location, then SKU, then the
+        order promised first, so one pass down each aisle picks for every order."""
+        pending = self._pending_steps()
+        items: list[tuple[str, WaveItem]] = []
+        for number in numbers:
+            data = self.store.order(number)
+            if data is None:
+                continue
+            shown = self._lay_over(data, pending.get(number, []))
+            for ln in shown.order.lines:
+                if ln.status is LineStatus.OPEN and shown.order.status in BEFORE_PICKED:
+                    items.append((data.get("promised_at") or "", WaveItem(
+                        shown.location_of(ln.line_no) or "~", ln.sku, shown.name_of(ln.line_no), number, ln.line_no,
+                        ln.qty, ln.picked)))
+        items.sort(key=lambda pair: (pair[1].location, pair[1].sku, pair[0], pair[1].order))
+        return [item for _, item in items]
+
+    def wave_line_for_scan(self, numbers: list[str], scanned: str) -> WaveItem | None:
+        """In a walk, the scanned item goes to the order promised first that still needs it."""
+        sku = self.sku_of(scanned)
+        return next((item for item in self.wave(numbers) if item.sku == sku), None) if sku else None
 
     # --- steps -------------------------------------------------------------------------------------------
 
@@ -147,6 +206,5 @@ class Orders:
         return result
 
     def pending_for(self, number: str) -> int:
-        return sum(1 for e in self.outbox.entries(("pending",), limit=10_000)
-                   if e.name in ORDER_COMMANDS and e.args.get("order") == number)
+        return len(self._pending_steps().get(number, []))
 

@@ -10,12 +10,17 @@ from ..config import Settings
 from ..domain.commands import (
     AcknowledgeOrder,
     AdjustStock,
+    AssignOrder,
     Command,
     CountStock,
     HandOverOrder,
     PickLine,
+    ReceiveLine,
     RejectOrderLine,
+    RerouteLines,
+    ResendReady,
     StageOrder,
+    SubstituteLine,
 )
 from .auth import DeviceAuth, Enrol
 from .lookup import LookupService
@@ -25,8 +30,9 @@ from .store import LocalStore
 from .sync_client import Offline, ServerRefused, SyncClient
 from .sync_engine import SyncEngine
 
-__all__ = ["AcknowledgeOrder", "AdjustStock", "Command", "CountStock", "Device", "HandOverOrder", "PickLine",
-           "RejectOrderLine", "StageOrder", "SyncStatus"]
+__all__ = ["AcknowledgeOrder", "AdjustStock", "AssignOrder", "Command", "CountStock", "Device", "HandOverOrder",
+           "PickLine", "ReceiveLine", "RejectOrderLine", "RerouteLines", "ResendReady", "StageOrder", "SubstituteLine",
+           "SyncStatus"]
 
 
 @dataclass

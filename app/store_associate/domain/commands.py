@@ -104,6 +104,48 @@ class HandOverOrder(OrderCommand):
     collected_by: str = Field(default="", max_length=120)
 
 
+StaffNumber = Annotated[str, Field(max_length=16, pattern=r"^[A-Za-z0-9-]*$")]
+StoreCode = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+class AssignOrder(OrderCommand):
+    """Give the order to a picker (empty: back to the queue)."""
+
+    name: ClassVar[str] = "assign_order"
+    picker: StaffNumber
+
+
+class SubstituteLine(OrderCommand):
+    """Pick the substitute the customer allowed instead of the line's product."""
+
+    name: ClassVar[str] = "substitute_line"
+    line_no: int = Field(ge=1, le=500)
+
+
+class RerouteLines(OrderCommand):
+    """Lines this store cannot fill: collect them at another store, or ship them here from another location."""
+
+    name: ClassVar[str] = "reroute_lines"
+    lines: list[int] = Field(min_length=1, max_length=500)
+    to: StoreCode
+    ship: bool = False
+    reason: Literal["not_in_stock", "damaged", "wrong_item_on_shelf"] = "not_in_stock"
+
+
+class ReceiveLine(OrderCommand):
+    """A line that came by transfer is received here, verified by scanning the item."""
+
+    name: ClassVar[str] = "receive_line"
+    line_no: int = Field(ge=1, le=500)
+    scanned: str = Field(default="", max_length=128)
+
+
+class ResendReady(OrderCommand):
+    """Send the customer the ready-for-pickup e-mail (with the QR code) again."""
+
+    name: ClassVar[str] = "resend_ready"
+
+
 def pickup_action(command: OrderCommand) -> pickup.Action:
     """The order step a command asks for, in the terms of the state machine (both sides use this)."""
     match command:
@@ -117,13 +159,25 @@ def pickup_action(command: OrderCommand) -> pickup.Action:
             return pickup.Stage(b)
         case HandOverOrder(lines=ls, id_checked=c, keep_rest=k):
             return pickup.HandOver(tuple(ls), c, k)
+        case AssignOrder(picker=p):
+            return pickup.Assign(p)
+        case SubstituteLine(line_no=n):
+            return pickup.Substitute(n)
+        case RerouteLines(lines=ls, to=to, ship=ship, reason=r):
+            return pickup.Reroute(tuple(ls), to, ship, pickup.RejectReason(r))
+        case ReceiveLine(line_no=n):
+            return pickup.Receive(n)
+        case ResendReady():
+            return pickup.Resend()
     raise CommandError(f"{command.name} is not an order step")
 
 
 COMMANDS: dict[tuple[str, int], type[Command]] = {
     (c.name, c.version): c
-    for c in (AdjustStock, CountStock, AcknowledgeOrder, PickLine, RejectOrderLine, StageOrder, HandOverOrder)
+    for c in (AdjustStock, CountStock, AcknowledgeOrder, PickLine, RejectOrderLine, StageOrder, HandOverOrder,
+              AssignOrder, SubstituteLine, RerouteLines, ReceiveLine, ResendReady)
 }
+ORDER_COMMANDS = frozenset(name for (name, _), cls in COMMANDS.items() if issubclass(cls, OrderCommand))
 
 
 class Mutation(BaseModel):

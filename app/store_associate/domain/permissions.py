@@ -30,6 +30,7 @@ class Permission(StrEnum):
     ORDER_INTAKE = "order.intake"  # web-shop orders
     ORDERS_READ = "orders.read"
     ORDERS_FULFIL = "orders.fulfil"  # pick, stage, hand over
+    TRANSFERS_SHIP = "transfers.ship"  # record a ship-to-store parcel's carrier and tracking number
     RETURNS_PROCESS = "returns.process"
     RETURNS_APPROVE = "returns.approve"  # manager override (PIN + note)
     CUSTOMERS_READ = "customers.read"
@@ -46,6 +47,7 @@ _ASSOCIATE = {
 }
 _MANAGER = _ASSOCIATE | {
     Permission.RETURNS_APPROVE, Permission.DEVICES_ENROL, Permission.DEVICES_MANAGE, Permission.AUDIT_READ,
+    Permission.TRANSFERS_SHIP,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -3,6 +3,10 @@
 NEW -> ACKNOWLEDGED -> PICKING -> PICKED -> STAGED -> READY_FOR_PICKUP -> HANDED_OVER, with side exits:
 a line REJECTED (with a reason), the whole order REJECTED when no line is left, CANCELLED, EXPIRED
 (no-show after the pickup window), PARTLY_HANDED_OVER (some lines now, the rest kept or refunded).
+A line the store cannot fill can instead be SUBSTITUTED (with the product the customer allowed), or
+RE-ROUTED: collected at another store (the line moves to a new order there) or shipped to this store
+from another location (the line is IN_TRANSIT and the order AWAITING_TRANSFER until the parcel is
+received by scanning; arrival alone is not receipt).
 
 `apply(order, action)` returns the next state or raises `Refused` with a reason a clerk can read out;
 it never touches stock or the database. The server turns the returned `Effects` into ledger rows and
@@ -24,7 +28,9 @@ class OrderStatus(StrEnum):
     READY_FOR_PICKUP = "ready_for_pickup"
     HANDED_OVER = "handed_over"
     PARTLY_HANDED_OVER = "partly_handed_over"
+    AWAITING_TRANSFER = "awaiting_transfer"  # every line is picked or on its way from another location
     REJECTED = "rejected"
+    REROUTED = "rerouted"  # nothing left to collect here: the lines went to other stores
     CANCELLED = "cancelled"
     EXPIRED = "expired"
 
@@ -36,6 +42,8 @@ class LineStatus(StrEnum):
     HANDED_OVER = "handed_over"
     KEPT = "kept"  # not collected at a partial handover: kept for later
     REFUNDED = "refunded"
+    REROUTED = "rerouted"  # to be collected at another store (a new order there)
+    IN_TRANSIT = "in_transit"  # coming to this store by a transfer
 
 
 class RejectReason(StrEnum):
@@ -44,15 +52,19 @@ class RejectReason(StrEnum):
     WRONG_ITEM_ON_SHELF = "wrong_item_on_shelf"
 
 
-FINAL = {OrderStatus.HANDED_OVER, OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED}
+FINAL = {OrderStatus.HANDED_OVER, OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED,
+         OrderStatus.REROUTED}
 BEFORE_PICKED = {OrderStatus.NEW, OrderStatus.ACKNOWLEDGED, OrderStatus.PICKING}
+ASSIGNABLE = BEFORE_PICKED | {OrderStatus.PICKED, OrderStatus.AWAITING_TRANSFER}
+COLLECTABLE = {OrderStatus.READY_FOR_PICKUP, OrderStatus.PARTLY_HANDED_OVER}
 # Queues on the device: which statuses each one shows.
 QUEUES: dict[str, frozenset[OrderStatus]] = {
     "new": frozenset({OrderStatus.NEW, OrderStatus.ACKNOWLEDGED}),
     "picking": frozenset({OrderStatus.PICKING, OrderStatus.PICKED}),
+    "incoming": frozenset({OrderStatus.AWAITING_TRANSFER}),
     "ready": frozenset({OrderStatus.STAGED, OrderStatus.READY_FOR_PICKUP, OrderStatus.PARTLY_HANDED_OVER}),
     "completed": frozenset({OrderStatus.HANDED_OVER}),
-    "problems": frozenset({OrderStatus.REJECTED, OrderStatus.EXPIRED, OrderStatus.CANCELLED}),
+    "problems": frozenset({OrderStatus.REJECTED, OrderStatus.EXPIRED, OrderStatus.CANCELLED, OrderStatus.REROUTED}),
 }
 
 
@@ -72,6 +84,7 @@ class Line:
     picked: int = 0
     status: LineStatus = LineStatus.OPEN
     reason: str = ""
+    substitute: str = ""  # the SKU the customer accepts instead, if any
 
     @property
     def to_collect(self) -> int:
@@ -86,6 +99,7 @@ class Order:
     lines: tuple[Line, ...]
     bin: str = ""
     id_check: bool = False
+    picker: str = ""  # staff number of the person picking it
 
     def line(self, line_no: int) -> Line:
         for ln in self.lines:
@@ -99,10 +113,16 @@ class Effects:
     """What the action means outside the order: stock and messages."""
 
     release_reserved: dict[str, int] = field(default_factory=dict)  # SKU -> units no longer reserved
+    reserve: dict[str, int] = field(default_factory=dict)  # SKU -> units newly reserved here (a substitute)
+    receive_in: dict[str, int] = field(default_factory=dict)  # SKU -> units arrived by transfer, reserved here
     ship_out: dict[str, int] = field(default_factory=dict)  # SKU -> units leaving the store (on hand and reserved)
     zero_on_hand: tuple[str, ...] = ()  # SKUs found not in stock: on hand here is really 0
-    notify: str | None = None  # "ready" | "completed" | "rejected" | "expired" | "partly_collected"
+    # "ready" | "completed" | "rejected" | "expired" | "partly_collected" | "cancelled" | "substituted"
+    # | "rerouted" | "in_transit"
+    notify: str | None = None
     refund_lines: tuple[int, ...] = ()
+    reroute: Reroute | None = None  # the server makes the new order or the transfer
+    cancel_transfers: bool = False
 
 
 # --- actions --------------------------------------------------------------------------------------------
@@ -142,11 +162,43 @@ class Cancel:
 
 
 @dataclass(frozen=True)
+class Assign:
+    picker: str  # a staff number; "" gives the order back to the queue
+
+
+@dataclass(frozen=True)
+class Substitute:
+    line_no: int
+
+
+@dataclass(frozen=True)
+class Reroute:
+    """Lines this store cannot fill: collected at `to` instead (ship=False), or shipped from `to` to
+    this store (ship=True). `reason` says why, as for a rejection."""
+
+    lines: tuple[int, ...]
+    to: str
+    ship: bool
+    reason: RejectReason = RejectReason.NOT_IN_STOCK
+
+
+@dataclass(frozen=True)
+class Receive:
+    line_no: int
+
+
+@dataclass(frozen=True)
+class Resend:
+    pass
+
+
+@dataclass(frozen=True)
 class Expire:
     pass
 
 
-Action = Acknowledge | Pick | RejectLine | Stage | HandOver | Cancel | Expire
+Action = (Acknowledge | Pick | RejectLine | Stage | HandOver | Cancel | Expire | Assign | Substitute | Reroute
+          | Receive | Resend)
 
 
 def apply(order: Order, action: Action) -> tuple[Order, Effects]:
@@ -174,11 +226,30 @@ def apply(order: Order, action: Action) -> tuple[Order, Effects]:
         case Cancel():
             reserved = _still_reserved(order)
             refunds = tuple(ln.line_no for ln in order.lines
-                            if ln.status in (LineStatus.OPEN, LineStatus.PICKED, LineStatus.KEPT))
+                            if ln.status in (LineStatus.OPEN, LineStatus.PICKED, LineStatus.KEPT,
+                                             LineStatus.IN_TRANSIT))
             return (replace(order, status=OrderStatus.CANCELLED),
-                    Effects(release_reserved=reserved, refund_lines=refunds, notify="cancelled"))
+                    Effects(release_reserved=reserved, refund_lines=refunds, notify="cancelled",
+                            cancel_transfers=any(ln.status is LineStatus.IN_TRANSIT for ln in order.lines)))
+        case Assign(picker=who):
+            if order.status not in ASSIGNABLE:
+                raise Refused("order.refused.not_assignable", order.status.value)
+            if len(who) > 16:
+                raise Refused("order.refused.bad_picker")
+            status = OrderStatus.ACKNOWLEDGED if order.status is OrderStatus.NEW else order.status
+            return replace(order, picker=who, status=status), Effects()
+        case Substitute(line_no=n):
+            return _substitute(order, n)
+        case Reroute():
+            return _reroute(order, action)
+        case Receive(line_no=n):
+            return _receive(order, n)
+        case Resend():
+            if order.status not in COLLECTABLE:
+                raise Refused("order.refused.not_ready", order.status.value)
+            return order, Effects(notify="ready")
         case Expire():
-            if order.status not in (OrderStatus.READY_FOR_PICKUP, OrderStatus.PARTLY_HANDED_OVER):
+            if order.status not in COLLECTABLE:
                 raise Refused("order.refused.not_ready", order.status.value)
             reserved = _still_reserved(order)
             refunds = tuple(ln.line_no for ln in order.lines if ln.status in (LineStatus.PICKED, LineStatus.KEPT))
@@ -190,11 +261,7 @@ def apply(order: Order, action: Action) -> tuple[Order, Effects]:
 
 
 def _pick(order: Order, n: int, qty: int) -> tuple[Order, Effects]:
-    if order.status not in BEFORE_PICKED:
-        raise Refused("order.refused.not_picking", order.status.value)
-    line = order.line(n)
-    if line.status is not LineStatus.OPEN:
-        raise Refused("order.refused.line_done", line.status.value)
+    line = _open_line(order, n)
     if qty < 1 or line.picked + qty > line.qty:
         raise Refused("order.refused.too_many", f"{line.picked}+{qty}>{line.qty}")
     picked = line.picked + qty
@@ -203,11 +270,7 @@ def _pick(order: Order, n: int, qty: int) -> tuple[Order, Effects]:
 
 
 def _reject(order: Order, n: int, reason: RejectReason) -> tuple[Order, Effects]:
-    if order.status not in BEFORE_PICKED:
-        raise Refused("order.refused.not_picking", order.status.value)
-    line = order.line(n)
-    if line.status is not LineStatus.OPEN:
-        raise Refused("order.refused.line_done", line.status.value)
+    line = _open_line(order, n)
     # Units already picked for a line that is now rejected go back on the shelf: only the line's
     # reservation is released (nothing left the store).
     new_line = replace(line, status=LineStatus.REJECTED, reason=reason.value)
@@ -218,16 +281,76 @@ def _reject(order: Order, n: int, reason: RejectReason) -> tuple[Order, Effects]
 
 
 def _settle(order: Order, effects: Effects) -> tuple[Order, Effects]:
-    """After a pick or a rejection: is every line decided?"""
-    if any(ln.status is LineStatus.OPEN for ln in order.lines):
+    """After a pick, a rejection, a re-route or a receipt: is every line decided?"""
+    statuses = {ln.status for ln in order.lines}
+    if LineStatus.OPEN in statuses:
         return order, effects
-    if all(ln.status is LineStatus.REJECTED for ln in order.lines):
-        return replace(order, status=OrderStatus.REJECTED), replace(effects, notify="rejected")
-    return replace(order, status=OrderStatus.PICKED), effects
+    if LineStatus.IN_TRANSIT in statuses:
+        return replace(order, status=OrderStatus.AWAITING_TRANSFER), effects
+    if LineStatus.PICKED in statuses:
+        return replace(order, status=OrderStatus.PICKED), effects
+    if LineStatus.REROUTED in statuses:
+        # The customer was told where each line went when it was re-routed; nothing is left here.
+        return replace(order, status=OrderStatus.REROUTED), effects
+    return replace(order, status=OrderStatus.REJECTED), replace(effects, notify="rejected")
+
+
+def _open_line(order: Order, n: int) -> Line:
+    if order.status not in BEFORE_PICKED:
+        raise Refused("order.refused.not_picking", order.status.value)
+    line = order.line(n)
+    if line.status is not LineStatus.OPEN:
+        raise Refused("order.refused.line_done", line.status.value)
+    return line
+
+
+def _substitute(order: Order, n: int) -> tuple[Order, Effects]:
+    line = _open_line(order, n)
+    if not line.substitute or line.substitute == line.sku:
+        raise Refused("order.refused.no_substitute", str(n))
+    # Units of the first product already in the basket go back to the shelf; the count starts again.
+    new_line = replace(line, sku=line.substitute, substitute="", picked=0)
+    effects = Effects(release_reserved={line.sku: line.qty}, reserve={line.substitute: line.qty},
+                      notify="substituted")
+    return replace(order, status=OrderStatus.PICKING, lines=_swap(order, new_line)), effects
+
+
+def _reroute(order: Order, action: Reroute) -> tuple[Order, Effects]:
+    if not action.lines or len(set(action.lines)) != len(action.lines):
+        raise Refused("order.refused.bad_lines", ",".join(map(str, action.lines)))
+    to = action.to.strip().upper()
+    if not to or len(to) > 16 or to == order.store.upper():
+        raise Refused("order.refused.bad_store", action.to[:16])
+    lines = [_open_line(order, n) for n in action.lines]
+    status = LineStatus.IN_TRANSIT if action.ship else LineStatus.REROUTED
+    moved = {ln.line_no: replace(ln, status=status, picked=0, reason=action.reason.value) for ln in lines}
+    release: dict[str, int] = {}
+    for ln in lines:
+        release[ln.sku] = release.get(ln.sku, 0) + ln.qty
+    effects = Effects(
+        release_reserved=release,
+        zero_on_hand=tuple(ln.sku for ln in lines) if action.reason is RejectReason.NOT_IN_STOCK else (),
+        refund_lines=() if action.ship else tuple(moved),  # collected elsewhere: paid for by the new order
+        reroute=replace(action, to=to), notify="in_transit" if action.ship else "rerouted",
+    )
+    new_lines = tuple(moved.get(ln.line_no, ln) for ln in order.lines)
+    return _settle(replace(order, status=OrderStatus.PICKING, lines=new_lines), effects)
+
+
+def _receive(order: Order, n: int) -> tuple[Order, Effects]:
+    if order.status not in BEFORE_PICKED | {OrderStatus.AWAITING_TRANSFER}:
+        raise Refused("order.refused.not_incoming", order.status.value)
+    line = order.line(n)
+    if line.status is not LineStatus.IN_TRANSIT:
+        raise Refused("order.refused.not_in_transit", line.status.value)
+    new_line = replace(line, status=LineStatus.PICKED, picked=line.qty)
+    status = OrderStatus.PICKING if order.status is not OrderStatus.AWAITING_TRANSFER else order.status
+    return _settle(replace(order, status=status, lines=_swap(order, new_line)),
+                   Effects(receive_in={line.sku: line.qty}))
 
 
 def _hand_over(order: Order, collected: tuple[int, ...], checked: bool, keep: bool) -> tuple[Order, Effects]:
-    if order.status not in (OrderStatus.READY_FOR_PICKUP, OrderStatus.PARTLY_HANDED_OVER):
+    if order.status not in COLLECTABLE:
         raise Refused("order.refused.not_ready", order.status.value)
     if order.id_check and not checked:
         raise Refused("order.refused.id_check")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,11 +13,12 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import Settings, get_settings
-from .api import auth, catalog, devices, health, locations, orders, sync
+from .api import auth, catalog, devices, health, locations, orders, sync, transfers
 from .crud import StoreDirectory
 from .db import make_engine, upgrade
 from .middleware import LimitsAndHeaders
 from .notify import Sender
+from .order_clock import OrderClock
 from .sync import Poker
 
 log = logging.getLogger("store_associate.server")
@@ -40,6 +42,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     if settings.smtp_host:
         app.state.sender = Sender(engine, settings.smtp_host, settings.smtp_port, settings.mail_from)
         app.state.sender.start()
+    app.state.order_clock = OrderClock(engine, timedelta(hours=settings.pickup_reminder_hours),
+                                       settings.order_clock_seconds, on_poke=app.state.poker.poke,
+                                       on_done=app.state.sender.wake if app.state.sender else None)
+    app.state.order_clock.start()
 
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
@@ -76,6 +82,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         )
 
     for router in (health.router, auth.router, devices.router, catalog.router, locations.router, orders.router,
-                   sync.router):
+                   transfers.router, sync.router):
         app.include_router(router)
     return app

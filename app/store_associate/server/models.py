@@ -82,6 +82,7 @@ class InventoryLevel(SQLModel, table=True):
     safety_stock: int = 0
     incoming: int = 0
     damaged: int = 0
+    location: str = Field(default="", max_length=16)  # where it is on the floor (aisle-bay), for picking walks
     updated_at: datetime = _ts()
     version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
@@ -282,6 +283,9 @@ class CustomerOrder(SQLModel, table=True):
     api_key_id: int | None = Field(default=None, foreign_key="api_key.id")
     idempotency_key: str | None = Field(default=None, max_length=80)
     request_hash: str = Field(default="", max_length=64)
+    picker: str = Field(default="", max_length=16)
+    parent_number: str = Field(default="", max_length=20)  # the order a re-routed line came from
+    reminded_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
@@ -299,6 +303,8 @@ class OrderLine(SQLModel, table=True):
     status: str = Field(default="open", max_length=16)
     reason: str = Field(default="", max_length=32)
     unit_price: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    substitute_sku: str = Field(default="", max_length=32)  # what the customer accepts instead
+    location: str = Field(default="", max_length=16)  # where to find it in the store, at intake
 
 
 class OrderEvent(SQLModel, table=True):
@@ -326,3 +332,21 @@ class Notification(SQLModel, table=True):
     attempts: int = 0
     created_at: datetime = _ts()
     sent_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class Transfer(SQLModel, table=True):
+    """Stock on its way to a store for an order (ship-to-store): requested, shipped with a carrier and a
+    tracking number, then received at the store by scanning."""
+
+    __tablename__ = "transfer"
+    id: int | None = Field(default=None, primary_key=True)
+    order_number: str = Field(max_length=20, index=True)
+    from_location: str = Field(foreign_key="store.code", max_length=16, index=True)
+    to_store: str = Field(foreign_key="store.code", max_length=16, index=True)
+    status: str = Field(default="requested", max_length=16)  # requested | shipped | received | cancelled
+    lines: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # [{line_no, sku, qty}]
+    carrier: str = Field(default="", max_length=16)
+    tracking: str = Field(default="", max_length=40)
+    created_at: datetime = _ts()
+    shipped_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    received_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -22,7 +22,9 @@ import segno
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from ..domain.carriers import CARRIERS, tracking_url
 from .models import Customer, CustomerOrder, Notification, Store
+from .transfers import transfers_of
 
 log = logging.getLogger("store_associate.notify")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -56,14 +58,15 @@ def build(session: Session, note: Notification, sender: str) -> EmailMessage:
         for d in DAYS)
     expires = order.expires_at or datetime.now(UTC) + timedelta(days=7)
     fields = {"name": customer.name, "number": order.number, "store": store.name, "address": store.address,
-              "code": f"PU-{order.pickup_code}", "hours": hours, "expires": f"{expires:%Y-%m-%d}"}
+              "code": f"PU-{order.pickup_code}", "hours": hours, "expires": f"{expires:%Y-%m-%d}",
+              "parent": order.parent_number or order.number, "tracking": _tracking(session, order.number, tpl)}
     msg = EmailMessage()
     msg["Subject"] = tpl[f"{note.kind}.subject"].format(**fields)
     msg["From"] = sender
     msg["To"] = note.to_email
     msg["Message-ID"] = make_msgid(idstring=f"{order.number}.{note.id}")
     msg.set_content(tpl[f"{note.kind}.body"].format(**fields))
-    if note.kind in ("ready", "partly_collected"):
+    if note.kind in ("ready", "partly_collected", "reminder"):
         cid = make_msgid()
         html = tpl[f"{note.kind}.body"].format(**fields).replace("\n", "<br>")
         msg.add_alternative(f"<p>{html}</p><p><img src=\"cid:{cid[1:-1]}\" alt=\"PU-{order.pickup_code}\"></p>",
@@ -71,6 +74,17 @@ def build(session: Session, note: Notification, sender: str) -> EmailMessage:
         msg.get_payload()[1].add_related(pickup_qr_png(order.pickup_code), maintype="image", subtype="png",
                                          cid=cid, filename=f"pickup-{order.number}.png")
     return msg
+
+
+def _tracking(session: Session, number: str, tpl: dict[str, str]) -> str:
+    """The newest shipment of the order, as the customer can follow it."""
+    shipped = [t for t in transfers_of(session, number) if t.carrier]
+    if not shipped:
+        return tpl["tracking.none"]
+    t = shipped[-1]
+    name = CARRIERS[t.carrier].name if t.carrier in CARRIERS else t.carrier
+    return f"{name} {t.tracking}" + (f"\n{tracking_url(t.carrier, t.tracking)}" if tracking_url(t.carrier, t.tracking)
+                                     else "")
 
 
 def send_pending(engine: Engine, host: str, port: int, sender: str, limit: int = 50, timeout: float = 10.0) -> int:

@@ -15,30 +15,34 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlmodel import Session
 
-from ..domain.commands import OrderCommand, PickLine, pickup_action
+from ..config import get_settings
+from ..domain.commands import OrderCommand, PickLine, ReceiveLine, pickup_action
 from ..domain.pickup import (
     Effects,
     Line,
     LineStatus,
     Order,
     OrderStatus,
+    Refused,
+    Reroute,
     apply,
 )
+from . import transfers
 from .crud import next_versions
 from .models import (
     Barcode,
     Customer,
     CustomerOrder,
     InventoryLevel,
-    InventoryMovement,
     Notification,
     OrderEvent,
     OrderLine,
     Product,
     Store,
+    Transfer,
 )
+from .stock import available, book, reserve_many
 
-PICKUP_WINDOW = timedelta(days=7)
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -91,34 +95,78 @@ def intake(session: Session, api_key_id: int | None, idempotency_key: str, body:
     unknown = [s for s in skus if s not in products or products[s].deleted]
     if unknown:
         raise IntakeError(422, "order.unknown_sku", f"These SKUs are not in the catalogue: {', '.join(unknown[:10])}.")
-    customer = Customer(name=body["customer"]["name"], email=body["customer"]["email"],
-                        phone=body["customer"].get("phone", ""), locale=body["customer"].get("locale", "en"))
-    session.add(customer)
-    session.flush()
-    now = now_utc()
+    substitutes = [ln.get("substitute") or "" for ln in lines]
+    alt = {p.sku: p for p in session.execute(select(Product).where(Product.sku.in_([x for x in substitutes if x])))
+           .scalars()}
+    bad = [x for x, ln in zip(substitutes, lines, strict=True)
+           if x and (x == ln["sku"] or x not in alt or alt[x].deleted)]
+    if bad:
+        raise IntakeError(422, "order.bad_substitute",
+                          "These substitutes are not in the catalogue or are the line's own SKU: "
+                          f"{', '.join(bad[:10])}.")
     currency = {products[s].currency for s in skus}
     if len(currency) != 1:
         raise IntakeError(422, "order.mixed_currency", "All lines of an order must be in one currency.")
+    ship = body.get("fulfilment", "pickup") == "ship_to_store"
+    source = None
+    if ship:
+        source = transfers.nearest_source(session, store.code, {ln["sku"]: ln["qty"] for ln in lines})
+        if source is None:
+            raise IntakeError(409, "order.no_source",
+                              "No warehouse or store has all of these items to ship to this store. "
+                              "Split the order or offer another store.")
+    customer = Customer(name=body["customer"]["name"], email=body["customer"]["email"],
+                        phone=body["customer"].get("phone", ""), locale=body["customer"].get("locale", "en"))
+    session.add(customer)
+    now = now_utc()
     total = sum((products[ln["sku"]].price * ln["qty"] for ln in lines), Decimal("0"))
+    # One block of versions for the order and every level it reserves: one counter update, not one per row.
+    first = next_versions(session, 1 + (0 if ship else len(lines)))
+    number = _new_number(session)  # flushes the customer: its id is known from here on
     order = CustomerOrder(
-        number=_new_number(session), store_code=store.code, channel=body.get("channel", "web"),
-        fulfilment=body.get("fulfilment", "pickup"), status=OrderStatus.NEW.value, customer_id=customer.id,
+        number=number, store_code=store.code, channel=body.get("channel", "web"),
+        fulfilment="ship_to_store" if ship else "pickup",
+        status=(OrderStatus.AWAITING_TRANSFER if ship else OrderStatus.NEW).value, customer_id=customer.id,
         pickup_code=_new_pickup_code(), id_check=bool(body.get("id_check", False)), currency=currency.pop(),
         total=total, promised_at=_promised(body.get("promised_at"), now), api_key_id=api_key_id,
-        idempotency_key=idempotency_key, request_hash=digest, version=next_versions(session, 1),
+        idempotency_key=idempotency_key, request_hash=digest, version=first,
     )
     session.add(order)
-    session.flush()
-    for i, ln in enumerate(lines, start=1):
-        p = products[ln["sku"]]
-        session.add(OrderLine(order_number=order.number, line_no=i, sku=p.sku, name=p.name, qty=ln["qty"],
-                              unit_price=p.price))
-        _reserve(session, store.code, p.sku, ln["qty"], order.number)
-    session.add(OrderEvent(order_number=order.number, action="intake", detail={"channel": order.channel}))
+    items = [(products[ln["sku"]], ln["qty"], sub) for ln, sub in zip(lines, substitutes, strict=True)]
+    with session.no_autoflush:
+        rows = _add_lines(session, order, items, reserve_from=None if ship else first + 1)
+    if ship:
+        for row in rows:
+            row.status = LineStatus.IN_TRANSIT.value
+        transfers.request(session, order, source, [{"line_no": r.line_no, "sku": r.sku, "qty": r.qty} for r in rows])
+    session.add(OrderEvent(order_number=order.number, action="intake",
+                           detail={"channel": order.channel, **({"ship_from": source} if ship else {})}))
     from .sync import notify
 
     notify(session, store.code)  # the store's devices show a new order within seconds
+    session.info["intake"] = (order, rows, customer)  # the answer is built from these, not read back
     return order, True
+
+
+def _add_lines(session: Session, order: CustomerOrder, items: list[tuple[Product, int, str]],
+               reserve_from: int | None) -> list[OrderLine]:
+    """Order lines with where to find each item in the store. With `reserve_from`, their units are reserved
+    there, the levels taking versions from that number on (intake forbids a SKU on two lines)."""
+    if reserve_from is not None:
+        levels = reserve_many(session, order.store_code, {p.sku: qty for p, qty, _ in items}, order.number, "order",
+                              reserve_from)
+        places = {sku: level.location for sku, level in levels.items()}
+    else:
+        places = dict(session.execute(select(InventoryLevel.sku, InventoryLevel.location)
+                                      .where(InventoryLevel.store_code == order.store_code,
+                                             InventoryLevel.sku.in_([p.sku for p, _, _ in items]))).all())
+    rows = []
+    for i, (p, qty, substitute) in enumerate(items, start=1):
+        row = OrderLine(order_number=order.number, line_no=i, sku=p.sku, name=p.name, qty=qty, unit_price=p.price,
+                        substitute_sku=substitute, location=places.get(p.sku) or "")
+        session.add(row)
+        rows.append(row)
+    return rows
 
 
 def _promised(value: str | datetime | None, now: datetime) -> datetime:
@@ -128,31 +176,13 @@ def _promised(value: str | datetime | None, now: datetime) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _level(session: Session, store: str, sku: str) -> InventoryLevel:
-    level = session.execute(select(InventoryLevel).where(InventoryLevel.store_code == store,
-                                                         InventoryLevel.sku == sku).with_for_update()
-                            ).scalar_one_or_none()
-    if level is None:
-        level = InventoryLevel(store_code=store, sku=sku)
-        session.add(level)
-    return level
-
-
-def _reserve(session: Session, store: str, sku: str, qty: int, reference: str) -> None:
-    level = _level(session, store, sku)
-    level.reserved += qty
-    level.updated_at, level.version = now_utc(), next_versions(session, 1)
-    session.add(InventoryMovement(store_code=store, sku=sku, field_name="reserved", delta=qty, reason="order",
-                                  reference=reference))
-
-
 # --- steps from devices ---------------------------------------------------------------------------
 
 def domain_order(order: CustomerOrder, lines: list[OrderLine]) -> Order:
     return Order(order.number, order.store_code, OrderStatus(order.status),
-                 tuple(Line(ln.line_no, ln.sku, ln.qty, ln.picked, LineStatus(ln.status), ln.reason)
-                       for ln in sorted(lines, key=lambda x: x.line_no)),
-                 bin=order.bin, id_check=order.id_check)
+                 tuple(Line(ln.line_no, ln.sku, ln.qty, ln.picked, LineStatus(ln.status), ln.reason,
+                            ln.substitute_sku) for ln in sorted(lines, key=lambda x: x.line_no)),
+                 bin=order.bin, id_check=order.id_check, picker=order.picker)
 
 
 def load(session: Session, store: str, number: str) -> tuple[CustomerOrder, list[OrderLine]] | None:
@@ -180,60 +210,125 @@ def verify_scan(session: Session, sku: str, scanned: str) -> bool:
 
 def perform(session: Session, store: str, command: OrderCommand, staff: str | None, device: str | None,
             mutation_id: int | None) -> Effects:
-    """Apply one step. Raises pickup.Refused (a rejection the device shows) when it does not fit."""
-    from ..domain.pickup import Refused
-
+    """Apply one step. Raises pickup.Refused (a rejection the device shows) when it does not fit; every
+    check is made before the first write, so a refused step leaves nothing behind."""
     found = load(session, store, command.order)
     if found is None:
         raise Refused("order.refused.not_found", command.order)
     order, lines = found
-    if isinstance(command, PickLine):
+    if isinstance(command, PickLine | ReceiveLine):
         line = next((ln for ln in lines if ln.line_no == command.line_no), None)
         if line is not None and not verify_scan(session, line.sku, command.scanned):
             raise Refused("order.refused.wrong_item", command.scanned[:32])
     new, effects = apply(domain_order(order, lines), pickup_action(command))
+    if effects.reroute is not None:
+        _check_reroute(session, order, lines, effects.reroute)
     by_no = {ln.line_no: ln for ln in lines}
     for ln in new.lines:
         row = by_no[ln.line_no]
-        row.picked, row.status, row.reason = ln.picked, ln.status.value, ln.reason
-    order.status, order.bin = new.status.value, new.bin
+        if row.sku != ln.sku:  # a substitute: the line now names the other product
+            product = session.get(Product, ln.sku)
+            row.sku, row.name = ln.sku, product.name if product else ln.sku
+            row.location = session.execute(select(InventoryLevel.location).where(
+                InventoryLevel.store_code == store, InventoryLevel.sku == ln.sku)).scalar_one_or_none() or ""
+        row.picked, row.status, row.reason, row.substitute_sku = ln.picked, ln.status.value, ln.reason, ln.substitute
+    order.status, order.bin, order.picker = new.status.value, new.bin, new.picker
     now = now_utc()
     if new.status is OrderStatus.READY_FOR_PICKUP and order.expires_at is None:
-        order.expires_at = now + PICKUP_WINDOW
+        order.expires_at = now + timedelta(days=get_settings().pickup_window_days)
     order.updated_at, order.version = now, next_versions(session, 1)
     session.add(OrderEvent(order_number=order.number, action=command.name, staff_number=staff, device_id=device,
                            detail=command.model_dump(mode="json")))
     _stock_effects(session, store, order.number, effects, device, mutation_id)
-    if effects.notify:
-        customer = session.get(Customer, order.customer_id)
-        session.add(Notification(order_number=order.number, kind=effects.notify, to_email=customer.email))
+    if isinstance(command, ReceiveLine):
+        transfers.line_received(session, order.number, command.line_no)
+    if effects.cancel_transfers:
+        transfers.cancel_open(session, order.number)
+    if effects.reroute is not None:
+        _reroute(session, order, [by_no[n] for n in effects.reroute.lines], effects.reroute)
+    elif effects.notify:
+        queue_notification(session, order, effects.notify)
     return effects
+
+
+def queue_notification(session: Session, order: CustomerOrder, kind: str) -> None:
+    customer = session.get(Customer, order.customer_id)
+    session.add(Notification(order_number=order.number, kind=kind, to_email=customer.email))
+
+
+def _check_reroute(session: Session, order: CustomerOrder, lines: list[OrderLine], reroute: Reroute) -> None:
+    """The other location exists and has the units now (the device may have decided on old figures)."""
+    target = session.get(Store, reroute.to)
+    if target is None or (not reroute.ship and target.kind != "store"):
+        raise Refused("order.refused.bad_store", reroute.to)
+    by_no = {ln.line_no: ln for ln in lines}
+    for n in reroute.lines:
+        if available(session, reroute.to, by_no[n].sku) < by_no[n].qty:
+            raise Refused("order.refused.no_stock_there", f"{by_no[n].sku}@{reroute.to}")
+
+
+def _reroute(session: Session, order: CustomerOrder, lines: list[OrderLine], reroute: Reroute) -> None:
+    """Ship the lines here from the other location (a transfer), or move them to a new order there."""
+    if reroute.ship:
+        transfers.request(session, order, reroute.to, [{"line_no": ln.line_no, "sku": ln.sku, "qty": ln.qty}
+                                                       for ln in lines])
+        queue_notification(session, order, "in_transit")
+        return
+    products = {p.sku: p for p in session.execute(select(Product).where(Product.sku.in_([ln.sku for ln in lines])))
+                .scalars()}
+    child = CustomerOrder(
+        number=_new_number(session), store_code=reroute.to, channel=order.channel, fulfilment="pickup",
+        status=OrderStatus.NEW.value, customer_id=order.customer_id, pickup_code=_new_pickup_code(),
+        id_check=order.id_check, currency=order.currency,
+        total=sum((ln.unit_price * ln.qty for ln in lines), Decimal("0")), promised_at=order.promised_at,
+        parent_number=order.number, version=next_versions(session, 1),
+    )
+    session.add(child)
+    session.flush()
+    skus = {ln.sku for ln in lines}
+    rows = _add_lines(session, child, [(products[ln.sku], ln.qty, ln.substitute_sku) for ln in lines],
+                      reserve_from=next_versions(session, len(skus)) if len(skus) == len(lines) else None)
+    if len(skus) != len(lines):  # one SKU on two lines (after a substitute): reserve line by line
+        for ln in lines:
+            book(session, child.store_code, ln.sku, child.number, "order", reserved=ln.qty)
+    for row, ln in zip(rows, lines, strict=True):
+        row.unit_price = ln.unit_price  # the customer paid the first store's price
+    session.add(OrderEvent(order_number=child.number, action="rerouted_from",
+                           detail={"order": order.number, "store": order.store_code,
+                                   "lines": [ln.line_no for ln in lines]}))
+    session.add(OrderEvent(order_number=order.number, action="rerouted_to",
+                           detail={"order": child.number, "store": child.store_code}))
+    queue_notification(session, child, "rerouted")
+    from .sync import notify
+
+    notify(session, child.store_code)
 
 
 def _stock_effects(session: Session, store: str, number: str, fx: Effects, device: str | None,
                    mutation_id: int | None) -> None:
-    def book(sku: str, field: str, delta: int, reason: str) -> None:
-        session.add(InventoryMovement(store_code=store, sku=sku, field_name=field, delta=delta, reason=reason,
-                                      reference=number, device_id=device, mutation_id=mutation_id))
+    changes: dict[str, dict[str, int]] = {}
+    reasons: dict[str, str] = {}
+
+    def add(sku: str, reason: str, **deltas: int) -> None:
+        per = changes.setdefault(sku, {})
+        for field, delta in deltas.items():
+            per[field] = per.get(field, 0) + delta
+        reasons.setdefault(sku, reason)
 
     for sku, n in fx.release_reserved.items():
-        level = _level(session, store, sku)
-        level.reserved = max(0, level.reserved - n)
-        book(sku, "reserved", -n, "order_release")
-        level.updated_at, level.version = now_utc(), next_versions(session, 1)
+        add(sku, "order_release", reserved=-n)
+    for sku, n in fx.reserve.items():
+        add(sku, "order_substitute", reserved=n)
     for sku, n in fx.ship_out.items():
-        level = _level(session, store, sku)
-        level.on_hand = max(0, level.on_hand - n)
-        level.reserved = max(0, level.reserved - n)
-        book(sku, "on_hand", -n, "order_handover")
-        book(sku, "reserved", -n, "order_handover")
-        level.updated_at, level.version = now_utc(), next_versions(session, 1)
+        add(sku, "order_handover", on_hand=-n, reserved=-n)
+    for sku, n in fx.receive_in.items():
+        add(sku, "transfer_received", on_hand=n, reserved=n)
     for sku in fx.zero_on_hand:
-        level = _level(session, store, sku)
-        if level.on_hand:
-            book(sku, "on_hand", -level.on_hand, "not_in_stock")
-            level.on_hand = 0
-            level.updated_at, level.version = now_utc(), next_versions(session, 1)
+        add(sku, "not_in_stock")
+    for sku, deltas in changes.items():
+        book(session, store, sku, number, reasons[sku], device=device, mutation_id=mutation_id,
+             zero_on_hand=sku in fx.zero_on_hand, **deltas)
+    for sku in fx.zero_on_hand:
         # Other open orders for this SKU here are now at risk: they say so in their trail.
         for other in session.execute(
             select(CustomerOrder.number).join(OrderLine, OrderLine.order_number == CustomerOrder.number)
@@ -245,16 +340,40 @@ def _stock_effects(session: Session, store: str, number: str, fx: Effects, devic
             o.version = next_versions(session, 1)
 
 
-def order_json(order: CustomerOrder, lines: list[OrderLine], customer: Customer | None) -> dict:
+def orders_json(session: Session, rows: list[CustomerOrder]) -> list[dict]:
+    """Orders as devices and the API see them: lines, customer and transfers, loaded in one query each."""
+    if not rows:
+        return []
+    numbers = [o.number for o in rows]
+    lines: dict[str, list[OrderLine]] = {n: [] for n in numbers}
+    for ln in session.execute(select(OrderLine).where(OrderLine.order_number.in_(numbers))).scalars():
+        lines[ln.order_number].append(ln)
+    customers = {c.id: c for c in session.execute(
+        select(Customer).where(Customer.id.in_({o.customer_id for o in rows}))).scalars()}
+    shipments: dict[str, list[dict]] = {}
+    found = list(session.execute(select(Transfer).where(Transfer.order_number.in_(numbers))
+                                 .order_by(Transfer.id)).scalars())
+    if found:
+        names = dict(session.execute(select(Store.code, Store.name).where(
+            Store.code.in_({t.from_location for t in found}))).all())
+        for t in found:
+            shipments.setdefault(t.order_number, []).append(transfers.transfer_json(t, names))
+    return [order_json(o, lines[o.number], customers.get(o.customer_id), shipments.get(o.number)) for o in rows]
+
+
+def order_json(order: CustomerOrder, lines: list[OrderLine], customer: Customer | None,
+               shipments: list[dict] | None = None) -> dict:
     return {
         "number": order.number, "store": order.store_code, "channel": order.channel, "fulfilment": order.fulfilment,
         "status": order.status, "pickup_code": order.pickup_code, "bin": order.bin, "id_check": order.id_check,
         "currency": order.currency, "total": str(order.total),
         "promised_at": _iso(order.promised_at), "expires_at": _iso(order.expires_at),
-        "created_at": _iso(order.created_at), "version": order.version,
+        "created_at": _iso(order.created_at), "version": order.version, "picker": order.picker,
+        "parent": order.parent_number, "transfers": shipments or [],
         "customer": {"name": customer.name, "email": customer.email, "phone": customer.phone} if customer else None,
         "lines": [{"line_no": ln.line_no, "sku": ln.sku, "name": ln.name, "qty": ln.qty, "picked": ln.picked,
-                   "status": ln.status, "reason": ln.reason, "unit_price": str(ln.unit_price)}
+                   "status": ln.status, "reason": ln.reason, "unit_price": str(ln.unit_price),
+                   "substitute": ln.substitute_sku, "location": ln.location}
                   for ln in sorted(lines, key=lambda x: x.line_no)],
     }
 

@@ -18,7 +18,7 @@ from ..device.auth import Permission
 from ..device.runtime import Device
 from .access_vm import DevicesViewModel, EnrolViewModel, SignInViewModel
 from .i18n import age, is_rtl, set_locale, t
-from .orders_vm import OrderViewModel, QueuesViewModel
+from .orders_vm import OrderViewModel, QueuesViewModel, WaveViewModel
 from .pending_vm import PendingViewModel
 from .scan_vm import ScanViewModel
 from .views.access import EnrolView, RevokedView, SignInView
@@ -26,6 +26,7 @@ from .views.devices import DevicesView
 from .views.orders import OrderView, QueuesView
 from .views.pending import PendingView
 from .views.scan import ScanView
+from .views.wave import WaveView
 from .widgets import labelled
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -165,19 +166,33 @@ class Shell:
         vm = QueuesViewModel(self.dev.orders)
         if queue:
             vm.load(queue)
-        view = QueuesView(vm, self.page, self.open_order, self._back_to_scan)
+        view = QueuesView(vm, self.page, self.open_order, self._back_to_scan, self.open_wave)
         self._show(view.root)
         self.live = lambda: (vm.load(), view.render())
         self.page.update()
 
     async def open_order(self, number: str) -> None:
         self.dev.auth.touch()
-        vm = OrderViewModel(self.dev.orders, number)
+        me = self.dev.auth.session.staff_number if self.dev.auth.session else ""
+        vm = OrderViewModel(self.dev.orders, number, self.dev.lookup, me)
 
         async def back(_e: ft.Event) -> None:
             await self.show_orders()
 
         view = OrderView(vm, self.page, back, self.dev.auth.touch)
+        self._show(view.root)
+        self.live = lambda: (vm.load(), view.render())
+        self.page.update()
+        await view.scan.focus()
+
+    async def open_wave(self, numbers: list[str]) -> None:
+        self.dev.auth.touch()
+        vm = WaveViewModel(self.dev.orders, numbers)
+
+        async def back(_e: ft.Event) -> None:
+            await self.show_orders()
+
+        view = WaveView(vm, self.page, back, self.dev.auth.touch)
         self._show(view.root)
         self.live = lambda: (vm.load(), view.render())
         self.page.update()

@@ -7,11 +7,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..device.orders import QUEUES, LineStatus, Orders, OrderStatus, Refused, RejectReason
-from ..device.runtime import AcknowledgeOrder, HandOverOrder, PickLine, RejectOrderLine, StageOrder
+from ..device.labels import pickup_label_pdf
+from ..device.lookup import LookupService
+from ..device.orders import QUEUES, LineStatus, Orders, OrderStatus, Refused, RejectReason, WaveItem
+from ..device.runtime import (
+    AcknowledgeOrder,
+    AssignOrder,
+    HandOverOrder,
+    PickLine,
+    ReceiveLine,
+    RejectOrderLine,
+    RerouteLines,
+    ResendReady,
+    StageOrder,
+    SubstituteLine,
+)
 from .i18n import local_time, money, t
 
 QUEUE_ORDER = list(QUEUES)
+WAVE_SIZE = 6  # what fits in one trolley
 
 
 @dataclass(frozen=True)
@@ -22,6 +36,7 @@ class QueueRow:
     promised: str
     overdue: bool
     status: str
+    picker: str = ""
 
 
 @dataclass
@@ -45,10 +60,18 @@ class QueuesViewModel:
         self.state.rows = [
             QueueRow(o.number, o.customer, t("orders.items", n=o.items),
                      local_time(o.promised_at) if o.promised_at else "",
-                     o.overdue, t(f"order.status.{o.status.value}"))
+                     o.overdue, t(f"order.status.{o.status.value}"),
+                     t("order.picker", who=o.picker) if o.picker else "")
             for o in queues[self.state.current]
         ]
         return self.state
+
+    def can_wave(self) -> bool:
+        return self.state.current in ("new", "picking") and len(self.state.rows) > 1
+
+    def wave_numbers(self) -> list[str]:
+        """The next orders due in this queue: one walk picks for all of them."""
+        return [r.number for r in self.state.rows[:WAVE_SIZE]] if self.can_wave() else []
 
     def search(self, text: str) -> str | None:
         """The order to open for a scanned pickup code, a number or a name (None: a message says why)."""
@@ -69,6 +92,7 @@ class LineRow:
     status: str
     status_key: str
     open: bool
+    location: str = ""
 
 
 @dataclass
@@ -85,11 +109,30 @@ class OrderState:
     notice: str = ""
     error: bool = False
     pending_steps: int = 0
+    picker: str = ""
+    shipments: list[ShipmentRow] = field(default_factory=list)
+    parent: str = ""
+
+
+@dataclass(frozen=True)
+class ShipmentRow:
+    text: str
+    tracking_url: str
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A way to fill a line this store cannot: the customer's allowed substitute, the same product at a
+    store near by (collect there), or sent here from a warehouse or store (ship to store)."""
+
+    kind: str  # substitute | collect_there | ship_here
+    label: str
+    store: str = ""
 
 
 class OrderViewModel:
-    def __init__(self, orders: Orders, number: str) -> None:
-        self.orders, self.number = orders, number
+    def __init__(self, orders: Orders, number: str, lookup: LookupService | None = None, me: str = "") -> None:
+        self.orders, self.number, self.lookup, self.me = orders, number, lookup, me
         self.state = OrderState(number=number)
         self.load()
 
@@ -109,9 +152,68 @@ class OrderViewModel:
                                                                             qty=ln.qty),
                            t(f"line.status.{ln.status.value}") + (f" · {t('reject.reason.' + ln.reason)}"
                                                                    if ln.reason else ""),
-                           ln.status.value, ln.status is LineStatus.OPEN) for ln in o.lines]
+                           ln.status.value, ln.status is LineStatus.OPEN, shown.location_of(ln.line_no))
+                   for ln in o.lines]
         s.actions = _actions(o.status)
+        if any(ln.status is LineStatus.IN_TRANSIT for ln in o.lines):
+            s.actions.add("receive")
+        s.picker, s.parent = o.picker, data.get("parent", "")
+        s.shipments = [ShipmentRow(_shipment_text(x), x.get("tracking_url", "")) for x in data.get("transfers", [])]
         return s
+
+    def assign_to_me(self) -> OrderState:
+        return self._do(AssignOrder(order=self.number, picker=self.me), t("order.done.assigned"))
+
+    def label(self) -> tuple[str, bytes] | None:
+        """The pickup label as a PDF (file name, bytes); None with a notice when it cannot be made."""
+        shown = self.orders.shown(self.number)
+        if shown is None:
+            return None
+        store = self.lookup.store.locations().get(shown.data["store"]) if self.lookup else None
+        try:
+            pdf = pickup_label_pdf(shown.data, store.name if store else shown.data["store"], t)
+        except (ValueError, OSError) as exc:
+            self.state.notice, self.state.error = t("order.label.failed", why=str(exc)[:80]), True
+            return None
+        return f"pickup-{self.number}.pdf", pdf
+
+    def resend(self) -> OrderState:
+        return self._do(ResendReady(order=self.number), t("order.done.resent"))
+
+    def alternatives(self, line_no: int) -> list[Alternative]:
+        """What can be offered instead, nearest first; the network figures are live when online, else the
+        last known (the server checks again when the step arrives)."""
+        shown = self.orders.shown(self.number)
+        line = next((ln for ln in shown.order.lines if ln.line_no == line_no), None) if shown else None
+        if line is None or line.status is not LineStatus.OPEN:
+            return []
+        out = []
+        if line.substitute:
+            out.append(Alternative("substitute", t("order.alt.substitute", sku=line.substitute)))
+        if self.lookup is None:
+            return out
+        try:
+            network = self.lookup.network(line.sku)
+        except Exception:  # noqa: BLE001 - no alternatives is an answer; the reasons stay available
+            return out
+        stores = [loc for loc in network.locations if loc.figures.available_to_promise >= line.qty]
+        for loc in [x for x in stores if x.kind == "store"][:3]:
+            out.append(Alternative("collect_there", t("order.alt.collect_there", store=loc.name,
+                                                      km=f"{loc.distance_km or 0:.0f}",
+                                                      n=loc.figures.available_to_promise), loc.code))
+        for loc in sorted(stores, key=lambda x: (x.kind != "warehouse", x.distance_km or 0))[:2]:
+            out.append(Alternative("ship_here", t("order.alt.ship_here", store=loc.name,
+                                                  n=loc.figures.available_to_promise), loc.code))
+        return out
+
+    def choose(self, line_no: int, alternative: Alternative, reason: str) -> OrderState:
+        if alternative.kind == "substitute":
+            return self._do(SubstituteLine(order=self.number, line_no=line_no), t("order.done.substituted"))
+        reason = reason if reason in {r.value for r in RejectReason} else "not_in_stock"
+        ship = alternative.kind == "ship_here"
+        return self._do(RerouteLines(order=self.number, lines=[line_no], to=alternative.store, ship=ship,
+                                     reason=reason),
+                        t("order.done.ship_here" if ship else "order.done.rerouted", store=alternative.store))
 
     def _do(self, command, ok: str) -> OrderState:  # noqa: ANN001
         try:
@@ -130,6 +232,11 @@ class OrderViewModel:
         if not code:
             return self.state
         line = self.orders.line_for_scan(self.number, code)
+        if line is None and "receive" in self.state.actions:
+            incoming = self.orders.line_for_scan(self.number, code, LineStatus.IN_TRANSIT)
+            if incoming is not None:
+                return self._do(ReceiveLine(order=self.number, line_no=incoming, scanned=code[:128]),
+                                t("order.done.received"))
         if line is None:
             self.state.notice, self.state.error = t("order.wrong_item"), True
             return self.load()
@@ -173,14 +280,65 @@ class OrderViewModel:
 
 def _actions(status: OrderStatus) -> set[str]:
     if status is OrderStatus.NEW:
-        return {"acknowledge", "pick"}
+        return {"acknowledge", "pick", "assign"}
     if status in (OrderStatus.ACKNOWLEDGED, OrderStatus.PICKING):
-        return {"pick"}
+        return {"pick", "assign"}
     if status is OrderStatus.PICKED:
-        return {"stage"}
+        return {"stage", "assign"}
+    if status is OrderStatus.AWAITING_TRANSFER:
+        return {"receive", "assign"}
     if status in (OrderStatus.READY_FOR_PICKUP, OrderStatus.PARTLY_HANDED_OVER):
-        return {"hand_over"}
+        return {"hand_over", "resend", "label"}
     return set()
+
+
+def _shipment_text(x: dict) -> str:
+    state = t(f"transfer.status.{x.get('status', 'requested')}")
+    parcel = f" · {x['carrier_name']} {x['tracking']}" if x.get("tracking") else ""
+    return t("order.shipment", source=x.get("from_name") or x.get("from", ""), state=state) + parcel
+
+
+@dataclass
+class WaveState:
+    numbers: list[str]
+    groups: list[tuple[str, list[WaveItem]]] = field(default_factory=list)
+    left: int = 0
+    notice: str = ""
+    error: bool = False
+
+
+class WaveViewModel:
+    """Picking several orders in one walk: their open lines by location; a scan counts for the order
+    promised first that still needs the item."""
+
+    def __init__(self, orders: Orders, numbers: list[str]) -> None:
+        self.orders = orders
+        self.state = WaveState(list(numbers))
+        self.load()
+
+    def load(self) -> WaveState:
+        groups: dict[str, list[WaveItem]] = {}
+        items = self.orders.wave(self.state.numbers)
+        for item in items:
+            groups.setdefault(item.location, []).append(item)
+        self.state.groups = list(groups.items())
+        self.state.left = sum(i.qty - i.picked for i in items)
+        return self.state
+
+    def scan(self, text: str) -> WaveState:
+        code = text.strip()
+        if not code:
+            return self.state
+        item = self.orders.wave_line_for_scan(self.state.numbers, code)
+        if item is None:
+            self.state.notice, self.state.error = t("wave.not_needed"), True
+            return self.load()
+        try:
+            self.orders.do(PickLine(order=item.order, line_no=item.line_no, qty=1, scanned=code[:128]))
+            self.state.notice, self.state.error = t("wave.picked", name=item.name, order=item.order), False
+        except Refused as exc:
+            self.state.notice, self.state.error = t(exc.reason), True
+        return self.load()
 
 
 def _decimal(text: str):  # noqa: ANN202

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from store_associate.domain.pickup import (
     Acknowledge,
+    Assign,
     Cancel,
     Expire,
     HandOver,
@@ -19,14 +20,18 @@ from store_associate.domain.pickup import (
     Refused,
     RejectLine,
     RejectReason,
+    Receive,
+    Resend,
+    Reroute,
     Stage,
+    Substitute,
     apply,
     queue_of,
 )
 
 
 def order(status=OrderStatus.NEW, lines=None, **kw) -> Order:
-    lines = lines or (Line(1, "100001", 2), Line(2, "100002", 1))
+    lines = lines or (Line(1, "100001", 2, substitute="100009"), Line(2, "100002", 1))
     return Order("SA-1", "NYC-01", status, tuple(lines), **kw)
 
 
@@ -100,19 +105,24 @@ def test_expiry_releases_and_refunds():
 ACTIONS = {
     "acknowledge": Acknowledge(), "pick": Pick(1, 1), "reject": RejectLine(1, RejectReason.DAMAGED),
     "stage": Stage("B-1"), "hand_over": HandOver((1, 2)), "cancel": Cancel(), "expire": Expire(),
+    "assign": Assign("1002"), "substitute": Substitute(1), "reroute": Reroute((1,), "BOS-01", ship=False),
+    "ship_here": Reroute((1,), "DC-EAST", ship=True), "receive": Receive(1), "resend": Resend(),
 }
+BEFORE = {"pick", "reject", "cancel", "assign", "substitute", "reroute", "ship_here"}
 LEGAL = {
-    OrderStatus.NEW: {"acknowledge", "pick", "reject", "cancel"},
-    OrderStatus.ACKNOWLEDGED: {"pick", "reject", "cancel"},
-    OrderStatus.PICKING: {"pick", "reject", "cancel"},
-    OrderStatus.PICKED: {"stage", "cancel"},
+    OrderStatus.NEW: BEFORE | {"acknowledge"},
+    OrderStatus.ACKNOWLEDGED: BEFORE,
+    OrderStatus.PICKING: BEFORE,
+    OrderStatus.PICKED: {"stage", "cancel", "assign"},
     OrderStatus.STAGED: {"cancel"},
-    OrderStatus.READY_FOR_PICKUP: {"hand_over", "cancel", "expire"},
-    OrderStatus.PARTLY_HANDED_OVER: {"cancel", "expire"},
+    OrderStatus.READY_FOR_PICKUP: {"hand_over", "cancel", "expire", "resend"},
+    OrderStatus.PARTLY_HANDED_OVER: {"cancel", "expire", "resend"},
+    OrderStatus.AWAITING_TRANSFER: {"receive", "cancel", "assign"},
     OrderStatus.HANDED_OVER: set(),
     OrderStatus.REJECTED: set(),
     OrderStatus.CANCELLED: set(),
     OrderStatus.EXPIRED: set(),
+    OrderStatus.REROUTED: set(),
 }
 
 
@@ -123,6 +133,9 @@ def state_for(status: OrderStatus) -> Order:
             ready() if status is OrderStatus.READY_FOR_PICKUP else
             order(status, (Line(1, "100001", 2, 2, LineStatus.HANDED_OVER), Line(2, "100002", 1, 1, LineStatus.KEPT)))
             if status is OrderStatus.PARTLY_HANDED_OVER else order(status, picked().lines))
+    if status is OrderStatus.AWAITING_TRANSFER:
+        return order(status, (Line(1, "100001", 2, status=LineStatus.IN_TRANSIT), Line(2, "100002", 1, 1,
+                                                                                        LineStatus.PICKED)))
     return order(status)
 
 
@@ -161,14 +174,79 @@ def test_any_sequence_keeps_reservations_balanced(actions):
         except Refused:
             continue
         for sku, n in {**fx.release_reserved}.items():
-            reserved[sku] -= n
+            reserved[sku] = reserved.get(sku, 0) - n
         for sku, n in fx.ship_out.items():
-            reserved[sku] -= n
+            reserved[sku] = reserved.get(sku, 0) - n
+        for sku, n in {**fx.reserve, **fx.receive_in}.items():
+            reserved[sku] = reserved.get(sku, 0) + n
     assert all(v >= 0 for v in reserved.values())
-    if o.status in (OrderStatus.HANDED_OVER, OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED):
-        assert reserved == {"100001": 0, "100002": 0}
+    if o.status in (OrderStatus.HANDED_OVER, OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED,
+                    OrderStatus.REROUTED):
+        assert all(v == 0 for v in reserved.values()), reserved
 
 
 def test_queues():
     assert queue_of(OrderStatus.NEW) == "new" and queue_of(OrderStatus.PICKED) == "picking"
     assert queue_of(OrderStatus.READY_FOR_PICKUP) == "ready" and queue_of(OrderStatus.EXPIRED) == "problems"
+    assert queue_of(OrderStatus.AWAITING_TRANSFER) == "incoming" and queue_of(OrderStatus.REROUTED) == "problems"
+
+
+def test_substitute_moves_the_reservation_and_tells_the_customer():
+    o, fx = apply(order(), Substitute(1))
+    assert o.line(1).sku == "100009" and o.line(1).substitute == "" and o.line(1).status is LineStatus.OPEN
+    assert fx.release_reserved == {"100001": 2} and fx.reserve == {"100009": 2} and fx.notify == "substituted"
+    with pytest.raises(Refused, match="no_substitute"):
+        apply(order(), Substitute(2))  # the customer allowed none for line 2
+    with pytest.raises(Refused):
+        apply(o, Substitute(1))  # only once
+
+
+def test_reroute_every_line_elsewhere_closes_the_order_here():
+    o, fx = apply(order(), Reroute((1, 2), "bos-01", ship=False))
+    assert o.status is OrderStatus.REROUTED and {ln.status for ln in o.lines} == {LineStatus.REROUTED}
+    assert fx.reroute == Reroute((1, 2), "BOS-01", ship=False) and fx.notify == "rerouted"
+    assert fx.release_reserved == {"100001": 2, "100002": 1} and fx.zero_on_hand == ("100001", "100002")
+
+
+def test_reroute_one_line_keeps_picking_the_rest():
+    o, fx = apply(order(), Reroute((1,), "BOS-01", ship=False, reason=RejectReason.DAMAGED))
+    assert o.status is OrderStatus.PICKING and fx.zero_on_hand == ()
+    o, _ = apply(o, Pick(2, 1))
+    assert o.status is OrderStatus.PICKED
+    assert apply(o, Stage("B-3"))[0].status is OrderStatus.READY_FOR_PICKUP
+
+
+def test_ship_to_store_waits_for_the_transfer_and_is_received_by_line():
+    o, fx = apply(order(), Reroute((1,), "DC-EAST", ship=True))
+    assert o.line(1).status is LineStatus.IN_TRANSIT and fx.notify == "in_transit" and fx.refund_lines == ()
+    o, _ = apply(o, Pick(2, 1))
+    assert o.status is OrderStatus.AWAITING_TRANSFER
+    with pytest.raises(Refused):
+        apply(o, Stage("B-1"))  # arrival is not completion: nothing is staged before it is received
+    o, fx = apply(o, Receive(1))
+    assert o.status is OrderStatus.PICKED and o.line(1).picked == 2 and fx.receive_in == {"100001": 2}
+    with pytest.raises(Refused):
+        apply(o, Receive(1))
+
+
+def test_bad_reroutes_are_refused():
+    for action in (Reroute((), "BOS-01", False), Reroute((1, 1), "BOS-01", False), Reroute((1,), "NYC-01", False),
+                   Reroute((1,), " ", False), Reroute((9,), "BOS-01", False)):
+        with pytest.raises(Refused):
+            apply(order(), action)
+
+
+def test_assign_and_resend():
+    o, _ = apply(order(), Assign("1002"))
+    assert o.picker == "1002" and o.status is OrderStatus.ACKNOWLEDGED
+    assert apply(o, Assign(""))[0].picker == ""
+    assert apply(ready(), Resend())[1].notify == "ready"
+    with pytest.raises(Refused):
+        apply(order(), Assign("x" * 17))
+
+
+def test_cancel_while_in_transit_cancels_the_transfer():
+    o, _ = apply(order(), Reroute((1, 2), "DC-EAST", ship=True))
+    assert o.status is OrderStatus.AWAITING_TRANSFER
+    o, fx = apply(o, Cancel())
+    assert fx.cancel_transfers and fx.refund_lines == (1, 2) and fx.release_reserved == {}

@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ...domain.permissions import Permission
 from .. import orders
-from ..models import Customer, CustomerOrder, OrderEvent, OrderLine
+from ..models import CustomerOrder, OrderEvent
 from .deps import SessionDep, principal_dep, require_own_store
 from .errors import ApiError
 from .sync import deliver_pokes
@@ -29,14 +30,20 @@ class CustomerIn(BaseModel):
     locale: str = Field(default="en", max_length=16, pattern=r"^[A-Za-z]{2}([_-][A-Za-z]{2})?$")
 
 
+Sku = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
+
+
 class LineIn(BaseModel):
-    sku: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
+    sku: str = Sku
     qty: int = Field(ge=1, le=99)
+    substitute: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$",
+                                   description="a SKU the customer accepts if this one cannot be found")
 
 
 class OrderIn(BaseModel):
     store: str = Field(min_length=1, max_length=16)
-    fulfilment: Literal["pickup"] = "pickup"
+    fulfilment: Literal["pickup", "ship_to_store"] = Field(
+        default="pickup", description="ship_to_store: the items come from a warehouse or another store")
     customer: CustomerIn
     lines: list[LineIn] = Field(min_length=1, max_length=50)
     promised_at: datetime | None = None
@@ -52,6 +59,23 @@ class LineOut(BaseModel):
     status: str
     reason: str
     unit_price: str
+    substitute: str
+    location: str
+
+
+class TransferOut(BaseModel):
+    id: int
+    order: str
+    from_: str = Field(alias="from")
+    from_name: str
+    to: str
+    status: str
+    carrier: str
+    carrier_name: str
+    tracking: str
+    tracking_url: str
+    lines: list[dict]
+    shipped_at: str | None
 
 
 class OrderOut(BaseModel):
@@ -69,8 +93,11 @@ class OrderOut(BaseModel):
     expires_at: str | None
     created_at: str | None
     version: int
+    picker: str
+    parent: str
     customer: dict | None
     lines: list[LineOut]
+    transfers: list[TransferOut]
 
 
 class EventOut(BaseModel):
@@ -82,8 +109,13 @@ class EventOut(BaseModel):
 
 
 def _out(session: SessionDep, order: CustomerOrder) -> OrderOut:
-    lines = list(session.execute(select(OrderLine).where(OrderLine.order_number == order.number)).scalars())
-    return OrderOut(**orders.order_json(order, lines, session.get(Customer, order.customer_id)))
+    made = session.info.pop("intake", None)
+    if made is not None and made[0] is order:  # just taken: answer from memory, without reading it back
+        _, lines, customer = made
+        shipments = [] if order.fulfilment == "pickup" else None
+        if shipments is not None:
+            return OrderOut(**orders.order_json(order, lines, customer, shipments))
+    return OrderOut(**orders.orders_json(session, [order])[0])
 
 
 @router.post("", response_model=OrderOut, status_code=201, summary="Take a web-shop order for pickup in a store",
@@ -92,16 +124,31 @@ def intake(request: Request, body: OrderIn, principal: Intake, session: SessionD
            idempotency_key: Annotated[str, Header(min_length=8, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$",
                                                   description="the same key for a retry of the same order")],
            ) -> OrderOut:
-    try:
-        order, created = orders.intake(session, principal.api_key_id, idempotency_key, body.model_dump(mode="json"))
-        session.commit()
-    except orders.IntakeError as exc:
-        session.rollback()
-        raise ApiError(exc.status, exc.error, exc.message) from None
+    out, created = _take(session, principal.api_key_id, idempotency_key, body.model_dump(mode="json"))
     if not created:
         response.status_code = 200  # a retry: the order it made the first time
     deliver_pokes(request, session)
-    return _out(session, order)
+    return out
+
+
+def _take(session: SessionDep, api_key_id: int | None, key: str, data: dict) -> tuple[OrderOut, bool]:
+    """Intake in one transaction. The answer is built before the commit, from what is in memory (after the
+    commit every row would be read again). Two copies of one request racing: the loser's insert hits the
+    idempotency key's unique constraint, and it answers with the winner's order."""
+    for attempt in range(2):
+        try:
+            order, created = orders.intake(session, api_key_id, key, data)
+            out = _out(session, order)
+            session.commit()
+            return out, created
+        except orders.IntakeError as exc:
+            session.rollback()
+            raise ApiError(exc.status, exc.error, exc.message) from None
+        except IntegrityError:
+            session.rollback()
+            if attempt:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class OrderRequestIn(BaseModel):
@@ -127,16 +174,11 @@ def order_request(request: Request, body: OrderRequestIn, principal: Requester, 
             **body.model_dump(mode="json")}
     # The device's id is part of the key: two kiosks cannot collide on the same key.
     key = f"{principal.device_id}:{idempotency_key}"[:80]
-    try:
-        order, created = orders.intake(session, None, key, data)
-        session.commit()
-    except orders.IntakeError as exc:
-        session.rollback()
-        raise ApiError(exc.status, exc.error, exc.message) from None
+    out, created = _take(session, None, key, data)
     if not created:
         response.status_code = 200
     deliver_pokes(request, session)
-    return _out(session, order)
+    return out
 
 
 @router.get("", response_model=list[OrderOut], summary="A store's orders, newest first",
@@ -148,8 +190,8 @@ def list_orders(principal: Reader, session: SessionDep, store: Annotated[str, Qu
     q = select(CustomerOrder).where(CustomerOrder.store_code == store)
     if status:
         q = q.where(CustomerOrder.status == status)
-    return [_out(session, o) for o in session.execute(q.order_by(CustomerOrder.created_at.desc()).limit(limit))
-            .scalars()]
+    rows = list(session.execute(q.order_by(CustomerOrder.created_at.desc()).limit(limit)).scalars())
+    return [OrderOut(**o) for o in orders.orders_json(session, rows)]
 
 
 def _own(principal, session: SessionDep, number: str) -> CustomerOrder:  # noqa: ANN001

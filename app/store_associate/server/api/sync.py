@@ -21,8 +21,8 @@ from ...domain.commands import MAX_BATCH, Mutation
 from ...domain.permissions import Permission
 from .. import crud
 from ..access import Principal, aware, revoked_device
-from ..models import Customer, CustomerOrder, Device, DeviceSyncState, MutationLog, OrderLine, QuarantinedPush
-from ..orders import order_json
+from ..models import Device, DeviceSyncState, MutationLog, QuarantinedPush
+from ..orders import orders_json
 from ..sync import push as apply_push
 from .deps import (
     DirectoryDep,
@@ -156,18 +156,6 @@ def deliver_pokes(request: Request, session: Session) -> None:
     """Pokes queued in a committed transaction on SQLite (PostgreSQL's NOTIFY went out at commit)."""
     for store in session.info.pop("pokes", set()):
         request.app.state.poker.poke(store)
-
-
-def orders_json(session: Session, rows: list[CustomerOrder]) -> list[dict]:
-    if not rows:
-        return []
-    numbers = [o.number for o in rows]
-    lines: dict[str, list[OrderLine]] = defaultdict(list)
-    for ln in session.execute(select(OrderLine).where(OrderLine.order_number.in_(numbers))).scalars():
-        lines[ln.order_number].append(ln)
-    customers = {c.id: c for c in session.execute(
-        select(Customer).where(Customer.id.in_({o.customer_id for o in rows}))).scalars()}
-    return [order_json(o, lines[o.number], customers.get(o.customer_id)) for o in rows]
 
 
 @router.get("/events", summary="Server-sent events: 'changed' when the store's data changed; pull then",

@@ -1,0 +1,99 @@
+"""Time-driven order steps: a reminder before a ready order expires, and the expiry of no-shows.
+
+Each runs in its own transaction per order with the order row locked, so two server processes sweeping at
+once cannot expire an order twice or send two reminders; an order handed over meanwhile is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from ..domain.pickup import COLLECTABLE, Expire, OrderStatus, Refused, apply
+from .crud import next_versions
+from .models import CustomerOrder, OrderEvent
+from .orders import _stock_effects, domain_order, load, queue_notification
+from .sync import notify
+
+log = logging.getLogger("store_associate.order_clock")
+
+
+def sweep(engine: Engine, now: datetime, remind_before: timedelta,
+          on_poke: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Expire ready orders past their pickup window; remind customers whose order expires soon."""
+    done = {"expired": 0, "reminded": 0}
+    statuses = [s.value for s in COLLECTABLE]
+    with Session(engine) as session:
+        due = list(session.execute(select(CustomerOrder.number, CustomerOrder.store_code).where(
+            CustomerOrder.status.in_(statuses), CustomerOrder.expires_at.is_not(None),
+            CustomerOrder.expires_at <= now + remind_before)).all())
+    for number, store in due:
+        with Session(engine) as session:
+            found = load(session, store, number)
+            if found is None:
+                continue
+            order, lines = found
+            expires = order.expires_at if order.expires_at.tzinfo else order.expires_at.replace(tzinfo=UTC)
+            if order.status not in statuses:
+                continue  # handed over between the query and the lock
+            if expires <= now:
+                try:
+                    new, effects = apply(domain_order(order, lines), Expire())
+                except Refused:
+                    continue
+                by_no = {ln.line_no: ln for ln in lines}
+                for ln in new.lines:
+                    by_no[ln.line_no].status = ln.status.value
+                order.status, order.updated_at, order.version = new.status.value, now, next_versions(session, 1)
+                session.add(OrderEvent(order_number=number, action="expired",
+                                       detail={"expires_at": expires.isoformat()}))
+                _stock_effects(session, store, number, effects, None, None)
+                queue_notification(session, order, "expired")
+                notify(session, store)
+                done["expired"] += 1
+            elif order.reminded_at is None:
+                order.reminded_at = now
+                session.add(OrderEvent(order_number=number, action="reminded", detail={}))
+                queue_notification(session, order, "reminder")
+                done["reminded"] += 1
+            else:
+                continue
+            session.commit()
+            for poked in session.info.pop("pokes", set()):
+                if on_poke:
+                    on_poke(poked)  # SQLite: one process, poked after commit (PostgreSQL's NOTIFY went out)
+    return done
+
+
+class OrderClock:
+    """A background thread of the server process that sweeps every `every` seconds."""
+
+    def __init__(self, engine: Engine, remind_before: timedelta, every: float,
+                 on_poke: Callable[[str], None] | None = None, on_done: Callable[[], None] | None = None) -> None:
+        self.engine, self.remind_before, self.every = engine, remind_before, every
+        self.on_poke, self.on_done = on_poke, on_done
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="order-clock")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                done = sweep(self.engine, datetime.now(UTC), self.remind_before, self.on_poke)
+                if any(done.values()) and self.on_done:
+                    self.on_done()
+            except Exception:  # noqa: BLE001 - the clock must outlive one bad round
+                log.exception("order clock round failed")
+
+
+__all__ = ["OrderClock", "OrderStatus", "sweep"]
