@@ -22,7 +22,7 @@ from sqlmodel import Field, SQLModel, create_engine
 
 from ..domain.inventory import StockFigures
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class DeviceModel(SQLModel, registry=registry()):
@@ -108,6 +108,8 @@ class LocalOrder(DeviceModel, table=True):
     pickup_code: str = Field(index=True)
     customer_name: str = ""
     promised_at: str = ""
+    items: int = 0  # units ordered: with the columns above, the queue screen needs no payload parsed
+    picker: str = ""
     payload: str  # the order as JSON, lines included
     version: int = 0
 
@@ -173,6 +175,23 @@ def utcnow_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def _upgrade(path: Path) -> None:
+    """Bring a copy made by an older app version up to this one, in place: the outbox beside it must
+    survive an app update, so nothing is dropped."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(pickup_order)")}
+        if "items" not in columns:  # version 1 -> 2: queue columns, filled from the payloads already held
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ALTER TABLE pickup_order ADD COLUMN items INTEGER NOT NULL DEFAULT 0")
+            db.execute("ALTER TABLE pickup_order ADD COLUMN picker VARCHAR NOT NULL DEFAULT ''")
+            db.execute("UPDATE pickup_order SET items = (SELECT COALESCE(SUM(json_extract(value, '$.qty')), 0)"
+                       " FROM json_each(payload, '$.lines')), picker = COALESCE(json_extract(payload, '$.picker'), '')")
+            db.execute("COMMIT")
+    finally:
+        db.close()
+
+
 class LocalStore:
     """Owns the device database file. Thread-safe: Flet handlers and the sync worker share it."""
 
@@ -182,6 +201,7 @@ class LocalStore:
         engine = create_engine(f"sqlite:///{self.path}")
         DeviceModel.metadata.create_all(engine)
         engine.dispose()
+        _upgrade(self.path)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -273,11 +293,18 @@ class LocalStore:
 
     def _apply_orders(self, rows: Iterable[dict]) -> None:
         self._db.executemany(
-            "INSERT OR REPLACE INTO pickup_order(number, status, pickup_code, customer_name, promised_at, payload,"
-            " version) VALUES (?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO pickup_order(number, status, pickup_code, customer_name, promised_at, items,"
+            " picker, payload, version) VALUES (?,?,?,?,?,?,?,?,?)",
             [(o["number"], o["status"], o["pickup_code"], (o.get("customer") or {}).get("name", ""),
-              o.get("promised_at") or "", json.dumps(o), o.get("version", 0)) for o in rows],
+              o.get("promised_at") or "", sum(ln.get("qty", 0) for ln in o.get("lines", ())), o.get("picker") or "",
+              json.dumps(o), o.get("version", 0)) for o in rows],
         )
+
+    def order_summaries(self) -> list[tuple[str, str, str, str, int, str]]:
+        """(number, status, customer name, promised at, items, picker) of every order, without the payloads."""
+        with self._lock:
+            return self._db.execute("SELECT number, status, customer_name, promised_at, items, picker"
+                                    " FROM pickup_order").fetchall()
 
     def orders(self) -> list[dict]:
         with self._lock:
