@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -188,3 +189,41 @@ def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         yield running
     finally:
         running.stop()
+
+
+class Inbox:
+    """A real SMTP server's mailbox (aiosmtpd on localhost): what the server's sender delivered."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+        self.arrived = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802, ANN001, ANN201 - aiosmtpd's hook
+        from email import message_from_bytes, policy
+
+        with self.arrived:
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            self.arrived.notify_all()
+        return "250 OK"
+
+    def wait_for(self, n: int, timeout: float = 30.0) -> list:
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while len(self.messages) < n:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.arrived.wait(left):
+                    break
+        return list(self.messages)
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()

@@ -162,8 +162,15 @@ def shot(page: Page, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
     page.wait_for_load_state("networkidle")  # product images are fetched after the frame that shows them
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    page.screenshot(path=str(path), full_page=True)
+    # Settled means two frames alike: a dialog fading in or a page sliding would otherwise be caught half-way.
+    previous = b""
+    for _ in range(30):
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        image = page.screenshot(full_page=True)
+        if image == previous:
+            break
+        previous = image
+    path.write_bytes(image)
     return path
 
 

@@ -1,36 +1,62 @@
-"""Pickup in the browser: a web-shop order arrives, is picked by scanning, staged and handed over by the
-customer's code; another has a line that cannot be found."""
+"""Pickup in the browser: a web-shop order arrives, is picked by scanning and staged; the ready e-mail
+arrives over real SMTP and its QR code hands the order over at the counter. Other orders have a line that
+cannot be found: rejected, or re-routed to another store."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 
+import cv2
 import httpx
+import numpy as np
 import pytest
 
-from tests.conftest import RunningServer, seed_database, start_server
-from tests.e2e.conftest import by_id, expect, fill_field, open_app, shot, sign_in_ui, start_app, wedge_scan
+from store_associate.scan import decode_frame
+from tests.conftest import Inbox, RunningServer, seed_database, smtp_server, start_server
+from tests.e2e.conftest import SHOTS, by_id, expect, fill_field, open_app, shot, sign_in_ui, start_app, wedge_scan
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory) -> Iterator[tuple[RunningServer, str]]:
+def setup(tmp_path_factory) -> Iterator[tuple[RunningServer, str, Inbox]]:
     tmp = tmp_path_factory.mktemp("e2e-pickup")
     url = f"sqlite:///{tmp / 'server.db'}"
-    server = start_server(url, seed_database(url))
-    app_url, proc = start_app(server.url, "NYC-01", tmp / "device.db", tmp / "app.log",
-                              server.enrolment_code("NYC-01"))
-    yield server, app_url
-    proc.terminate()
-    proc.wait(timeout=15)
-    server.stop()
+    with smtp_server() as (inbox, port):
+        server = start_server(url, seed_database(url), extra_env={
+            "STORE_ASSOCIATE_SMTP_HOST": "127.0.0.1", "STORE_ASSOCIATE_SMTP_PORT": str(port)})
+        app_url, proc = start_app(server.url, "NYC-01", tmp / "device.db", tmp / "app.log",
+                                  server.enrolment_code("NYC-01"))
+        yield server, app_url, inbox
+        proc.terminate()
+        proc.wait(timeout=15)
+        server.stop()
+
+
+def mail_for(inbox: Inbox, number: str, subject_part: str) -> object:
+    """The e-mail about the order, waiting up to a minute for the server's sender to deliver it."""
+    seen = 0
+    for _ in range(6):
+        messages = list(inbox.messages)
+        found = [m for m in messages if number in m["Subject"] and subject_part in m["Subject"]]
+        if found:
+            return found[-1]
+        seen = len(messages)
+        inbox.wait_for(seen + 1, timeout=10)
+    raise AssertionError(f"no e-mail about {number} ({subject_part}): {[m['Subject'] for m in inbox.messages]}")
+
+
+def qr_of(mail) -> tuple[str, bytes]:  # noqa: ANN001
+    """What the customer's phone shows at the counter: the QR image in the e-mail, decoded."""
+    image = next(part for part in mail.walk() if part.get_content_type() == "image/png").get_content()
+    (read,) = decode_frame(cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR))
+    return read.text, image
 
 
 
-def test_pick_by_scan_stage_and_hand_over(browser, setup):
-    server, url = setup
+def test_pick_by_scan_stage_email_and_hand_over_by_qr(browser, setup):
+    server, url, inbox = setup
     page = open_app(browser, url)
     person = server.person("associate")
     sign_in_ui(page, person["staff_number"], person["pin"])
@@ -60,7 +86,17 @@ def test_pick_by_scan_stage_and_hand_over(browser, setup):
     page.keyboard.press("Enter")
     expect(by_id(page, "order-status")).to_have_text("Ready for pickup", timeout=10_000)
     shot(page, "42-ready")
-    fill_field(page, "Scan the customer's pickup QR or type the code", f"PU-{order['pickup_code']}")
+    # The step syncs, the server sends the ready e-mail over SMTP; the customer brings its QR code.
+    ready = mail_for(inbox, n, "ready")
+    assert ready["To"] == "shopper@example.com"
+    text = ready.get_body(preferencelist=("plain",)).get_content()
+    assert "Opening hours" in text and f"PU-{order['pickup_code']}" in text
+    code, image = qr_of(ready)
+    assert code == f"PU-{order['pickup_code']}"
+    (SHOTS / "42b-ready-email-qr.png").write_bytes(image)
+    (SHOTS / "42b-ready-email.txt").write_text(f"Subject: {ready['Subject']}\nTo: {ready['To']}\n\n{text}")
+    # The counter's scanner reads the phone's QR and types what it holds.
+    fill_field(page, "Scan the customer's pickup QR or type the code", code)
     page.keyboard.press("Enter")
     expect(by_id(page, "order-status")).to_have_text("Handed over", timeout=10_000)
     shot(page, "43-handed-over")
@@ -72,11 +108,12 @@ def test_pick_by_scan_stage_and_hand_over(browser, setup):
     # The outbox sends on its own; then the server has the whole story.
     expect(by_id(page, "sync-status")).not_to_contain_text(re.compile(r"\d+ to send"), timeout=30_000)
     assert server_status() == "handed_over"
+    assert "collected" in mail_for(inbox, n, "collected")["Subject"]  # only after everything is handed over
     page.context.close()
 
 
 def test_cannot_find_an_item_rejects_the_line(browser, setup):
-    server, url = setup
+    server, url, _inbox = setup
     order = server.place_order([{"sku": "100052", "qty": 1}], customer="Casey Collector")
     page = open_app(browser, url)
     person = server.person("associate")
@@ -93,4 +130,39 @@ def test_cannot_find_an_item_rejects_the_line(browser, setup):
     # (A card without buttons keeps its texts as text, not as a label.)
     expect(by_id(page, "line-1")).to_contain_text("Can't be supplied · not in stock", timeout=10_000)
     shot(page, "44-line-rejected")
+    page.context.close()
+
+
+def test_cannot_find_an_item_reroutes_it_to_another_store(browser, setup):
+    server, url, inbox = setup
+    order = server.place_order([{"sku": "100053", "qty": 1}, {"sku": "100054", "qty": 1}], customer="Riley Router")
+    n = order["number"]
+    page = open_app(browser, url)
+    person = server.person("associate")
+    if by_id(page, "user-name").count() == 0:
+        sign_in_ui(page, person["staff_number"], person["pin"])
+    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
+    by_id(page, "open-orders").click()
+    fill_field(page, "Scan a pickup code, or search by order number or name", n)
+    page.keyboard.press("Enter")
+    expect(by_id(page, "order-title")).to_have_text(f"Order {n}", timeout=15_000)
+    page.get_by_role("button", name="Can't find it").first.click()
+    # The nearest stores that have it, and the warehouses that can send it here.
+    offer = by_id(page, "alt-0")
+    expect(offer).to_contain_text("Collect at", timeout=15_000)
+    store_name = re.search(r"Collect at (.+?) \(", offer.inner_text()).group(1)
+    offer.hover()  # waits until the dialog's opening animation has settled (a stable box), then the shot
+    shot(page, "45-alternatives")
+    offer.click()
+    expect(by_id(page, "alt-0")).to_have_count(0, timeout=10_000)  # the dialog closed
+    expect(by_id(page, "order-notice")).to_contain_text("the customer is told", timeout=10_000)
+    expect(by_id(page, "line-1")).to_contain_text("Moved to another store", timeout=10_000)
+    expect(by_id(page, "order-status")).to_have_text("Picking", timeout=10_000)
+    shot(page, "46-line-rerouted")
+    expect(by_id(page, "sync-status")).not_to_contain_text(re.compile(r"\d+ to send"), timeout=30_000)
+    moved = mail_for(inbox, order["number"], "will be ready at")
+    assert store_name in moved["Subject"]
+    manager = server.sign_in("manager")
+    events = httpx.get(f"{server.url}/api/v1/orders/{n}/events", headers=manager).json()
+    assert [e["action"] for e in events][-2:] == ["reroute_lines", "rerouted_to"]
     page.context.close()

@@ -3,50 +3,22 @@ server's sender, with the pickup QR that the counter then scans to hand the orde
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
 
 import cv2
 import httpx
 import numpy as np
 import pytest
-from aiosmtpd.controller import Controller
 
 from store_associate.scan import decode_frame
-from tests.conftest import free_port, seed_database, start_server
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list = []
-        self.arrived = threading.Condition()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        with self.arrived:
-            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-            self.arrived.notify_all()
-        return "250 OK"
-
-    def wait_for(self, n: int, timeout: float = 30.0) -> list:
-        deadline = time.monotonic() + timeout
-        with self.arrived:
-            while len(self.messages) < n:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self.arrived.wait(left):
-                    break
-        return list(self.messages)
+from tests.conftest import free_port, seed_database, smtp_server, start_server
 
 
 @pytest.fixture()
 def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
+    with smtp_server() as found:
+        yield found
 
 
 def push(server, device, n: int, name: str, staff: str, **args) -> dict:

@@ -5,9 +5,8 @@ Two frame paths, one decoder (device.scanner):
   panel polls take_picture() at a throttled rate and decodes each JPEG off the UI loop.
 - desktop (Windows, macOS, Linux): OpenCV reads the webcam in a worker thread that also decodes;
   the panel shows its preview JPEGs in an ft.Image about 15 times a second.
-An accepted read flashes the target box, vibrates where the device can (HapticFeedback; browsers
-ignore it), and goes to the scan screen's submit path. There is no sound: Flet 1.0 has no audio
-control without the separate flet-audio package, which this project does not ship.
+An accepted read flashes the target box, beeps (flet-audio), vibrates where the device can
+(HapticFeedback; browsers ignore it), and goes to the scan screen's submit path.
 
 The camera is released when the panel closes, and when it leaves the page for any other reason
 (another screen, sign-out): the host control's will_unmount stops it.
@@ -28,6 +27,7 @@ import flet as ft
 from ...device.scanner import CameraError, CameraProblem, FrameWorker, VideoSource, list_webcams
 from ..camera_vm import CameraChoice, CameraViewModel, CamStatus, Submission
 from ..i18n import t
+from ..sounds import sounds_for
 from ..widgets import labelled
 
 log = logging.getLogger("store_associate.ui.camera")
@@ -274,6 +274,7 @@ class CameraPanel:
             return
         if sub is not None:
             self._update()
+            self.page.run_task(sounds_for(self.page).ok)
             await self._haptic()
             self.page.run_task(self.on_read, sub)
             await asyncio.sleep(0.2)

@@ -9,6 +9,7 @@ import flet as ft
 
 from ..i18n import t
 from ..orders_vm import QUEUE_ORDER, Alternative, LineRow, OrderViewModel, QueuesViewModel
+from ..sounds import sounds_for
 from ..widgets import card, labelled
 
 REJECT_REASONS = ("not_in_stock", "damaged", "wrong_item_on_shelf")
@@ -123,6 +124,8 @@ class OrderView:
         text = self.scan.value or ""
         self.scan.value = ""
         await self._run(self.vm.scan, text)
+        sounds = sounds_for(self.page)
+        self.page.run_task(sounds.wrong if self.vm.state.error else sounds.ok)
         await self.scan.focus()
 
     async def _assign(self, _e: ft.Event) -> None:
@@ -172,7 +175,9 @@ class OrderView:
             t("order.label"), icon=ft.Icons.PRINT, on_click=self._label))
         self.extra_row = ft.Row([self.assign_button, self.resend_button, self.label_button], wrap=True)
         self.lines = ft.Column(spacing=10)
-        self.body.controls = [card(self.head), labelled("order-notice", self.notice), self.ack_row, self.scan_row,
+        # The wrapper is what is shown or hidden: a Semantics around a hidden control is a Flutter error box.
+        self.notice_box = labelled("order-notice", self.notice)
+        self.body.controls = [card(self.head), self.notice_box, self.ack_row, self.scan_row,
                               self.stage_row, self.code_row, self.hand_row, self.extra_row, self.lines]
 
     def render(self) -> None:
@@ -197,7 +202,7 @@ class OrderView:
         self.head.controls = head
         self.notice.value = s.notice
         self.notice.color = ft.Colors.ERROR if s.error else ft.Colors.GREEN_800
-        self.notice.visible = bool(s.notice)
+        self.notice_box.visible = bool(s.notice)
         self.ack_row.visible = "acknowledge" in s.actions
         self.scan_row.visible = bool({"pick", "receive"} & s.actions)
         self.assign_button.visible = "assign" in s.actions and s.picker != self.vm.me and bool(self.vm.me)

@@ -9,6 +9,7 @@ import flet as ft
 
 from ..i18n import t
 from ..orders_vm import WaveViewModel
+from ..sounds import sounds_for
 from ..widgets import card, labelled
 
 
@@ -21,12 +22,13 @@ class WaveView:
         self.notice = ft.Text("", size=15)
         self.left = ft.Text("", weight=ft.FontWeight.BOLD)
         self.groups = ft.Column(spacing=8)
+        self.notice_box = labelled("wave-notice", self.notice)
         self.root = ft.Column([
             ft.Row([ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("scan.button.back"), on_click=on_back),
                     labelled("wave-title", ft.Text(t("wave.title", n=len(vm.state.numbers)), size=20,
                                                    weight=ft.FontWeight.BOLD))]),
             ft.Row([labelled("wave-scan", self.scan, expand=True)]),
-            labelled("wave-notice", self.notice),
+            self.notice_box,
             labelled("wave-left", self.left),
             self.groups,
         ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=10)
@@ -36,13 +38,15 @@ class WaveView:
         self.on_activity()
         text, self.scan.value = self.scan.value or "", ""
         await asyncio.to_thread(self.vm.scan, text)
+        sounds = sounds_for(self.page)
+        self.page.run_task(sounds.wrong if self.vm.state.error else sounds.ok)
         self.render()
         self.page.update()
         await self.scan.focus()
 
     def render(self) -> None:
         s = self.vm.state
-        self.notice.value, self.notice.visible = s.notice, bool(s.notice)
+        self.notice.value, self.notice_box.visible = s.notice, bool(s.notice)
         self.notice.color = ft.Colors.ERROR if s.error else ft.Colors.GREEN_800
         self.left.value = t("wave.left", n=s.left) if s.left else t("wave.done")
         self.groups.controls = [
