@@ -177,3 +177,20 @@ def test_kiosk_order_request_becomes_a_store_order(server):
     bad = httpx.post(f"{server.url}/api/v1/orders/requests", headers={**kiosk, "Idempotency-Key": "kiosk-req-0002"},
                      json={**body, "lines": [{"sku": "100060", "qty": 500}]})
     assert bad.status_code == 422
+
+
+def test_the_same_order_sent_eight_times_at_once_is_taken_once(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = key_headers(server)
+    body = order_body(lines=[{"sku": "100030", "qty": 1}])
+    before = reserved(server, "100030")
+
+    def send(_: int) -> httpx.Response:
+        return httpx.post(f"{server.url}/api/v1/orders", headers=headers, json=body, timeout=30)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, range(8)))
+    assert sorted(r.status_code for r in answers) == [200] * 7 + [201], [r.text for r in answers]
+    assert len({r.json()["number"] for r in answers}) == 1
+    assert reserved(server, "100030") == before + 1

@@ -11,8 +11,9 @@ import json
 import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlmodel import Session
 
 from ..config import get_settings
@@ -71,35 +72,50 @@ def request_hash(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+# Intake's statements, built once: constructing a statement costs more than running it on SQLite.
+_BY_KEY = select(CustomerOrder).where(CustomerOrder.api_key_id == bindparam("key_id"),
+                                      CustomerOrder.idempotency_key == bindparam("key"))
+_BY_KEY_NO_API_KEY = select(CustomerOrder).where(CustomerOrder.api_key_id.is_(None),
+                                                 CustomerOrder.idempotency_key == bindparam("key"))
+_STORE_KIND = select(Store.kind).where(Store.code == bindparam("code"))
+_PRODUCTS = select(Product.sku, Product.name, Product.price, Product.currency, Product.deleted).where(
+    Product.sku.in_(bindparam("skus", expanding=True)))
+_NEW_CUSTOMER = insert(Customer).returning(Customer.id)
+_NEW_ORDER = insert(CustomerOrder.__table__)
+_NEW_EVENT = insert(OrderEvent.__table__)
+
+
 def intake(session: Session, api_key_id: int | None, idempotency_key: str, body: dict) -> tuple[CustomerOrder, bool]:
     """Create the order (and reserve its stock), or return the one this key made before.
 
-    Returns (order, created). The same key with a different body is a conflict, not a new order."""
+    Returns (order, created). The same key with a different body is a conflict, not a new order.
+    Written in Core statements, built once: intake is the web shop's busiest call, and on this path
+    an ORM object or a freshly built statement costs more than the row it writes."""
     digest = request_hash(body)
-    existing = session.execute(select(CustomerOrder).where(CustomerOrder.api_key_id == api_key_id,
-                                                           CustomerOrder.idempotency_key == idempotency_key)
-                               ).scalar_one_or_none()
+    if api_key_id is None:
+        found = session.execute(_BY_KEY_NO_API_KEY, {"key": idempotency_key})
+    else:
+        found = session.execute(_BY_KEY, {"key_id": api_key_id, "key": idempotency_key})
+    existing = found.scalar_one_or_none()
     if existing is not None:
         if existing.request_hash != digest:
             raise IntakeError(409, "order.idempotency_conflict",
                               "This Idempotency-Key was used for a different order. Use a new key for a new order.")
         return existing, False
-    store = session.get(Store, body["store"])
-    if store is None or store.kind != "store":
-        raise IntakeError(422, "order.unknown_store", f"No store can hand over orders with the code {body['store']!r}.")
+    store_code = body["store"]
+    if session.execute(_STORE_KIND, {"code": store_code}).scalar_one_or_none() != "store":
+        raise IntakeError(422, "order.unknown_store", f"No store can hand over orders with the code {store_code!r}.")
     lines = body["lines"]
     skus = [ln["sku"] for ln in lines]
     if len(set(skus)) != len(skus):
         raise IntakeError(422, "order.duplicate_sku", "Each SKU may appear once; put the quantity on one line.")
-    products = {p.sku: p for p in session.execute(select(Product).where(Product.sku.in_(skus))).scalars()}
+    substitutes = [ln.get("substitute") or "" for ln in lines]
+    products = {row.sku: row for row in session.execute(_PRODUCTS, {"skus": list(set(skus) | set(substitutes) - {""})})}
     unknown = [s for s in skus if s not in products or products[s].deleted]
     if unknown:
         raise IntakeError(422, "order.unknown_sku", f"These SKUs are not in the catalogue: {', '.join(unknown[:10])}.")
-    substitutes = [ln.get("substitute") or "" for ln in lines]
-    alt = {p.sku: p for p in session.execute(select(Product).where(Product.sku.in_([x for x in substitutes if x])))
-           .scalars()}
-    bad = [x for x, ln in zip(substitutes, lines, strict=True)
-           if x and (x == ln["sku"] or x not in alt or alt[x].deleted)]
+    bad = [x for x, s in zip(substitutes, skus, strict=True)
+           if x and (x == s or x not in products or products[x].deleted)]
     if bad:
         raise IntakeError(422, "order.bad_substitute",
                           "These substitutes are not in the catalogue or are the line's own SKU: "
@@ -110,62 +126,70 @@ def intake(session: Session, api_key_id: int | None, idempotency_key: str, body:
     ship = body.get("fulfilment", "pickup") == "ship_to_store"
     source = None
     if ship:
-        source = transfers.nearest_source(session, store.code, {ln["sku"]: ln["qty"] for ln in lines})
+        source = transfers.nearest_source(session, store_code, {ln["sku"]: ln["qty"] for ln in lines})
         if source is None:
             raise IntakeError(409, "order.no_source",
                               "No warehouse or store has all of these items to ship to this store. "
                               "Split the order or offer another store.")
-    customer = Customer(name=body["customer"]["name"], email=body["customer"]["email"],
-                        phone=body["customer"].get("phone", ""), locale=body["customer"].get("locale", "en"))
-    session.add(customer)
     now = now_utc()
-    total = sum((products[ln["sku"]].price * ln["qty"] for ln in lines), Decimal("0"))
+    c = body["customer"]
+    customer = {"name": c["name"], "email": c["email"], "phone": c.get("phone", ""), "locale": c.get("locale", "en"),
+                "created_at": now}
+    customer["id"] = session.execute(_NEW_CUSTOMER, customer).scalar_one()
     # One block of versions for the order and every level it reserves: one counter update, not one per row.
     first = next_versions(session, 1 + (0 if ship else len(lines)))
-    number = _new_number(session)  # flushes the customer: its id is known from here on
-    order = CustomerOrder(
-        number=number, store_code=store.code, channel=body.get("channel", "web"),
+    # 10^8 numbers: a clash is rare enough to leave to the primary key (the request is then taken again).
+    number = "SA-" + "".join(secrets.choice("0123456789") for _ in range(8))
+    order = SimpleNamespace(
+        number=number, store_code=store_code, channel=body.get("channel", "web"),
         fulfilment="ship_to_store" if ship else "pickup",
-        status=(OrderStatus.AWAITING_TRANSFER if ship else OrderStatus.NEW).value, customer_id=customer.id,
-        pickup_code=_new_pickup_code(), id_check=bool(body.get("id_check", False)), currency=currency.pop(),
-        total=total, promised_at=_promised(body.get("promised_at"), now), api_key_id=api_key_id,
-        idempotency_key=idempotency_key, request_hash=digest, version=first,
-    )
-    session.add(order)
+        status=(OrderStatus.AWAITING_TRANSFER if ship else OrderStatus.NEW).value, customer_id=customer["id"],
+        pickup_code=_new_pickup_code(), bin="", id_check=bool(body.get("id_check", False)), currency=currency.pop(),
+        total=sum((products[ln["sku"]].price * ln["qty"] for ln in lines), Decimal("0")),
+        promised_at=_promised(body.get("promised_at"), now), expires_at=None, api_key_id=api_key_id,
+        idempotency_key=idempotency_key, request_hash=digest, picker="", parent_number="", reminded_at=None,
+        created_at=now, updated_at=now, version=first)
+    session.execute(_NEW_ORDER, vars(order))
     items = [(products[ln["sku"]], ln["qty"], sub) for ln, sub in zip(lines, substitutes, strict=True)]
-    with session.no_autoflush:
-        rows = _add_lines(session, order, items, reserve_from=None if ship else first + 1)
+    rows = _add_lines(session, order, items, reserve_from=None if ship else first + 1,
+                      status=LineStatus.IN_TRANSIT if ship else LineStatus.OPEN)
     if ship:
-        for row in rows:
-            row.status = LineStatus.IN_TRANSIT.value
-        transfers.request(session, order, source, [{"line_no": r.line_no, "sku": r.sku, "qty": r.qty} for r in rows])
-    session.add(OrderEvent(order_number=order.number, action="intake",
-                           detail={"channel": order.channel, **({"ship_from": source} if ship else {})}))
+        transfers.request(session, order, source, [{"line_no": r["line_no"], "sku": r["sku"], "qty": r["qty"]}
+                                                   for r in rows])
+    session.execute(_NEW_EVENT, {"order_number": number, "at": now, "action": "intake", "staff_number": None,
+                                 "device_id": None,
+                                 "detail": {"channel": order.channel, **({"ship_from": source} if ship else {})}})
     from .sync import notify
 
-    notify(session, store.code)  # the store's devices show a new order within seconds
-    session.info["intake"] = (order, rows, customer)  # the answer is built from these, not read back
-    return order, True
+    notify(session, store_code)  # the store's devices show a new order within seconds
+    # The answer is built from these, not read back.
+    session.info["intake"] = (order, [SimpleNamespace(**r) for r in rows], SimpleNamespace(**customer))
+    return order, True  # type: ignore[return-value] - the new order's columns, as CustomerOrder has them
 
 
-def _add_lines(session: Session, order: CustomerOrder, items: list[tuple[Product, int, str]],
-               reserve_from: int | None) -> list[OrderLine]:
-    """Order lines with where to find each item in the store. With `reserve_from`, their units are reserved
-    there, the levels taking versions from that number on (intake forbids a SKU on two lines)."""
+_LINES = insert(OrderLine.__table__)
+_PLACES = select(InventoryLevel.sku, InventoryLevel.location).where(
+    InventoryLevel.store_code == bindparam("store"), InventoryLevel.sku.in_(bindparam("skus", expanding=True)))
+
+
+def _add_lines(session: Session, order: CustomerOrder | SimpleNamespace, items: list, reserve_from: int | None,
+               status: LineStatus = LineStatus.OPEN) -> list[dict]:
+    """Order lines (with where to find each item in the store) written in one statement. With
+    `reserve_from`, their units are reserved there, the levels taking versions from that number on.
+    `items` are (product with sku, name and price; quantity; substitute SKU)."""
     if reserve_from is not None:
-        levels = reserve_many(session, order.store_code, {p.sku: qty for p, qty, _ in items}, order.number, "order",
-                              reserve_from)
-        places = {sku: level.location for sku, level in levels.items()}
+        wanted: dict[str, int] = {}
+        for p, qty, _ in items:
+            wanted[p.sku] = wanted.get(p.sku, 0) + qty
+        places = reserve_many(session, order.store_code, wanted, order.number, "order", reserve_from)
     else:
-        places = dict(session.execute(select(InventoryLevel.sku, InventoryLevel.location)
-                                      .where(InventoryLevel.store_code == order.store_code,
-                                             InventoryLevel.sku.in_([p.sku for p, _, _ in items]))).all())
-    rows = []
-    for i, (p, qty, substitute) in enumerate(items, start=1):
-        row = OrderLine(order_number=order.number, line_no=i, sku=p.sku, name=p.name, qty=qty, unit_price=p.price,
-                        substitute_sku=substitute, location=places.get(p.sku) or "")
-        session.add(row)
-        rows.append(row)
+        places = dict(session.execute(_PLACES, {"store": order.store_code,
+                                                "skus": list({p.sku for p, _, _ in items})}).all())
+    rows = [dict(order_number=order.number, line_no=i, sku=p.sku, name=p.name, qty=qty, picked=0,
+                 status=status.value, reason="", unit_price=p.price, substitute_sku=substitute,
+                 location=places.get(p.sku) or "")
+            for i, (p, qty, substitute) in enumerate(items, start=1)]
+    session.execute(_LINES, rows)
     return rows
 
 
@@ -274,8 +298,6 @@ def _reroute(session: Session, order: CustomerOrder, lines: list[OrderLine], rer
                                                        for ln in lines])
         queue_notification(session, order, "in_transit")
         return
-    products = {p.sku: p for p in session.execute(select(Product).where(Product.sku.in_([ln.sku for ln in lines])))
-                .scalars()}
     child = CustomerOrder(
         number=_new_number(session), store_code=reroute.to, channel=order.channel, fulfilment="pickup",
         status=OrderStatus.NEW.value, customer_id=order.customer_id, pickup_code=_new_pickup_code(),
@@ -285,14 +307,10 @@ def _reroute(session: Session, order: CustomerOrder, lines: list[OrderLine], rer
     )
     session.add(child)
     session.flush()
-    skus = {ln.sku for ln in lines}
-    rows = _add_lines(session, child, [(products[ln.sku], ln.qty, ln.substitute_sku) for ln in lines],
-                      reserve_from=next_versions(session, len(skus)) if len(skus) == len(lines) else None)
-    if len(skus) != len(lines):  # one SKU on two lines (after a substitute): reserve line by line
-        for ln in lines:
-            book(session, child.store_code, ln.sku, child.number, "order", reserved=ln.qty)
-    for row, ln in zip(rows, lines, strict=True):
-        row.unit_price = ln.unit_price  # the customer paid the first store's price
+    # The customer paid the first store's price: the new lines keep it.
+    paid = [(SimpleNamespace(sku=ln.sku, name=ln.name, price=ln.unit_price), ln.qty, ln.substitute_sku)
+            for ln in lines]
+    _add_lines(session, child, paid, reserve_from=next_versions(session, len({ln.sku for ln in lines})))
     session.add(OrderEvent(order_number=child.number, action="rerouted_from",
                            detail={"order": order.number, "store": order.store_code,
                                    "lines": [ln.line_no for ln in lines]}))

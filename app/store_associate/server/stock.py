@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from ..domain.inventory import available_to_promise
@@ -57,21 +57,33 @@ def book(session: Session, store: str, sku: str, reference: str, reason: str, *,
         level.updated_at, level.version = datetime.now(UTC), next_versions(session, 1)
 
 
+_LOCK_LEVELS = select(InventoryLevel.sku, InventoryLevel.location).where(
+    InventoryLevel.store_code == bindparam("store"), InventoryLevel.sku.in_(bindparam("skus", expanding=True))
+).with_for_update()
+_NEW_LEVELS = insert(InventoryLevel.__table__)
+_LEVEL = InventoryLevel.__table__.c
+_RESERVE = (update(InventoryLevel.__table__).where(_LEVEL.store_code == bindparam("s"), _LEVEL.sku == bindparam("k"))
+            .values(reserved=_LEVEL.reserved + bindparam("q"), version=bindparam("v"), updated_at=bindparam("t")))
+_LEDGER = insert(InventoryMovement.__table__)
+
+
 def reserve_many(session: Session, store: str, wanted: dict[str, int], reference: str, reason: str,
-                 first_version: int) -> dict[str, InventoryLevel]:
-    """Reserve units of several SKUs at once (order intake): the levels are locked with one query and take
-    consecutive versions from `first_version`, one ledger row each. Returns the levels by SKU."""
-    levels = {lv.sku: lv for lv in session.execute(
-        select(InventoryLevel).where(InventoryLevel.store_code == store, InventoryLevel.sku.in_(list(wanted)))
-        .with_for_update()).scalars()}
+                 first_version: int) -> dict[str, str]:
+    """Reserve units of several SKUs at once (order intake): the levels are locked with one query, changed
+    with one executemany, and take consecutive versions from `first_version`; one ledger row each. Returns
+    each SKU's floor location. Core statements built once: this runs for every web-shop order."""
+    found = dict(session.execute(_LOCK_LEVELS, {"store": store, "skus": list(wanted)}).all())
     now = datetime.now(UTC)
-    for i, (sku, qty) in enumerate(wanted.items()):
-        level = levels.get(sku)
-        if level is None:
-            level = levels[sku] = InventoryLevel(store_code=store, sku=sku)
-            session.add(level)
-        level.reserved = (level.reserved or 0) + qty
-        level.updated_at, level.version = now, first_version + i
-        session.add(InventoryMovement(store_code=store, sku=sku, field_name="reserved", delta=qty, reason=reason,
-                                      reference=reference))
-    return levels
+    params = [{"s": store, "k": sku, "q": qty, "v": first_version + i, "t": now}
+              for i, (sku, qty) in enumerate(wanted.items())]
+    missing = [p for p in params if p["k"] not in found]
+    if missing:  # never stocked here: the level starts now, at zero on hand
+        session.execute(_NEW_LEVELS, [
+            {"store_code": store, "sku": p["k"], "on_hand": 0, "reserved": 0, "safety_stock": 0, "incoming": 0,
+             "damaged": 0, "location": "", "updated_at": now, "version": p["v"]} for p in missing])
+    session.execute(_RESERVE, params)
+    session.execute(_LEDGER, [
+        {"store_code": store, "sku": sku, "field": "reserved", "delta": qty, "reason": reason,
+         "reference": reference, "device_id": None, "mutation_id": None, "created_at": now}
+        for sku, qty in wanted.items()])
+    return {sku: found.get(sku) or "" for sku in wanted}
