@@ -164,3 +164,72 @@ def test_an_older_device_copy_is_upgraded_in_place(tmp_path):
     assert store.order_summaries() == [("SA-1", "new", "Ann", "", 5, "1002")]
     assert store.order("SA-1")["number"] == "SA-1"
     store.close()
+
+
+def _device_for(server, tmp_path, name: str, role: str = "associate") -> Device:
+    d = Device(Settings(server_url=server.url, device_db=tmp_path / f"{name}.db", http_timeout_seconds=2))
+    d.enrol(server.enrolment_code("NYC-01"), name)
+    person = server.person(role)
+    d.auth.sign_in(person["staff_number"], person["pin"])
+    return d
+
+
+def test_two_devices_pick_in_one_store_one_of_them_offline(server, tmp_path):
+    """Tablet A is online; tablet B loses the network and picks too, including a line A already picked.
+    After B reconnects, both show what the server has; B's clash is a rejection it shows, not a double pick."""
+    a, b = _device_for(server, tmp_path, "a"), _device_for(server, tmp_path, "b", "manager")
+    try:
+        first = server.place_order([{"sku": "100060", "qty": 1}, {"sku": "100061", "qty": 1}])
+        second = server.place_order([{"sku": "100062", "qty": 2}])
+        a.sync()
+        b.sync()
+        dead = SyncClient(f"http://127.0.0.1:{free_port()}", timeout=1)
+        dead.device_token = b.client.device_token
+        real, b.engine.client = b.engine.client, dead
+        # B, offline: picks line 1 of the first order and all of the second.
+        b.orders.do(PickLine(order=first["number"], line_no=1, qty=1, scanned=server.gtin("100060")))
+        b.orders.do(PickLine(order=second["number"], line_no=1, qty=2, scanned=server.gtin("100062")))
+        # A, online meanwhile: picks the whole first order and stages it.
+        a.orders.do(PickLine(order=first["number"], line_no=1, qty=1, scanned=server.gtin("100060")))
+        a.orders.do(PickLine(order=first["number"], line_no=2, qty=1, scanned=server.gtin("100061")))
+        a.orders.do(StageOrder(order=first["number"], bin="B-7"))
+        a.sync()
+        assert a.status.pending == 0 and a.status.rejected == 0
+        b.engine.client = real
+        b.sync()
+        assert b.status.pending == 0 and b.status.rejected == 1  # the clash, shown on B with its reason
+        refused = b.outbox.entries(("rejected",), limit=10)
+        assert [e.args["order"] for e in refused] == [first["number"]]
+        manager = server.sign_in("manager")
+        for o, status in ((first, "ready_for_pickup"), (second, "picked")):
+            on_server = httpx.get(f"{server.url}/api/v1/orders/{o['number']}", headers=manager).json()
+            assert on_server["status"] == status
+            for d in (a, b):
+                d.sync()
+                assert d.orders.shown(o["number"]).order.status.value == status
+        events = httpx.get(f"{server.url}/api/v1/orders/{first['number']}/events", headers=manager).json()
+        assert [e["action"] for e in events].count("pick_line") == 2  # A's two lines; B's clash is not in it
+    finally:
+        a.close()
+        b.close()
+
+
+def test_hand_over_to_a_customer_found_by_name_needs_an_id_check(device, sqlite_server):
+    from store_associate.ui.orders_vm import OrderViewModel
+
+    o = sqlite_server.place_order([{"sku": "100063", "qty": 1}], customer="Morgan Flatphone")
+    device.sync()
+    assert device.orders.find("flatphone") == [o["number"]]
+    device.orders.do(PickLine(order=o["number"], line_no=1, qty=1, scanned=sqlite_server.gtin("100063")))
+    device.orders.do(StageOrder(order=o["number"], bin="B-2"))
+    vm = OrderViewModel(device.orders, o["number"], device.lookup)
+    vm.hand_over("", id_checked=False)
+    assert vm.state.error and vm.state.status_key == "ready_for_pickup"
+    vm.hand_over("", id_checked=True, collected_by="Pat Friend")
+    assert not vm.state.error and vm.state.status_key == "handed_over"
+    device.sync()
+    events = httpx.get(f"{sqlite_server.url}/api/v1/orders/{o['number']}/events",
+                       headers=sqlite_server.sign_in("manager")).json()
+    hand = next(e for e in events if e["action"] == "hand_over")
+    assert hand["detail"]["collected_by"] == "Pat Friend" and hand["detail"]["id_checked"]
+    assert hand["staff_number"] == device.auth.session.staff_number

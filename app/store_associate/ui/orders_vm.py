@@ -267,15 +267,21 @@ class OrderViewModel:
             return self.state
         return self._do(StageOrder(order=self.number, bin=bin_code.strip()[:32]), t("order.done.staged"))
 
-    def hand_over(self, pickup_code: str, id_checked: bool) -> OrderState:
-        """Hand over everything picked, after the customer's code (scanned or typed) matches."""
-        found = self.orders.find(pickup_code)
-        if found != [self.number]:
-            self.state.notice, self.state.error = t("order.code_mismatch"), True
+    def hand_over(self, pickup_code: str, id_checked: bool, collected_by: str = "") -> OrderState:
+        """Hand over everything picked, after the customer's code (scanned or typed) matches. A customer
+        found by name without the code (a flat phone) is handed over on an ID check instead."""
+        if pickup_code.strip():
+            if self.orders.find(pickup_code) != [self.number]:
+                self.state.notice, self.state.error = t("order.code_mismatch"), True
+                return self.state
+        elif not id_checked:
+            self.state.notice, self.state.error = t("order.code_or_id"), True
             return self.state
         shown = self.orders.shown(self.number)
         lines = [ln.line_no for ln in shown.order.lines if ln.status in (LineStatus.PICKED, LineStatus.KEPT)]
-        return self._do(HandOverOrder(order=self.number, lines=lines, id_checked=id_checked), t("order.done.handed"))
+        who = collected_by.strip()[:120] or self.state.customer
+        return self._do(HandOverOrder(order=self.number, lines=lines, id_checked=id_checked, collected_by=who),
+                        t("order.done.handed"))
 
 
 def _actions(status: OrderStatus) -> set[str]:

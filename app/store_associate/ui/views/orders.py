@@ -101,6 +101,8 @@ class OrderView:
         self.code = ft.TextField(label=t("order.pickup_code"), prefix_icon=ft.Icons.QR_CODE_2, on_submit=self._hand,
                                  expand=True)
         self.id_checked = ft.Checkbox(label=t("order.id_checked"), value=False)
+        self.collected_by = ft.TextField(label=t("order.collected_by"), hint_text=t("order.collected_by_hint"),
+                                         on_submit=self._hand, expand=True)
         self.body = ft.Column(spacing=10)
         self.root = ft.Column([
             ft.Row([ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("scan.button.back"), on_click=on_back),
@@ -151,7 +153,8 @@ class OrderView:
 
     async def _hand(self, _e: ft.Event) -> None:
         code, self.code.value = self.code.value or "", ""
-        await self._run(self.vm.hand_over, code, bool(self.id_checked.value))
+        who, self.collected_by.value = self.collected_by.value or "", ""
+        await self._run(self.vm.hand_over, code, bool(self.id_checked.value), who)
 
     def _build(self) -> None:
         """The parts that hold input fields are built once and only shown or hidden afterwards: a
@@ -165,8 +168,9 @@ class OrderView:
                                  ft.FilledButton(t("order.stage"), icon=ft.Icons.INVENTORY, on_click=self._stage)])
         # Not one wrapping row: a wrapping row cannot hold the expanding field (a grey error box).
         self.code_row = ft.Row([labelled("order-code", self.code, expand=True)])
-        self.hand_row = ft.Row([self.id_checked, ft.FilledButton(t("order.hand_over"), icon=ft.Icons.HANDSHAKE,
-                                                                 on_click=self._hand)], wrap=True)
+        self.who_row = ft.Row([labelled("order-collected-by", self.collected_by, expand=True)])
+        self.hand_row = ft.Row([self.id_checked, labelled("order-hand-over", ft.FilledButton(
+            t("order.hand_over"), icon=ft.Icons.HANDSHAKE, on_click=self._hand))], wrap=True)
         self.assign_button = labelled("order-assign", ft.OutlinedButton(
             t("order.assign_me"), icon=ft.Icons.PERSON_ADD, on_click=self._assign))
         self.resend_button = labelled("order-resend", ft.OutlinedButton(
@@ -178,7 +182,7 @@ class OrderView:
         # The wrapper is what is shown or hidden: a Semantics around a hidden control is a Flutter error box.
         self.notice_box = labelled("order-notice", self.notice)
         self.body.controls = [card(self.head), self.notice_box, self.ack_row, self.scan_row,
-                              self.stage_row, self.code_row, self.hand_row, self.extra_row, self.lines]
+                              self.stage_row, self.code_row, self.who_row, self.hand_row, self.extra_row, self.lines]
 
     def render(self) -> None:
         if not self.body.controls:
@@ -210,8 +214,9 @@ class OrderView:
         self.label_button.visible = "label" in s.actions
         self.extra_row.visible = any(c.visible for c in self.extra_row.controls)
         self.stage_row.visible = "stage" in s.actions
-        self.code_row.visible = self.hand_row.visible = "hand_over" in s.actions
-        self.id_checked.visible = s.id_check
+        self.code_row.visible = self.who_row.visible = self.hand_row.visible = "hand_over" in s.actions
+        # Always offered: the ID check is what hands over an order to a customer found by name, without code.
+        self.id_checked.label = t("order.id_checked_required") if s.id_check else t("order.id_checked")
         self.lines.controls = [self._line(ln, "pick" in s.actions) for ln in s.lines]
 
     def _line(self, ln: LineRow, picking: bool) -> ft.Control:
