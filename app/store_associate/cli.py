@@ -218,7 +218,12 @@ def demo(
         if examples.get("upce"):
             typer.echo(f"    {examples['upce'][0]}  a UPC-E code")
         typer.echo("    4006381333932  not a valid code (wrong check digit)")
+        typer.echo("  New web-shop orders for the store arrive about once a minute (Orders screen).")
         typer.echo("  Stop with Ctrl+C.\n")
+        from .server.demo_feed import DemoFeed
+
+        feed = DemoFeed(make_engine(url), f"http://127.0.0.1:{api_port}", examples["web_shop_key"], store)
+        feed.start()
         run_app(server_url=f"http://127.0.0.1:{api_port}", store=store, port=port, web=True,
                 device_db=str(device_db), enrolment_code=own_code)
     finally:

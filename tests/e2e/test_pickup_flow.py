@@ -166,3 +166,28 @@ def test_cannot_find_an_item_reroutes_it_to_another_store(browser, setup):
     events = httpx.get(f"{server.url}/api/v1/orders/{n}/events", headers=manager).json()
     assert [e["action"] for e in events][-2:] == ["reroute_lines", "rerouted_to"]
     page.context.close()
+
+
+def test_pick_two_orders_in_one_walk(browser, setup):
+    server, url, _inbox = setup
+    first = server.place_order([{"sku": "100055", "qty": 1}, {"sku": "100056", "qty": 1}], customer="Wave One")
+    second = server.place_order([{"sku": "100055", "qty": 1}], customer="Wave Two")
+    page = open_app(browser, url)
+    person = server.person("associate")
+    if by_id(page, "user-name").count() == 0:
+        sign_in_ui(page, person["staff_number"], person["pin"])
+    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
+    by_id(page, "open-orders").click()
+    expect(by_id(page, f"order-{second['number']}")).to_be_visible(timeout=20_000)
+    by_id(page, "orders-wave").click()
+    expect(by_id(page, "wave-left")).to_contain_text("3 items left", timeout=15_000)
+    shot(page, "47-wave")
+    for sku in ("100055", "100055", "100056"):
+        wedge_scan(page, server.gtin(sku), field_label="Scan an item")
+    expect(by_id(page, "wave-left")).to_contain_text("Everything is picked", timeout=15_000)
+    shot(page, "48-wave-done")
+    manager = server.sign_in("manager")
+    expect(by_id(page, "sync-status")).not_to_contain_text(re.compile(r"\d+ to send"), timeout=30_000)
+    for o in (first, second):
+        assert httpx.get(f"{server.url}/api/v1/orders/{o['number']}", headers=manager).json()["status"] == "picked"
+    page.context.close()

@@ -1,0 +1,89 @@
+"""The demo's shoppers and warehouse: web-shop orders arrive over time (through the real intake API, with
+the web shop's key), and parcels for ship-to-store orders leave the warehouse a little later with a
+carrier and a tracking number. Only `store-associate demo` runs it."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from ..domain.inventory import available_to_promise
+from .models import CustomerOrder, InventoryLevel, Transfer
+from .orders import queue_notification
+from .transfers import ship
+
+log = logging.getLogger("store_associate.demo")
+SHOPPERS = ["Jamie Rivera", "Noor Haddad", "Chris Okafor", "Ana Silva", "Lee Chen", "Sasha Kowalski", "Omar Patel"]
+
+
+class DemoFeed:
+    def __init__(self, engine: Engine, api_url: str, web_shop_key: str, store: str, every: float = 60.0,
+                 seed: int = 7) -> None:
+        self.engine, self.api_url, self.key, self.store, self.every = engine, api_url, web_shop_key, store, every
+        self.rng = random.Random(seed)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="demo-feed")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        for _ in range(3):  # a queue to work on from the first minute
+            self._safely(self.place_order)
+        while not self._stop.wait(self.every):
+            self._safely(self.place_order)
+            self._safely(self.ship_waiting)
+
+    def _safely(self, step) -> None:  # noqa: ANN001
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001 - a demo helper must not take the demo down
+            log.warning("demo feed step failed: %r", exc)
+
+    def _stocked(self) -> list[str]:
+        with Session(self.engine) as session:
+            rows = session.execute(select(InventoryLevel.sku, InventoryLevel.on_hand, InventoryLevel.reserved,
+                                          InventoryLevel.safety_stock)
+                                   .where(InventoryLevel.store_code == self.store)).all()
+        return [sku for sku, on_hand, reserved, safety in rows if available_to_promise(on_hand, reserved, safety) >= 3]
+
+    def place_order(self) -> str | None:
+        skus = self._stocked()
+        if len(skus) < 4:
+            return None
+        picked = self.rng.sample(skus, self.rng.randint(1, 3))
+        lines = [{"sku": s, "qty": self.rng.choice([1, 1, 1, 2])} for s in picked]
+        if self.rng.random() < 0.3:
+            lines[0]["substitute"] = self.rng.choice([s for s in skus if s not in picked])
+        body = {"store": self.store, "fulfilment": "ship_to_store" if self.rng.random() < 0.15 else "pickup",
+                "customer": {"name": self.rng.choice(SHOPPERS), "email": "shopper@example.com"}, "lines": lines,
+                "promised_at": (datetime.now(UTC) + timedelta(minutes=self.rng.choice([-10, 30, 60, 120]))).isoformat(),
+                "id_check": self.rng.random() < 0.1}
+        r = httpx.post(f"{self.api_url}/api/v1/orders", json=body, timeout=10,
+                       headers={"X-Api-Key": self.key, "Idempotency-Key": uuid.uuid4().hex})
+        r.raise_for_status()
+        return r.json()["number"]
+
+    def ship_waiting(self) -> int:
+        """The warehouse sends what was asked of it (UPS, with a tracking number that checks out)."""
+        shipped = 0
+        with Session(self.engine) as session:
+            for transfer in session.execute(select(Transfer).where(Transfer.status == "requested")).scalars():
+                tracking = "1Z" + "".join(self.rng.choice("0123456789ABCDEFGHJKLMNPRSTUVWXY") for _ in range(16))
+                if ship(session, transfer, "ups", tracking):
+                    order = session.get(CustomerOrder, transfer.order_number)
+                    if order is not None:
+                        queue_notification(session, order, "shipped")
+                    shipped += 1
+            session.commit()
+        return shipped
