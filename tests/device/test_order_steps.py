@@ -233,3 +233,16 @@ def test_hand_over_to_a_customer_found_by_name_needs_an_id_check(device, sqlite_
     hand = next(e for e in events if e["action"] == "hand_over")
     assert hand["detail"]["collected_by"] == "Pat Friend" and hand["detail"]["id_checked"]
     assert hand["staff_number"] == device.auth.session.staff_number
+
+
+def test_an_open_line_warns_when_another_clerk_found_the_sku_not_in_stock(device, sqlite_server):
+    from store_associate.ui.orders_vm import OrderViewModel
+
+    first = sqlite_server.place_order([{"sku": "100064", "qty": 1}])
+    second = sqlite_server.place_order([{"sku": "100064", "qty": 1}])
+    device.sync()
+    assert OrderViewModel(device.orders, second["number"], device.lookup).state.lines[0].warning == ""
+    device.orders.do(RejectOrderLine(order=first["number"], line_no=1, reason="not_in_stock"))
+    device.sync()
+    warned = OrderViewModel(device.orders, second["number"], device.lookup).state.lines[0]
+    assert "None on hand" in warned.warning

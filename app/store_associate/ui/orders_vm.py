@@ -93,6 +93,7 @@ class LineRow:
     status_key: str
     open: bool
     location: str = ""
+    warning: str = ""
 
 
 @dataclass
@@ -152,7 +153,8 @@ class OrderViewModel:
                                                                             qty=ln.qty),
                            t(f"line.status.{ln.status.value}") + (f" · {t('reject.reason.' + ln.reason)}"
                                                                    if ln.reason else ""),
-                           ln.status.value, ln.status is LineStatus.OPEN, shown.location_of(ln.line_no))
+                           ln.status.value, ln.status is LineStatus.OPEN, shown.location_of(ln.line_no),
+                           self._stock_warning(ln.sku, ln.qty - ln.picked) if ln.status is LineStatus.OPEN else "")
                    for ln in o.lines]
         s.actions = _actions(o.status)
         if any(ln.status is LineStatus.IN_TRANSIT for ln in o.lines):
@@ -160,6 +162,14 @@ class OrderViewModel:
         s.picker, s.parent = o.picker, data.get("parent", "")
         s.shipments = [ShipmentRow(_shipment_text(x), x.get("tracking_url", "")) for x in data.get("transfers", [])]
         return s
+
+    def _stock_warning(self, sku: str, still_needed: int) -> str:
+        """An open line whose SKU another clerk just found not in stock (on hand here is 0): say so before
+        someone walks to the shelf, and point at "can't find it"."""
+        if self.lookup is None or still_needed <= 0:
+            return ""
+        figures, updated = self.lookup.stock_here(sku)
+        return t("order.line.none_here") if updated is not None and figures.on_hand == 0 else ""
 
     def assign_to_me(self) -> OrderState:
         return self._do(AssignOrder(order=self.number, picker=self.me), t("order.done.assigned"))

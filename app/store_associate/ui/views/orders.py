@@ -235,7 +235,8 @@ class OrderView:
         warn = ft.Colors.ERROR if ln.status_key in ("rejected", "rerouted") else None
         return labelled(f"line-{ln.line_no}", card(ft.Row([
             ft.Column([ft.Text(ln.title, weight=ft.FontWeight.BOLD), ft.Text(f"SKU {ln.sku}{where} · {ln.progress}"),
-                       ft.Text(ln.status, color=warn)],
+                       ft.Text(ln.status, color=warn),
+                       *([ft.Text(ln.warning, color=ft.Colors.ORANGE_800)] if ln.warning else [])],
                       spacing=2, expand=True),
             ft.Column(actions, spacing=0, horizontal_alignment=ft.CrossAxisAlignment.END),
         ])))
