@@ -95,6 +95,14 @@ def test_pick_by_scan_stage_email_and_hand_over_by_qr(browser, setup):
     assert code == f"PU-{order['pickup_code']}"
     (SHOTS / "42b-ready-email-qr.png").write_bytes(image)
     (SHOTS / "42b-ready-email.txt").write_text(f"Subject: {ready['Subject']}\nTo: {ready['To']}\n\n{text}")
+    # The pickup label for the bag: a PDF the browser downloads, with the order number and the same QR.
+    with page.expect_download(timeout=20_000) as download:
+        by_id(page, "order-label").click()
+    label = SHOTS / "42c-pickup-label.pdf"
+    download.value.save_as(label)
+    from pypdf import PdfReader
+
+    assert n in PdfReader(str(label)).pages[0].extract_text()
     # The counter's scanner reads the phone's QR and types what it holds.
     fill_field(page, "Scan the customer's pickup QR or type the code", code)
     page.keyboard.press("Enter")
