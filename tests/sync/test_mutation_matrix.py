@@ -19,6 +19,11 @@ ARGS = {
     "reject_line": {"order": "ORDER", "line_no": 1, "reason": "damaged"},
     "stage_order": {"order": "ORDER", "bin": "B-1"},
     "hand_over": {"order": "ORDER", "lines": [1]},
+    "assign_order": {"order": "ORDER", "picker": ""},
+    "substitute_line": {"order": "ORDER", "line_no": 1},
+    "reroute_lines": {"order": "ORDER", "lines": [1], "to": "BOS-01"},
+    "receive_line": {"order": "ORDER", "line_no": 1},
+    "resend_ready": {"order": "ORDER"},
 }
 ACTORS = {"associate": ("associate", "NYC-01"), "manager": ("manager", "NYC-01"), "admin": ("admin", None),
           "other_store_associate": ("associate", "BOS-01")}

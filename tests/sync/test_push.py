@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from store_associate.server.db import make_engine
@@ -172,3 +172,69 @@ def test_pull_reports_last_applied(server, device):
     page = httpx.get(f"{server.url}/api/v1/sync/pull", headers=headers, params={"store": "NYC-01", "cursor": 0,
                                                                               "limit": 10}).json()
     assert page["last_applied"] == 1
+
+
+def ledger_sum(server, device_headers, sku: str) -> int:
+    me = httpx.get(f"{server.url}/api/v1/auth/me", headers=device_headers).json()["device_id"]
+    engine = make_engine(server.database_url)
+    with Session(engine) as s:
+        n = s.execute(select(func.coalesce(func.sum(InventoryMovement.delta), 0))
+                      .where(InventoryMovement.device_id == me, InventoryMovement.sku == sku,
+                             InventoryMovement.field_name == "on_hand")).scalar_one()
+    engine.dispose()
+    return n
+
+
+def test_stock_and_order_steps_in_one_batch(server, device):
+    """Stock commands are worked out in memory and written per batch; an order step in between sees
+    them, and the stock commands after it see what the step did (a handover takes units off the shelf)."""
+    headers, staff = device
+    sku = "100031"
+    order = server.place_order([{"sku": sku, "qty": 2}])
+    n = order["number"]
+    start = level(server, sku).on_hand
+    after_handover = start + 3 - 2
+    batch = [
+        mutation(1, sku=sku, delta=3, reason="found", staff=staff),
+        mutation(2, name="acknowledge_order", order=n, staff=staff),
+        mutation(3, name="pick_line", order=n, line_no=1, qty=1, scanned=server.gtin(sku), staff=staff),
+        mutation(4, name="pick_line", order=n, line_no=1, qty=1, staff=staff),
+        mutation(5, name="stage_order", order=n, bin="B-01", staff=staff),
+        mutation(6, name="hand_over", order=n, lines=[1], staff=staff),
+        mutation(7, sku=sku, delta=-after_handover, reason="damaged", staff=staff),  # exactly to zero
+        mutation(8, sku=sku, delta=-1, reason="damaged", staff=staff),  # below zero: rejected
+        mutation(9, sku=sku, delta=1, reason="found", staff=staff),
+        mutation(10, name="count_stock", sku=sku, counted=4, seen_on_hand=1, staff=staff),
+    ]
+    body = push(server, headers, batch).json()
+    got = [(x["id"], x["status"], x["reason"]) for x in body["results"]]
+    assert got == [(1, "applied", ""), (2, "applied", ""), (3, "applied", ""), (4, "applied", ""),
+                   (5, "applied", ""), (6, "applied", ""), (7, "applied", ""),
+                   (8, "rejected", "reject.negative_stock"), (9, "applied", ""), (10, "applied", "")], body
+    assert level(server, sku).on_hand == 4
+    # The device's ledger rows explain the change: +3, -2 (handover), -(to zero), +1, +3 (count).
+    assert ledger_sum(server, headers, sku) == 4 - start
+    again = push(server, headers, batch).json()
+    assert [(x["status"], x["reason"]) for x in again["results"]] == [
+        ("duplicate", "")] * 7 + [("rejected", "reject.negative_stock")] + [("duplicate", "")] * 2
+    assert level(server, sku).on_hand == 4 and ledger_sum(server, headers, sku) == 4 - start
+
+
+def test_a_level_row_appears_for_a_product_with_none(server, device):
+    """A product this store never stocked: the first change creates its level (with a version, so
+    devices pull it); an unknown SKU is rejected and creates nothing."""
+    headers, staff = device
+    engine = make_engine(server.database_url)
+    with Session(engine) as s:  # (the seed stocks every product everywhere: one is taken off this store)
+        sku = s.execute(select(func.max(InventoryLevel.sku)).where(InventoryLevel.store_code == "NYC-01",
+                                                                   InventoryLevel.sku.like("1003%"))).scalar_one()
+        s.execute(delete(InventoryLevel).where(InventoryLevel.store_code == "NYC-01", InventoryLevel.sku == sku))
+        s.commit()
+    engine.dispose()
+    body = push(server, headers, [mutation(1, sku=sku, delta=2, reason="received", staff=staff),
+                                  mutation(2, sku=sku, delta=-3, reason="damaged", staff=staff),
+                                  mutation(3, sku="NOPE-1", delta=1, reason="found", staff=staff)]).json()
+    assert [(x["status"], x["reason"]) for x in body["results"]] == [
+        ("applied", ""), ("rejected", "reject.negative_stock"), ("rejected", "reject.unknown_sku")]
+    row = level(server, sku)
+    assert row.on_hand == 2 and row.version > 0 and level(server, "NOPE-1") is None

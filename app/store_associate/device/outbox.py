@@ -35,6 +35,9 @@ CREATE TABLE IF NOT EXISTS outbox_delta (
     delta INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_outbox_delta_sku ON outbox_delta(sku);
+-- Deleting a settled entry cascades to its deltas: without this, every delete reads all of outbox_delta.
+CREATE INDEX IF NOT EXISTS ix_outbox_delta_outbox ON outbox_delta(outbox_id);
+CREATE INDEX IF NOT EXISTS ix_outbox_status ON outbox(status, id);
 CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -128,16 +131,18 @@ class Outbox:
     def settle(self, results: list[dict]) -> None:
         """Server answers: applied/duplicate leave the outbox; rejected stay, with their reason."""
         base = self.base
+        done = [(r["id"] + base,) for r in results if r["status"] in ("applied", "duplicate")]
+        rejected = [(r.get("reason", ""), r.get("detail", ""), r["id"] + base) for r in results
+                    if r["status"] == "rejected"]
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            for r in results:
-                local = r["id"] + base
-                if r["status"] in ("applied", "duplicate"):
-                    self._db.execute("DELETE FROM outbox WHERE id=? AND status='pending'", (local,))
-                elif r["status"] == "rejected":
-                    self._db.execute("UPDATE outbox SET status='rejected', reason=?, detail=? WHERE id=?",
-                                     (r.get("reason", ""), r.get("detail", ""), local))
-            self._db.execute("COMMIT")
+            try:
+                self._db.executemany("DELETE FROM outbox WHERE id=? AND status='pending'", done)
+                self._db.executemany("UPDATE outbox SET status='rejected', reason=?, detail=? WHERE id=?", rejected)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def confirm_upto(self, server_id: int) -> None:
         with self._lock:

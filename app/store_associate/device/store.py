@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 
 from sqlalchemy import JSON, Column
@@ -234,14 +235,18 @@ class LocalStore:
 
     def apply_pull(self, page: dict, store_code: str) -> None:
         """Apply one page of server changes and advance the cursor, in one transaction."""
+        columns = page.get("format") == "columns"
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
-                self._apply_locations(page.get("stores", []))
-                self._apply_products(page.get("products", []))
-                self._apply_barcodes(page.get("barcodes", []))
-                self._apply_stock(s for s in page.get("stock", []) if s.get("store_code") == store_code)
+                if columns:
+                    self._apply_columns(page, store_code)
+                else:
+                    self._apply_locations(page.get("stores", []))
+                    self._apply_products(page.get("products", []))
+                    self._apply_barcodes(page.get("barcodes", []))
+                    self._apply_stock(s for s in page.get("stock", []) if s.get("store_code") == store_code)
                 self._apply_orders(o for o in page.get("orders", []) if o.get("store") == store_code)
                 db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('pull_cursor', ?)",
                            (str(int(page["cursor"])),))
@@ -251,6 +256,39 @@ class LocalStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def _apply_columns(self, page: dict, store_code: str) -> None:
+        """A page in the columns format (`format=columns`): each table is {"columns": [...], "rows": [[...]]},
+        JSON columns come as JSON text and money as decimal strings, so rows go to executemany as they are."""
+        db = self._db
+
+        def pick(table: str, *names: str) -> tuple[list, Callable[[list], tuple]]:
+            part = page.get(table) or {"columns": [], "rows": []}
+            index = {name: i for i, name in enumerate(part["columns"])}
+            return part["rows"], itemgetter(*(index[n] for n in names))
+
+        rows, get = pick("stores", "code", "name", "kind", "city", "address", "latitude", "longitude", "timezone",
+                         "hours", "phone")
+        db.executemany("INSERT OR REPLACE INTO location(code, name, kind, city, address, latitude, longitude,"
+                       " timezone, hours, phone) VALUES (?,?,?,?,?,?,?,?,?,?)", map(get, rows))
+        rows, get = pick("products", "sku", "name", "brand", "description", "category", "price", "currency", "image",
+                         "attributes", "version")
+        deleted = page["products"]["columns"].index("deleted") if rows else 0
+        db.executemany("INSERT OR REPLACE INTO product(sku, name, brand, description, category, price, currency,"
+                       " image, attributes, version) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       (get(r) for r in rows if not r[deleted]))
+        db.executemany("DELETE FROM product WHERE sku=?", ((get(r)[0],) for r in rows if r[deleted]))
+        rows, get = pick("barcodes", "code", "sku", "kind", "pack_qty")
+        deleted = page["barcodes"]["columns"].index("deleted") if rows else 0
+        db.executemany("INSERT OR REPLACE INTO barcode(code, sku, kind, pack_qty) VALUES (?,?,?,?)",
+                       (get(r) for r in rows if not r[deleted]))
+        db.executemany("DELETE FROM barcode WHERE code=?", ((get(r)[0],) for r in rows if r[deleted]))
+        rows, get = pick("stock", "sku", "on_hand", "reserved", "safety_stock", "incoming", "damaged", "updated_at",
+                         "version")
+        store_at = page["stock"]["columns"].index("store_code") if rows else 0
+        db.executemany("INSERT OR REPLACE INTO stock(sku, on_hand, reserved, safety_stock, incoming, damaged,"
+                       " updated_at, version) VALUES (?,?,?,?,?,?,?,?)",
+                       (get(r) for r in rows if r[store_at] == store_code))
 
     def _apply_locations(self, rows: Iterable[dict]) -> None:
         self._db.executemany(

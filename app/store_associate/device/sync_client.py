@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+PULL_PAGE = 20_000  # rows per pull page: a first pull of 100,000 products is a handful of pages
+
 
 class Offline(Exception):
     """The server could not be reached (no network, timeout, server down)."""
@@ -131,9 +133,11 @@ class SyncClient:
 
     # --- data -----------------------------------------------------------------------------------
 
-    def pull(self, store: str, cursor: int, limit: int = 5000) -> dict:
+    def pull(self, store: str, cursor: int, limit: int = PULL_PAGE) -> dict:
+        """One page of changes, in the columns format (LocalStore.apply_pull reads both formats)."""
         # The catalogue is the device's, not the person's: pulled with the device token alone.
-        return self._request("GET", "/api/v1/sync/pull", params={"store": store, "cursor": cursor, "limit": limit},
+        return self._request("GET", "/api/v1/sync/pull", params={"store": store, "cursor": cursor, "limit": limit,
+                                                                 "format": "columns"},
                              timeout=30, with_session=False)
 
     def availability(self, sku: str, store: str, limit: int = 50) -> dict:

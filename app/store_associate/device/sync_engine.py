@@ -12,16 +12,18 @@ import logging
 import random
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
 
+from ..domain.commands import MAX_BATCH
 from .outbox import Outbox
 from .store import LocalStore
 from .sync_client import Offline, ServerRefused, SyncClient
 
 log = logging.getLogger("store_associate.device.sync")
-PUSH_BATCH = 200
+PUSH_BATCH = MAX_BATCH  # the server applies a batch in one transaction: the bigger, the fewer round trips
 
 
 @dataclass
@@ -87,16 +89,25 @@ class SyncEngine:
                 return
 
     def _pull_all(self, result: RoundResult, max_pages: int = 10_000) -> None:
+        """Pull pages until caught up. While one page is written to the local copy, the next is already
+        being fetched (its cursor is in the page): the server and the device work at the same time. The
+        requests still go one after another, each from where the last one ended."""
         store = self.store_code()
-        for _ in range(max_pages):
-            page = self.client.pull(store, self.store.cursor)
-            self.store.apply_pull(page, store)
-            result.pulled_pages += 1
-            if not page["more"]:
-                # Only a complete pull holds every change up to its bound; then mutations the server
-                # has applied are in our figures, and their overlay can go.
-                self.outbox.confirm_upto(page.get("last_applied", 0))
-                break
+        page = self.client.pull(store, self.store.cursor)
+        ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-ahead")
+        try:
+            for _ in range(max_pages):
+                following = ahead.submit(self.client.pull, store, int(page["cursor"])) if page["more"] else None
+                self.store.apply_pull(page, store)
+                result.pulled_pages += 1
+                if following is None:
+                    # Only a complete pull holds every change up to its bound; then mutations the server
+                    # has applied are in our figures, and their overlay can go.
+                    self.outbox.confirm_upto(page.get("last_applied", 0))
+                    break
+                page = following.result()
+        finally:
+            ahead.shutdown(wait=False, cancel_futures=True)  # a page fetched for nothing is dropped
         self.on_change()
 
     # --- background ------------------------------------------------------------------------------------
@@ -124,9 +135,14 @@ class SyncEngine:
                 self.failures = 0
                 wait = self.interval
             except Offline:
+                if self._stop.is_set():
+                    return  # stopped mid-round (the app is closing): its client and files are going
                 self.failures += 1
                 wait = backoff_seconds(self.failures, self.rng)
-                self.on_offline()
+                try:
+                    self.on_offline()
+                except Exception:  # noqa: BLE001 - a screen's listener must not end the sync loop
+                    log.exception("offline listener failed")
             except ServerRefused as exc:
                 log.warning("sync refused: %s", exc.error)
                 self.failures += 1

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import func, or_, select, text, union_all, update
 from sqlmodel import Session
 
 from ..domain.codes import CodeInfo, CodeKind
@@ -202,44 +202,50 @@ def availability(
 
 # --- sync pull -----------------------------------------------------------------------------------
 
-def changes_since(session: Session, store_code: str, cursor: int, limit: int) -> tuple[dict, int, bool]:
-    """Rows of the store's scope with version > cursor, the globally smallest `limit` versions.
+SYNC_TABLES = ("stores", "products", "barcodes", "stock", "orders")
 
-    Each table is read in version order with the same limit, then merged; cutting the merged list
-    at `limit` keeps every row up to the new cursor, whichever table it is in.
+
+def sync_scope(name: str, store_code: str) -> tuple[type, list]:
+    """The model behind a pulled table, and what of it a device of the store may see."""
+    if name == "stock":
+        return InventoryLevel, [InventoryLevel.store_code == store_code]
+    if name == "orders":
+        return CustomerOrder, [CustomerOrder.store_code == store_code]
+    return {"stores": Store, "products": Product, "barcodes": Barcode}[name], []
+
+
+def change_window(session: Session, store_code: str, cursor: int, limit: int) -> tuple[int, bool]:
+    """(bound, more): a page of changes is every row in the store's scope with cursor < version <= bound.
+
+    The bound is the `limit`-th smallest version after the cursor over all tables, worked out by the
+    database from each table's version index (one query), so a page holds about `limit` rows, never
+    splits one version across two pages, and its bound is the cursor to pull from next. When fewer
+    rows are left, the bound is the counter itself: later pulls start from there.
     """
-    # The bound is read first: a row committed after it is left for the next pull, never skipped.
+    # The counter is read first: a row committed after it has a higher version and waits for the next pull.
     upto = current_version(session)
-    queries = {
-        "stores": select(Store).where(Store.version > cursor, Store.version <= upto)
-        .order_by(Store.version).limit(limit),
-        "products": select(Product).where(Product.version > cursor, Product.version <= upto)
-        .order_by(Product.version).limit(limit),
-        "barcodes": select(Barcode).where(Barcode.version > cursor, Barcode.version <= upto)
-        .order_by(Barcode.version).limit(limit),
-        "stock": select(InventoryLevel)
-        .where(InventoryLevel.store_code == store_code, InventoryLevel.version > cursor,
-               InventoryLevel.version <= upto)
-        .order_by(InventoryLevel.version).limit(limit),
-        "orders": select(CustomerOrder)
-        .where(CustomerOrder.store_code == store_code, CustomerOrder.version > cursor,
-               CustomerOrder.version <= upto)
-        .order_by(CustomerOrder.version).limit(limit),
-    }
-    merged: list[tuple[int, str, object]] = []
-    full = False
-    for name, query in queries.items():
-        rows = list(session.execute(query).scalars())
-        full = full or len(rows) == limit
-        merged.extend((r.version, name, r) for r in rows)
-    merged.sort(key=lambda item: item[0])
-    more = full or len(merged) > limit
-    merged = merged[:limit]
-    out: dict[str, list] = {name: [] for name in queries}
-    for _, name, row in merged:
-        out[name].append(row)
-    new_cursor = merged[-1][0] if merged else cursor
-    if not more:
-        # Nothing left in scope up to the bound: later pulls can start from there.
-        new_cursor = max(new_cursor, upto)
-    return out, new_cursor, more
+    arms = []
+    for name in SYNC_TABLES:
+        model, scope = sync_scope(name, store_code)
+        version = model.__table__.c.version
+        first = (select(version.label("v")).where(*scope, version > cursor, version <= upto)
+                 .order_by(version).limit(limit).subquery())
+        arms.append(select(first.c.v))
+    merged = union_all(*arms).subquery()
+    bound = session.connection().execute(
+        select(merged.c.v).order_by(merged.c.v).offset(limit - 1).limit(1)).scalar()
+    # A full page leaves the rest (perhaps nothing: then the next page is empty and says so) for later.
+    return (max(upto, cursor), False) if bound is None else (bound, True)
+
+
+def changes_since(session: Session, store_code: str, cursor: int, limit: int) -> tuple[dict, int, bool]:
+    """Rows of the store's scope with version > cursor, about the globally smallest `limit` versions
+    (see change_window), by table, and the cursor to pull from next."""
+    bound, more = change_window(session, store_code, cursor, limit)
+    out: dict[str, list] = {}
+    for name in SYNC_TABLES:
+        model, scope = sync_scope(name, store_code)
+        out[name] = list(session.execute(
+            select(model).where(*scope, model.version > cursor, model.version <= bound).order_by(model.version)
+        ).scalars())
+    return out, bound, more

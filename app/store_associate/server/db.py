@@ -37,12 +37,24 @@ def make_engine(url: str) -> Engine:
             # IMMEDIATE: the write lock is taken at the start and waited for (busy_timeout). A deferred
             # transaction that reads and then writes fails at once with "database is locked" when
             # another writer got in between, and WAL readers are not blocked by it anyway.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A transaction that only reads (see read_only) takes no lock: it reads one snapshot and
+            # lets writers work meanwhile.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":
         url = str(u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+READ_ONLY = "store_associate_read_only"
+
+
+def read_only(session: Session) -> None:
+    """The session's next transaction only reads: on SQLite it starts deferred (no write lock), so a long
+    read such as a pull page does not hold up pushes. Call it before the transaction's first statement;
+    nothing may be written in that transaction."""
+    session.connection(execution_options={READ_ONLY: True})
 
 
 def upgrade(engine: Engine) -> None:

@@ -14,7 +14,8 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select, text
+import orjson
+from sqlalchemy import JSON, Engine, Executable, bindparam, insert, select, text, update
 from sqlmodel import Session
 
 from ..domain.commands import (
@@ -87,21 +88,37 @@ def push(session: Session, principal: Principal, mutations: list[Mutation], pend
     assert principal.device_id is not None and principal.store_code is not None
     # The version counter first, then the device's row, then stock and orders: every writer takes the
     # counter before any other row, so two pushes cannot deadlock (they queue on the counter instead).
-    session.execute(select(SyncCounter).where(SyncCounter.id == 1).with_for_update()).scalar_one()
+    session.execute(select(SyncCounter.value).where(SyncCounter.id == 1).with_for_update()).scalar_one()
     state = sync_state(session, principal.device_id)
     out = PushOutcome(last_applied=state.last_applied)
-    staff_cache: dict[str | None, Staff | None] = {}
+    replayed = _logged(session, principal.device_id, [m.id for m in mutations if m.id <= state.last_applied])
+    staff_cache: dict = {}  # staff number -> Staff, and (staff number, command type) -> verdict
+    # Everything that can be checked without touching a row is checked first (the command's shape, the
+    # person's right to do it), so that a rejection never has anything to undo.
+    parsed: dict[int, Command | Rejected] = {}
+    for m in mutations:  # the run of ids that follows on from last_applied (a gap ends it)
+        if m.id == state.last_applied + len(parsed) + 1:
+            parsed[m.id] = _parse(session, principal, m, staff_cache)
+    batch = _Batch(session, principal)
+    batch.load({sku for c in parsed.values() if isinstance(c, AdjustStock | CountStock) for sku in c.stock_deltas()})
+    last = state.last_applied
     for m in mutations:
-        if m.id <= state.last_applied:
-            out.results.append(_replayed(session, principal.device_id, m.id))
+        if m.id <= last:
+            if m.id not in replayed:  # (only when ids are not increasing: the API refuses such batches)
+                batch.write()
+                replayed.update(_logged(session, principal.device_id, [m.id]))
+            out.results.append(replayed.get(m.id) or MutationResult(m.id, "duplicate"))
             continue
-        if m.id != state.last_applied + 1:
-            out.gap_expected = state.last_applied + 1
+        if m.id != last + 1:
+            out.gap_expected = last + 1
             break
-        result = _apply_one(session, principal, m, staff_cache)
+        command = parsed[m.id] if m.id in parsed else _parse(session, principal, m, staff_cache)
+        result = batch.apply(m, command)
         out.changed = out.changed or result.status == "applied"
         out.results.append(result)
-        state.last_applied = m.id
+        last = m.id
+    batch.write()
+    state.last_applied = last  # in the same transaction as what was applied
     now = now_utc()
     state.last_push_at, state.pending = now, max(0, pending)
     state.oldest_pending_at = oldest_pending_at
@@ -112,32 +129,35 @@ def push(session: Session, principal: Principal, mutations: list[Mutation], pend
     return out
 
 
-def _replayed(session: Session, device_id: str, mutation_id: int) -> MutationResult:
-    row = session.execute(select(MutationLog).where(MutationLog.device_id == device_id,
-                                                    MutationLog.mutation_id == mutation_id)).scalar_one_or_none()
-    if row is None:
-        return MutationResult(mutation_id, "duplicate")
-    return MutationResult(mutation_id, "duplicate" if row.status == "applied" else row.status, row.reason,
-                          row.detail)
+def _logged(session: Session, device_id: str, ids: list[int]) -> dict[int, MutationResult]:
+    """What became of mutations applied (or rejected) before: a replay gets the same answer."""
+    if not ids:
+        return {}
+    found = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for mid, status, reason, detail in session.execute(
+            select(MutationLog.mutation_id, MutationLog.status, MutationLog.reason, MutationLog.detail)
+            .where(MutationLog.device_id == device_id, MutationLog.mutation_id.in_(chunk))
+        ).all():
+            found[mid] = MutationResult(mid, "duplicate" if status == "applied" else status, reason, detail)
+    return {i: found.get(i) or MutationResult(i, "duplicate") for i in ids}
 
 
-def _apply_one(session: Session, principal: Principal, m: Mutation, staff_cache: dict) -> MutationResult:
-    status, reason, detail = "applied", "", ""
+def _parse(session: Session, principal: Principal, m: Mutation, staff_cache: dict) -> Command | Rejected:
+    """The command, or why it is rejected before anything is touched (malformed, not allowed)."""
     try:
         command = parse_command(m.name, m.version, m.args)
-        _check_actor(session, principal, m.staff_number, command, staff_cache)
-        with session.begin_nested():  # a rejection half-way leaves nothing of this mutation behind
-            _handle(session, principal, m, command)
     except CommandError as exc:
-        status, reason, detail = "rejected", REJECT_MALFORMED, str(exc)[:200]
-    except Rejected as exc:
-        status, reason, detail = "rejected", exc.reason, exc.detail[:200]
-    session.add(MutationLog(
-        device_id=principal.device_id, mutation_id=m.id, store_code=principal.store_code, name=m.name[:40],
-        version=m.version, args=m.args if status == "applied" or reason != REJECT_MALFORMED else {},
-        staff_number=m.staff_number, status=status, reason=reason, detail=detail, created_at=m.created_at,
-    ))
-    return MutationResult(m.id, status, reason, detail)
+        return Rejected(REJECT_MALFORMED, str(exc)[:200])
+    key = (m.staff_number, type(command))  # a batch is mostly one person doing one thing
+    if key not in staff_cache:
+        try:
+            _check_actor(session, principal, m.staff_number, command, staff_cache)
+            staff_cache[key] = None
+        except Rejected as exc:
+            staff_cache[key] = exc
+    return staff_cache[key] or command
 
 
 def _check_actor(session: Session, principal: Principal, staff_number: str | None, command: Command,
@@ -158,44 +178,217 @@ def _check_actor(session: Session, principal: Principal, staff_number: str | Non
         raise Rejected(REJECT_NOT_ALLOWED, f"a {role.value} may not {command.name}")
 
 
-def _handle(session: Session, principal: Principal, m: Mutation, command: Command) -> None:
-    if isinstance(command, AdjustStock | CountStock):
-        reason = command.reason if isinstance(command, AdjustStock) else "count"
-        for sku, delta in command.stock_deltas().items():
-            _change_on_hand(session, principal, m, sku, delta, reason)
+def _executemany(session: Session, statement: Executable, rows: list[dict]) -> None:
+    """`session.execute(statement, rows)`, with less work per row on SQLite.
+
+    SQLAlchemy builds and type-converts every row's parameters on its own (most of a push's time on
+    SQLite, where the database itself is fast). Here the statement is compiled once per set of keys
+    and handed to the driver as one executemany of tuples, each value converted by its column type's
+    own bind processor (once per distinct object: a batch's timestamps are one object). PostgreSQL
+    keeps SQLAlchemy's path, which sends a batch of inserts as multi-row VALUES."""
+    if not rows:
         return
-    if isinstance(command, OrderCommand):
+    conn = session.connection()
+    dialect = conn.dialect
+    if dialect.name != "sqlite":
+        conn.execute(statement, rows)
+        return
+    keys = tuple(rows[0])
+    plan = _PLANS.get((statement, keys))
+    if plan is None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+        columns = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds[name]
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if isinstance(bind.type, JSON):
+                process = _json_text  # what the JSON type stores, made by orjson (the values came from JSON)
+            if name in keys:
+                columns.append((name, process, None))
+            else:  # a column left to its Python-side default: a scalar, or a function (called once)
+                default = statement.table.c[name].default  # type: ignore[attr-defined]
+                if default is None or not (default.is_scalar or default.is_callable):
+                    raise ValueError(f"no value for {name}")
+                columns.append((None, process, default.arg if default.is_scalar else default))
+        plan = _PLANS[(statement, keys)] = (compiled.string, tuple(columns))
+    sql, columns = plan
+    converted: list[list] = []
+    for name, process, default in columns:
+        if name is None:
+            value = default.arg(None) if hasattr(default, "is_callable") else default  # type: ignore[union-attr]
+            value = process(value) if process else value
+            converted.append([value] * len(rows))
+        elif process is None:
+            converted.append([r[name] for r in rows])
+        else:
+            memo: dict[int, object] = {}
+            values = []
+            for r in rows:
+                v = r[name]
+                key = id(v)
+                if key not in memo:
+                    memo[key] = process(v)
+                values.append(memo[key])
+            converted.append(values)
+    conn.exec_driver_sql(sql, list(zip(*converted, strict=True)))
+
+
+def _json_text(value: object) -> str:
+    return orjson.dumps(value).decode()  # (None too is stored as JSON null, as the JSON type does)
+
+
+_PLANS: dict[tuple[Executable, tuple[str, ...]], tuple[str, tuple]] = {}
+_LEVEL = InventoryLevel.__table__
+_LEVEL_SET = (
+    update(_LEVEL)
+    .where(_LEVEL.c.store_code == bindparam("k_store"), _LEVEL.c.sku == bindparam("k_sku"))
+    .values(on_hand=bindparam("v_on_hand"), updated_at=bindparam("v_updated_at"), version=bindparam("v_version"))
+)
+_LEVEL_INSERT = insert(_LEVEL)
+_LEVELS_OF = (select(_LEVEL.c.sku, _LEVEL.c.on_hand)
+              .where(_LEVEL.c.store_code == bindparam("store"), _LEVEL.c.sku.in_(bindparam("skus", expanding=True)))
+              .with_for_update())
+_PRODUCTS_OF = select(Product.sku).where(Product.sku.in_(bindparam("skus", expanding=True)))
+_MOVEMENT_INSERT = insert(InventoryMovement.__table__)
+_LOG_INSERT = insert(MutationLog.__table__)
+
+
+class _Batch:
+    """A batch's stock changes, worked out in memory and written together.
+
+    Stock levels are read once (locked on PostgreSQL; SQLite's transaction holds the write lock),
+    every stock command is checked against the figures as the batch has left them, and only a command
+    that passes changes them: a rejected one leaves nothing to roll back, so it needs no SAVEPOINT.
+    `write()` then books what the batch did with one statement per table: the levels (one version each,
+    from one block of the counter), the ledger and the mutation log. An order step goes through
+    orders.perform on what has been written so far, in a SAVEPOINT of its own, and the stock figures
+    are read again after it.
+    """
+
+    def __init__(self, session: Session, principal: Principal) -> None:
+        self.session, self.principal = session, principal
+        self.store: str = principal.store_code  # type: ignore[assignment]
+        self.now = now_utc()
+        self.on_hand: dict[str, int] = {}  # sku -> on hand here, as the batch has left it
+        self.absent: set[str] = set()  # products with no level row here yet (inserted when changed)
+        self.unknown: set[str] = set()  # no such product
+        self.dirty: set[str] = set()
+        self.movements: list[dict] = []
+        self.log: list[dict] = []
+
+    def load(self, skus: set[str]) -> None:
+        wanted = sorted(s for s in skus if s not in self.on_hand and s not in self.unknown)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            rows = self.session.execute(_LEVELS_OF, {"store": self.store, "skus": chunk}).all()
+            self.on_hand.update(rows)
+            missing = [s for s in chunk if s not in self.on_hand]
+            if missing:
+                known = set(self.session.execute(_PRODUCTS_OF, {"skus": missing}).scalars())
+                for sku in missing:
+                    if sku in known:
+                        self.on_hand[sku] = 0
+                        self.absent.add(sku)
+                    else:
+                        self.unknown.add(sku)
+
+    def apply(self, m: Mutation, command: Command | Rejected) -> MutationResult:
+        status, reason, detail = "applied", "", ""
         try:
-            orders.perform(session, principal.store_code, command, m.staff_number or principal.staff_number,
-                           principal.device_id, m.id)
+            if isinstance(command, Rejected):
+                raise command
+            if isinstance(command, AdjustStock | CountStock):
+                self._stock(m, command)
+            elif isinstance(command, OrderCommand):
+                self._order(m, command)
+            else:  # pragma: no cover - COMMANDS and the handlers agree
+                raise CommandError(f"no handler for {command.name}")
+        except CommandError as exc:
+            status, reason, detail = "rejected", REJECT_MALFORMED, str(exc)[:200]
+        except Rejected as exc:
+            status, reason, detail = "rejected", exc.reason, exc.detail[:200]
+        p = self.principal
+        self.log.append({
+            "device_id": p.device_id, "mutation_id": m.id, "store_code": p.store_code, "name": m.name[:40],
+            "version": m.version, "args": m.args if status == "applied" or reason != REJECT_MALFORMED else {},
+            "staff_number": m.staff_number, "status": status, "reason": reason, "detail": detail,
+            "created_at": m.created_at, "applied_at": self.now,
+        })
+        return MutationResult(m.id, status, reason, detail)
+
+    def _stock(self, m: Mutation, command: AdjustStock | CountStock) -> None:
+        reason = command.reason if isinstance(command, AdjustStock) else "count"
+        deltas = command.stock_deltas()
+        if not all(sku in self.on_hand or sku in self.unknown for sku in deltas):
+            self.load(set(deltas))
+        after: dict[str, int] = {}
+        for sku, delta in deltas.items():  # every SKU is checked before any is changed
+            if sku in self.unknown:
+                raise Rejected(REJECT_UNKNOWN_SKU, sku)
+            n = stock_after(self.on_hand[sku], delta)
+            if n is None:
+                raise Rejected(REJECT_NEGATIVE_STOCK, f"{self.on_hand[sku]} on hand, change {delta}")
+            after[sku] = n
+        reference = f"{self.principal.device_id}:{m.id}"
+        for sku, delta in deltas.items():
+            if delta == 0:
+                if sku in self.absent:
+                    self.dirty.add(sku)  # the level row appears, at zero
+                continue
+            self.on_hand[sku] = after[sku]
+            self.dirty.add(sku)
+            self.movements.append({
+                "store_code": self.store, "sku": sku, "field": "on_hand", "delta": delta, "reason": reason,
+                "reference": reference, "device_id": self.principal.device_id, "mutation_id": m.id,
+                "created_at": self.now,
+            })
+
+    def _order(self, m: Mutation, command: OrderCommand) -> None:
+        self.write()  # the step sees the stock as the batch has left it
+        p = self.principal
+        try:
+            with self.session.begin_nested():  # a rejection half-way leaves nothing of this step behind
+                orders.perform(self.session, self.store, command, m.staff_number or p.staff_number,
+                               p.device_id, m.id)
         except OrderRefused as exc:
             raise Rejected(exc.reason, exc.detail) from None
-        return
-    raise CommandError(f"no handler for {command.name}")  # pragma: no cover - COMMANDS and this agree
+        finally:
+            # The step may have changed stock (handover, not in stock): read the figures again.
+            self.on_hand.clear()
+            self.absent.clear()
+            self.unknown.clear()
 
-
-def _change_on_hand(session: Session, principal: Principal, m: Mutation, sku: str, delta: int,
-                    reason: str) -> None:
-    store = principal.store_code
-    level = session.execute(
-        select(InventoryLevel).where(InventoryLevel.store_code == store, InventoryLevel.sku == sku).with_for_update()
-    ).scalar_one_or_none()
-    if level is None:
-        if session.get(Product, sku) is None:
-            raise Rejected(REJECT_UNKNOWN_SKU, sku)
-        level = InventoryLevel(store_code=store, sku=sku)
-        session.add(level)
-    after = stock_after(level.on_hand, delta)
-    if after is None:
-        raise Rejected(REJECT_NEGATIVE_STOCK, f"{level.on_hand} on hand, change {delta}")
-    if delta == 0:
-        return
-    level.on_hand = after
-    level.updated_at = now_utc()
-    level.version = next_versions(session, 1)
-    session.add(InventoryMovement(store_code=store, sku=sku, field_name="on_hand", delta=delta, reason=reason,
-                                  reference=f"{principal.device_id}:{m.id}", device_id=principal.device_id,
-                                  mutation_id=m.id))
+    def write(self) -> None:
+        s = self.session
+        if self.dirty:
+            skus = sorted(self.dirty)
+            first = next_versions(s, len(skus))
+            changed = [sku for sku in skus if sku not in self.absent]
+            if changed:
+                _executemany(s, _LEVEL_SET, [
+                    {"k_store": self.store, "k_sku": sku, "v_on_hand": self.on_hand[sku],
+                     "v_updated_at": self.now, "v_version": first + i}
+                    for i, sku in enumerate(skus) if sku not in self.absent
+                ])
+            created = [(i, sku) for i, sku in enumerate(skus) if sku in self.absent]
+            if created:
+                _executemany(s, _LEVEL_INSERT, [
+                    {"store_code": self.store, "sku": sku, "on_hand": self.on_hand[sku], "reserved": 0,
+                     "safety_stock": 0, "incoming": 0, "damaged": 0, "updated_at": self.now, "version": first + i}
+                    for i, sku in created
+                ])
+                self.absent.difference_update(sku for _, sku in created)
+            # Level objects an earlier order step loaded are stale now: they are read again when used.
+            for obj in list(s.identity_map.values()):
+                if isinstance(obj, InventoryLevel) and obj.store_code == self.store and obj.sku in self.dirty:
+                    s.expire(obj)
+            self.dirty.clear()
+        if self.movements:
+            _executemany(s, _MOVEMENT_INSERT, self.movements)
+            self.movements = []
+        if self.log:
+            _executemany(s, _LOG_INSERT, self.log)
+            self.log = []
 
 
 # --- pokes ---------------------------------------------------------------------------------------------
