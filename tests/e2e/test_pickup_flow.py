@@ -55,6 +55,17 @@ def qr_of(mail) -> tuple[str, bytes]:  # noqa: ANN001
 
 
 
+def orders_screen(browser, server: RunningServer, url: str):  # noqa: ANN001, ANN201 - Playwright's types
+    """A new browser session on the app, an associate signed in (unless the device still has them), orders open."""
+    page = open_app(browser, url)
+    person = server.person("associate")
+    if by_id(page, "user-name").count() == 0:
+        sign_in_ui(page, person["staff_number"], person["pin"])
+    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
+    by_id(page, "open-orders").click()
+    return page
+
+
 def test_pick_by_scan_stage_email_and_hand_over_by_qr(browser, setup):
     server, url, inbox = setup
     page = open_app(browser, url)
@@ -123,12 +134,7 @@ def test_pick_by_scan_stage_email_and_hand_over_by_qr(browser, setup):
 def test_cannot_find_an_item_rejects_the_line(browser, setup):
     server, url, _inbox = setup
     order = server.place_order([{"sku": "100052", "qty": 1}], customer="Casey Collector")
-    page = open_app(browser, url)
-    person = server.person("associate")
-    if by_id(page, "user-name").count() == 0:
-        sign_in_ui(page, person["staff_number"], person["pin"])
-    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
-    by_id(page, "open-orders").click()
+    page = orders_screen(browser, server, url)
     fill_field(page, "Scan a pickup code, or search by order number or name", order["number"])
     page.keyboard.press("Enter")
     expect(by_id(page, "order-title")).to_have_text(f"Order {order['number']}", timeout=15_000)
@@ -145,12 +151,7 @@ def test_cannot_find_an_item_reroutes_it_to_another_store(browser, setup):
     server, url, inbox = setup
     order = server.place_order([{"sku": "100053", "qty": 1}, {"sku": "100054", "qty": 1}], customer="Riley Router")
     n = order["number"]
-    page = open_app(browser, url)
-    person = server.person("associate")
-    if by_id(page, "user-name").count() == 0:
-        sign_in_ui(page, person["staff_number"], person["pin"])
-    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
-    by_id(page, "open-orders").click()
+    page = orders_screen(browser, server, url)
     fill_field(page, "Scan a pickup code, or search by order number or name", n)
     page.keyboard.press("Enter")
     expect(by_id(page, "order-title")).to_have_text(f"Order {n}", timeout=15_000)
@@ -180,12 +181,7 @@ def test_pick_two_orders_in_one_walk(browser, setup):
     server, url, _inbox = setup
     first = server.place_order([{"sku": "100055", "qty": 1}, {"sku": "100056", "qty": 1}], customer="Wave One")
     second = server.place_order([{"sku": "100055", "qty": 1}], customer="Wave Two")
-    page = open_app(browser, url)
-    person = server.person("associate")
-    if by_id(page, "user-name").count() == 0:
-        sign_in_ui(page, person["staff_number"], person["pin"])
-    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
-    by_id(page, "open-orders").click()
+    page = orders_screen(browser, server, url)
     expect(by_id(page, f"order-{second['number']}")).to_be_visible(timeout=20_000)
     by_id(page, "orders-wave").click()
     expect(by_id(page, "wave-left")).to_contain_text("3 items left", timeout=15_000)

@@ -4,9 +4,7 @@ carrier and a tracking number. Only `store-associate demo` runs it."""
 
 from __future__ import annotations
 
-import logging
 import random
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -17,38 +15,25 @@ from sqlmodel import Session
 from ..domain.inventory import available_to_promise
 from .models import CustomerOrder, InventoryLevel, Transfer
 from .orders import queue_notification
+from .periodic import Periodic
 from .transfers import ship
 
-log = logging.getLogger("store_associate.demo")
 SHOPPERS = ["Jamie Rivera", "Noor Haddad", "Chris Okafor", "Ana Silva", "Lee Chen", "Sasha Kowalski", "Omar Patel"]
 
 
-class DemoFeed:
+class DemoFeed(Periodic):
     def __init__(self, engine: Engine, api_url: str, web_shop_key: str, store: str, every: float = 60.0,
                  seed: int = 7) -> None:
-        self.engine, self.api_url, self.key, self.store, self.every = engine, api_url, web_shop_key, store, every
+        self.engine, self.api_url, self.key, self.store = engine, api_url, web_shop_key, store
         self.rng = random.Random(seed)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="demo-feed")
+        self.rounds = 0
+        super().__init__("demo-feed", self._round, every)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        for _ in range(3):  # a queue to work on from the first minute
-            self._safely(self.place_order)
-        while not self._stop.wait(self.every):
-            self._safely(self.place_order)
-            self._safely(self.ship_waiting)
-
-    def _safely(self, step) -> None:  # noqa: ANN001
-        try:
-            step()
-        except Exception as exc:  # noqa: BLE001 - a demo helper must not take the demo down
-            log.warning("demo feed step failed: %r", exc)
+    def _round(self) -> None:
+        for _ in range(3 if self.rounds == 0 else 1):  # a queue to work on from the first minute
+            self.place_order()
+        self.ship_waiting()
+        self.rounds += 1
 
     def _stocked(self) -> list[str]:
         with Session(self.engine) as session:

@@ -11,7 +11,6 @@ import io
 import json
 import logging
 import smtplib
-import threading
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -24,6 +23,7 @@ from sqlmodel import Session
 
 from ..domain.carriers import CARRIERS, tracking_url
 from .models import Customer, CustomerOrder, Notification, Store
+from .periodic import Periodic
 from .transfers import transfers_of
 
 log = logging.getLogger("store_associate.notify")
@@ -115,30 +115,8 @@ def send_pending(engine: Engine, host: str, port: int, sender: str, limit: int =
     return sent
 
 
-class Sender:
-    """A background thread of the server process that works off the outbox every few seconds."""
+class Sender(Periodic):
+    """Works off the outbox every few seconds, in the server process."""
 
     def __init__(self, engine: Engine, host: str, port: int, sender: str, every: float = 5.0) -> None:
-        self.engine, self.host, self.port, self.sender, self.every = engine, host, port, sender, every
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="notify")
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                send_pending(self.engine, self.host, self.port, self.sender)
-            except Exception:  # noqa: BLE001 - the sender must outlive any one bad message
-                log.exception("notification round failed")
-            self._wake.wait(self.every)
-            self._wake.clear()
+        super().__init__("notify", lambda: send_pending(engine, host, port, sender), every)

@@ -6,8 +6,6 @@ once cannot expire an order twice or send two reminders; an order handed over me
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -18,9 +16,8 @@ from ..domain.pickup import COLLECTABLE, Expire, OrderStatus, Refused, apply
 from .crud import next_versions
 from .models import CustomerOrder, OrderEvent
 from .orders import _stock_effects, domain_order, load, queue_notification
+from .periodic import Periodic
 from .sync import notify
-
-log = logging.getLogger("store_associate.order_clock")
 
 
 def sweep(engine: Engine, now: datetime, remind_before: timedelta,
@@ -70,30 +67,17 @@ def sweep(engine: Engine, now: datetime, remind_before: timedelta,
     return done
 
 
-class OrderClock:
-    """A background thread of the server process that sweeps every `every` seconds."""
+class OrderClock(Periodic):
+    """Sweeps every `every` seconds in the server process; tells the mail sender when it queued messages."""
 
     def __init__(self, engine: Engine, remind_before: timedelta, every: float,
                  on_poke: Callable[[str], None] | None = None, on_done: Callable[[], None] | None = None) -> None:
-        self.engine, self.remind_before, self.every = engine, remind_before, every
-        self.on_poke, self.on_done = on_poke, on_done
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="order-clock")
+        def round_() -> None:
+            done = sweep(engine, datetime.now(UTC), remind_before, on_poke)
+            if any(done.values()) and on_done:
+                on_done()
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            try:
-                done = sweep(self.engine, datetime.now(UTC), self.remind_before, self.on_poke)
-                if any(done.values()) and self.on_done:
-                    self.on_done()
-            except Exception:  # noqa: BLE001 - the clock must outlive one bad round
-                log.exception("order clock round failed")
+        super().__init__("order-clock", round_, every, first_at_once=False)
 
 
 __all__ = ["OrderClock", "OrderStatus", "sweep"]

@@ -20,7 +20,9 @@ class QueuesView:
                  on_back: Callable[[ft.Event], Awaitable[None]],
                  on_wave: Callable[[list[str]], Awaitable[None]] | None = None) -> None:
         self.vm, self.page, self.on_open, self.on_wave = vm, page, on_open, on_wave
-        self.wave = ft.Row()
+        # Built once and only relabelled: a redraw after a sync must not swap the button under a tap.
+        self.wave_button = ft.OutlinedButton("", icon=ft.Icons.ROUTE, on_click=self._wave)
+        self.wave = ft.Row([labelled("orders-wave", self.wave_button)])
         self.search = ft.TextField(label=t("orders.search"), prefix_icon=ft.Icons.QR_CODE_SCANNER, autofocus=True,
                                    on_submit=self._search, expand=True)
         self.tabs = ft.Row(wrap=True, spacing=6)
@@ -73,8 +75,8 @@ class QueuesView:
             tabs.append(labelled(f"queue-{q}", button))
         self.tabs.controls = tabs
         n = len(self.vm.wave_numbers())
-        self.wave.controls = [labelled("orders-wave", ft.OutlinedButton(
-            t("orders.wave", n=n), icon=ft.Icons.ROUTE, on_click=self._wave))] if n > 1 and self.on_wave else []
+        self.wave_button.content = t("orders.wave", n=n)
+        self.wave.visible = n > 1 and self.on_wave is not None
         rows = []
         for r in s.rows:
             async def open_order(_e: ft.Event, n: str = r.number) -> None:
