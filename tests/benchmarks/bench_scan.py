@@ -307,7 +307,11 @@ def main(argv: list[str] | None = None) -> int:
         "skipped": skipped,
         "engines_available": scan_decode.available_engines(),
         "engines_active": scan_decode.active_engines(),  # what "full" uses ($STORE_ASSOCIATE_SCAN_ENGINES)
+        # The rescue budget every variant ran with; decode_frame's default unless --budget-ms says
+        # otherwise (the app's live camera passes a smaller one, a still image a larger one).
         "budget_ms": args.budget_ms,
+        "budget_is_decode_frame_default": args.budget_ms == scan_decode.DEFAULT_BUDGET_MS,
+        "rescue_passes": list(getattr(scan_decode, "PASS_NAMES", ())),
         "threads": "single core: cv2.setNumThreads(1); zxing-cpp and zbar are single-threaded",
         "cv2_threads": cv2.getNumThreads(),
         "cpu_count": os.cpu_count(),

@@ -452,3 +452,31 @@ def test_rescue_budget_is_cpu_time_of_the_calling_thread():
     import time
 
     assert scan_decode._clock is time.thread_time
+
+
+def test_unknown_rescue_pass_is_an_error(codes):
+    with pytest.raises(ValueError, match="rescue pass"):
+        decode_frame(np.full((50, 50, 3), 255, np.uint8), passes=["sharpen"])
+    assert "region-clahe" in scan_decode.PASS_NAMES and "qr-curved" in scan_decode.PASS_NAMES
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        ("*ﾃﾞｻﾞｲﾝQR*".encode("shift_jis"), "*ﾃﾞｻﾞｲﾝQR*"),  # zbar itself would guess Big5 here
+        ("Google モバイル".encode(), "Google モバイル"),
+        ("caf\xe9".encode("latin-1"), "caf\xe9"),  # not UTF-8, no Japanese run: ISO-8859-1
+        (b"plain", "plain"),
+    ],
+)
+def test_zbar_qr_bytes_are_decoded_like_zxing_cpp_guesses(data, text):
+    assert scan_decode._qr_text(data) == text
+
+
+def test_region_finder_locates_the_bars_of_a_linear_code(make):
+    frame = make.linear("ean13", "5901234123457")
+    gray = frame.mean(axis=2).astype(np.uint8) if frame.ndim == 3 else frame
+    canvas = np.full((gray.shape[0] * 2, gray.shape[1] * 2), 255, np.uint8)
+    canvas[40 : 40 + gray.shape[0], 60 : 60 + gray.shape[1]] = gray
+    x, y, w, h = scan_decode._find_regions(canvas)[0].box
+    assert x >= 30 and y >= 10 and x + w <= 60 + gray.shape[1] + 30 and y + h <= 40 + gray.shape[0] + 30

@@ -93,3 +93,22 @@ def test_pyzbar_alone_does_not_confirm_its_own_misread_of_blurred_bars():
     # real number, which vetoes it. Nothing, or the right number, may come back; never the wrong one.
     found = decode_frame(cv2.imread(str(BLURRED_UPCA)), engines=("pyzbar",), budget_ms=NO_BUDGET)
     assert {r.text for r in found} <= {"023942431015"}
+
+
+@pytest.mark.skipif(not HAVE_ZXING, reason="the curled-QR pass starts from a QR code zxing-cpp located")
+def test_qr_on_curled_paper_is_read_by_the_curved_grid_pass():
+    # zxing-cpp finds the symbol but its straight sampling grid fails the error correction.
+    img = cv2.imread(str(IMAGES / "zxing__qrcode-4__08.png"))
+    assert decode_frame(img, preprocess=False) == []
+    (r,) = decode_frame(img, passes=["qr-curved"], budget_ms=NO_BUDGET)
+    assert r.text == (IMAGES / "zxing__qrcode-4__08.txt").read_text(encoding="utf-8")
+    assert (r.symbology, r.engine) == ("qrcode", scan_decode.ENGINE_ZXING)
+
+
+def test_small_code_in_a_textured_scene_is_read_on_its_region_with_the_default_budget():
+    # A snack bar on a mesh: whole-frame CLAHE at 2x reads it too, but costs most of the budget.
+    img = cv2.imread(str(IMAGES / "zxing__upca-5__23.png"))
+    expected = (IMAGES / "zxing__upca-5__23.txt").read_text(encoding="utf-8").strip()
+    found = decode_frame(img, passes=["region-clahe"], budget_ms=NO_BUDGET)
+    assert expected in {r.text for r in found}
+    assert expected in {r.text for r in decode_frame(img)}

@@ -19,8 +19,8 @@ import importlib
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -34,6 +34,7 @@ __all__ = [
     "ENGINE_PYZBAR",
     "ENGINE_ZXING",
     "ENGINES_ENV",
+    "PASS_NAMES",
     "DecodeResult",
     "active_engines",
     "available_engines",
@@ -200,9 +201,13 @@ def _zxing_formats() -> Any:
         return combined
 
 
-def _read_zxing(gray: np.ndarray, formats: Any = None, *, thorough: bool = True) -> list[_Raw]:
+def _read_zxing(
+    gray: np.ndarray, formats: Any = None, *, thorough: bool = True, failed: list[_Raw] | None = None
+) -> list[_Raw]:
     """zxing-cpp's reads. thorough=False leaves out its own inverted and downscaled retries: the
-    rescue passes invert and rescale explicitly, so there those retries only repeat work."""
+    rescue passes invert and rescale explicitly, so there those retries only repeat work.
+    failed: when given, symbols zxing-cpp located but could not decode (checksum or format errors)
+    are appended to it, text empty: where the rescue passes should look."""
     zx = _zxing()
     # TextMode.Plain: GS1 data keeps its FNC1 separators as GS (0x1D); the default HRI mode would
     # rewrite it as "(01)...(10)..." and Escaped as "<GS>".
@@ -212,28 +217,35 @@ def _read_zxing(gray: np.ndarray, formats: Any = None, *, thorough: bool = True)
         text_mode=zx.TextMode.Plain,
         try_invert=thorough,
         try_downscale=thorough,
+        return_errors=failed is not None,
     )
     out = []
     for r in found:
         fmt = r.format.name
         name = _ZXING_NAMES.get(fmt, fmt.lower())
+        if not r.valid:
+            if failed is not None:
+                failed.append(_Raw("", name, _zxing_corners(r.position), ENGINE_ZXING, None))
+            continue
         text = r.text
         if name == "upce":
             # zxing-cpp 3 reports the expanded GTIN-13 and keeps the printed digits in `extra`.
             extra = getattr(r, "extra", None) or {}
             text = extra.get("UPCE") or (upca_to_upce(text[-12:]) if len(text) >= 12 else text) or text
-        p = r.position
-        corners = np.array(
-            [
-                [p.top_left.x, p.top_left.y],
-                [p.top_right.x, p.top_right.y],
-                [p.bottom_right.x, p.bottom_right.y],
-                [p.bottom_left.x, p.bottom_left.y],
-            ],
-            dtype=np.float64,
-        )
-        out.append(_Raw(text, name, corners, ENGINE_ZXING, r.symbology_identifier or None))
+        out.append(_Raw(text, name, _zxing_corners(r.position), ENGINE_ZXING, r.symbology_identifier or None))
     return out
+
+
+def _zxing_corners(p: Any) -> np.ndarray:
+    return np.array(
+        [
+            [p.top_left.x, p.top_left.y],
+            [p.top_right.x, p.top_right.y],
+            [p.bottom_right.x, p.bottom_right.y],
+            [p.bottom_left.x, p.bottom_left.y],
+        ],
+        dtype=np.float64,
+    )
 
 
 class _ZBar:
@@ -283,6 +295,9 @@ class _ZBar:
                 w.zbar_image_scanner_set_config(scanner, s, w.ZBarConfig.CFG_ENABLE, 0)
             for s in self.enabled:
                 w.zbar_image_scanner_set_config(scanner, s, w.ZBarConfig.CFG_ENABLE, 1)
+            # QR byte segments as read, not as zbar's charset guess (it prefers Big5 to Shift_JIS):
+            # _qr_text decodes them. A libzbar older than 0.23 refuses the option and converts.
+            w.zbar_image_scanner_set_config(scanner, w.ZBarSymbol.QRCODE, _ZBAR_CFG_BINARY, 1)
             w.zbar_image_set_format(image, 808466521)  # fourcc 'Y800': 8-bit grey
             w.zbar_image_set_size(image, wd, h)
             w.zbar_image_set_data(image, cast(pixels, c_void_p), len(pixels), None)
@@ -307,11 +322,13 @@ class _ZBar:
         if name is None:
             return None
         data = string_at(w.zbar_symbol_get_data(symbol), w.zbar_symbol_get_data_length(symbol))
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            # zbar converts QR text to UTF-8 itself; bytes that are not UTF-8 are binary payloads.
-            text = data.decode("latin-1")
+        if name == "qrcode":
+            text = _qr_text(data)
+        else:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
         if name == "code39":
             text, name = _zbar_code39(text)
         n = w.zbar_symbol_get_loc_size(symbol)
@@ -322,6 +339,46 @@ class _ZBar:
         gs1 = bool(self.get_modifiers(symbol) & 1) if self.get_modifiers is not None else False
         quality = int(w.zbar_symbol_get_quality(symbol))
         return _Raw(text, name, _quad(pts), ENGINE_PYZBAR, _zbar_aim(name, gs1), quality)
+
+
+# zbar.h: ZBAR_CFG_BINARY, "don't convert binary data to text" (zbar 0.23 and later).
+_ZBAR_CFG_BINARY = 4
+
+
+def _sjis_runs(data: bytes) -> int:
+    """The longest run of Shift_JIS half-width katakana or double-byte characters in `data`."""
+    best = run_kana = run_double = 0
+    i = 0
+    while i < len(data):
+        b = data[i]
+        if 0xA1 <= b <= 0xDF:
+            run_kana, run_double = run_kana + 1, 0
+            i += 1
+        elif (0x81 <= b <= 0x9F or 0xE0 <= b <= 0xEF) and i + 1 < len(data):
+            run_double, run_kana = run_double + 1, 0
+            i += 2
+        else:
+            run_kana = run_double = 0
+            i += 1
+        best = max(best, run_kana, run_double)
+    return best
+
+
+def _qr_text(data: bytes) -> str:
+    """A QR code's bytes as text, guessed the way zxing-cpp guesses when no ECI names the charset:
+    UTF-8 when the bytes are valid UTF-8, Shift_JIS when they are valid Shift_JIS with a run of at
+    least three Japanese characters, otherwise ISO-8859-1 (the QR default). So a device without
+    zxing-cpp reads the same text."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if _sjis_runs(data) >= 3:
+        try:
+            return data.decode("shift_jis")
+        except UnicodeDecodeError:
+            pass
+    return data.decode("latin-1")
 
 
 # Code 39 read as zxing-cpp reads it, so that a device without zxing-cpp returns the same text.
@@ -457,11 +514,15 @@ class _Frame:
     gray: np.ndarray
     base: np.ndarray
     base_back: np.ndarray
+    # Symbols zxing-cpp located in `base` but could not decode (text empty, corners in base pixels).
+    failed: list[_Raw] = field(default_factory=list)
+    # Per-frame results the passes share (the barcode-like regions).
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
-# A transform gives the image to decode and the 2x3 affine back to input pixels, or None when it
-# does not apply to this frame.
-Transform = Callable[[_Frame], tuple[np.ndarray, np.ndarray] | None]
+# A transform gives the images to decode, each with the 2x3 affine back to input pixels; nothing
+# when it does not apply to this frame. A generator, so the budget is checked before each image.
+Transform = Callable[[_Frame], Iterable[tuple[np.ndarray, np.ndarray]]]
 
 
 @dataclass(frozen=True)
@@ -578,25 +639,197 @@ def _t_rotate(degrees: float) -> Transform:
     return lambda frame: _rotate_base(frame, degrees)
 
 
-# Roughly cheapest first; each pass rescues codes the others miss, on the benchmark set
-# (tests/benchmarks/bench_scan.py; ablation: take a pass out, count what is lost) or on the generated
-# tilted, inverted and phone-screen codes of tests/scan. Plain CLAHE, blur, halving and zxing-cpp's
-# GlobalHistogram binarizer rescued nothing these did not, so they are not here.
+def _one(t: Callable[[_Frame], tuple[np.ndarray, np.ndarray] | None]) -> Transform:
+    def gen(frame: _Frame) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        made = t(frame)
+        if made is not None:
+            yield made
+
+    return gen
+
+
+# --- regions of interest -------------------------------------------------------------------------
+
+# The region finder works on a copy of the fast-pass image reduced to this long side: a code worth
+# rescuing is tens of pixels wide there, and the finder costs ~1 ms.
+REGION_MAX_SIDE = 320
+# At most this many regions are tried by each region pass, best first.
+MAX_REGIONS = 3
+
+
+@dataclass(frozen=True)
+class _Region:
+    """A rectangle in base pixels (x, y, w, h) likely to hold a code, and how sure the finder is."""
+
+    box: tuple[float, float, float, float]
+    score: float
+
+
+def _find_regions(base: np.ndarray) -> list[_Region]:
+    """Barcode-like regions: where the gradient is strong across one direction and weak along the
+    other (the bars of a linear code), closed into blobs. The classic gradient / morphology locator:
+    Scharr x minus y (and y minus x for codes lying on their side), blur, Otsu, close, open."""
+    h, w = base.shape
+    s = min(1.0, REGION_MAX_SIDE / max(h, w))
+    small = cv2.resize(base, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else base
+    gx = np.abs(cv2.Scharr(small, cv2.CV_32F, 1, 0))
+    gy = np.abs(cv2.Scharr(small, cv2.CV_32F, 0, 1))
+    found: list[_Region] = []
+    for across, along, kernel in ((gx, gy, (15, 5)), (gy, gx, (5, 15))):
+        energy = cv2.blur(np.clip(across - along, 0, None), (7, 7))
+        peak = float(energy.max())
+        if peak <= 0:
+            continue
+        norm = cv2.convertScaleAbs(energy, alpha=255.0 / peak)
+        _, mask = cv2.threshold(norm, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
+        mask = cv2.dilate(cv2.erode(mask, None, iterations=2), None, iterations=2)
+        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        for c in contours:
+            x, y, bw, bh = cv2.boundingRect(c)
+            if min(bw, bh) < 8:
+                continue
+            # Bars are what make a region: its mean directional energy, weighed by its size.
+            strength = float(energy[y : y + bh, x : x + bw].mean()) / peak
+            found.append(_Region((x / s, y / s, bw / s, bh / s), strength * float(np.sqrt(cv2.contourArea(c)))))
+    found.sort(key=lambda r: -r.score)
+    return found
+
+
+def _regions(frame: _Frame) -> list[_Region]:
+    """The regions worth a closer look, best first: symbols zxing-cpp located but could not decode,
+    then what the gradient locator finds. Computed once per frame."""
+    if "regions" not in frame.memo:
+        hinted = []
+        for f in frame.failed:
+            x0, y0 = f.corners.min(axis=0)
+            x1, y1 = f.corners.max(axis=0)
+            hinted.append(_Region((x0, y0, max(x1 - x0, 1.0), max(y1 - y0, 1.0)), float("inf")))
+        frame.memo["regions"] = (hinted + _find_regions(frame.base))[:MAX_REGIONS]
+    return frame.memo["regions"]
+
+
+def _crop_region(frame: _Frame, region: _Region, factor: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The region, with a margin for quiet zones, cut from the input (which has more detail than a
+    reduced base) and resampled to `factor` times the pixels per module of the fast pass."""
+    x, y, w, h = region.box
+    # zxing-cpp reports a linear code as the one scan line it tried: grow thin boxes to a band.
+    w, h = max(w, 0.25 * h), max(h, 0.25 * w)
+    pad = 0.15 * max(w, h) + 8
+    corners = np.array([[x - pad, y - pad], [x + w + pad, y + h + pad]])
+    (ix0, iy0), (ix1, iy1) = corners @ frame.base_back[:, :2].T + frame.base_back[:, 2]
+    H, W = frame.gray.shape
+    ix0, iy0, ix1, iy1 = int(max(0, ix0)), int(max(0, iy0)), int(min(W, ix1)), int(min(H, iy1))
+    if ix1 - ix0 < 16 or iy1 - iy0 < 16:
+        return None
+    crop = frame.gray[iy0:iy1, ix0:ix1]
+    s = factor * max(frame.base.shape) / max(frame.gray.shape)
+    s = min(s, MAX_UPSCALED_SIDE / max(crop.shape))
+    if abs(s - 1.0) > 1e-3:
+        crop = cv2.resize(crop, None, fx=s, fy=s, interpolation=cv2.INTER_CUBIC if s > 1 else cv2.INTER_AREA)
+    return np.ascontiguousarray(crop), np.array([[1 / s, 0.0, ix0], [0.0, 1 / s, iy0]])
+
+
+def _t_region_clahe(frame: _Frame) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    # clahe-upscale on just the code: the same detail for a fraction of the pixels.
+    for region in _regions(frame):
+        made = _crop_region(frame, region, 2.0)
+        if made is not None:
+            yield cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(made[0]), made[1]
+
+
+# Deblurring a pixel costs about this many decodes of it (measured: 8 iterations of two blurs).
+DEBLUR_COST_PER_PIXEL = 3.0
+
+
+def _affordable(frame: _Frame, pixels: int) -> bool:
+    """Whether work worth decoding `pixels` pixels still ends within the budget (always, outside it)."""
+    deadline, per_pixel = frame.memo.get("deadline"), frame.memo.get("per_pixel")
+    return deadline is None or _clock() + per_pixel * pixels <= deadline
+
+
+def _t_region_deblur(frame: _Frame) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    # Deblurring at twice the resolution restores thin bars the base-size deblur cannot: the blur is
+    # modelled at sub-pixel scale. On the whole frame it costs far more than the budget.
+    for region in _regions(frame):
+        made = _crop_region(frame, region, 2.0)
+        # The deblur itself must fit, not only the decode after it.
+        if made is not None and _affordable(frame, int(made[0].size * (1 + DEBLUR_COST_PER_PIXEL))):
+            yield _richardson_lucy(made[0], 2.0 * DEBLUR_SIGMA_PX, DEBLUR_ITERATIONS), made[1]
+
+
+# A QR code on curled or creased paper: its modules no longer lie on the straight grid zxing-cpp and
+# zbar sample, so the finder patterns are found but the data fails its error correction. OpenCV's
+# curved-surface QR detector fits the bent grid and hands back the module matrix, which the engines
+# then decode (error correction, ECI and text encoding stay theirs). Only where zxing-cpp located a
+# QR code it could not decode: the detector costs ~10-30 ms.
+QR_MODULE_PX = 6
+QR_QUIET_PX = 4 * QR_MODULE_PX
+
+
+@cache
+def _qr_detector() -> Any | None:
+    make = getattr(cv2, "QRCodeDetector", None)
+    detector = make() if make is not None else None
+    return detector if detector is not None and hasattr(detector, "detectAndDecodeCurved") else None
+
+
+def _t_qr_curved(frame: _Frame) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    detector = _qr_detector()
+    if detector is None:
+        return
+    h, w = frame.base.shape
+    for f in frame.failed:
+        if f.symbology != "qrcode":
+            continue
+        # zxing-cpp's corners of a failed symbol may cover only part of it: look at twice its size.
+        (x0, y0), (x1, y1) = f.corners.min(axis=0), f.corners.max(axis=0)
+        cx, cy, side = (x0 + x1) / 2, (y0 + y1) / 2, 1.0 * max(x1 - x0, y1 - y0, 32.0)
+        left, top = int(max(0, cx - side)), int(max(0, cy - side))
+        crop = np.ascontiguousarray(frame.base[top : int(min(h, cy + side)), left : int(min(w, cx + side))])
+        try:
+            _text, pts, straight = detector.detectAndDecodeCurved(crop)
+        except cv2.error:
+            continue
+        if straight is None or straight.size == 0 or pts is None:
+            continue
+        n = straight.shape[0]
+        grid = cv2.resize(straight, None, fx=QR_MODULE_PX, fy=QR_MODULE_PX, interpolation=cv2.INTER_NEAREST)
+        grid = cv2.copyMakeBorder(grid, *(QR_QUIET_PX,) * 4, cv2.BORDER_CONSTANT, value=255)
+        # The grid is not an affine image of the frame; its corners map to the detector's corners.
+        q0, q1 = QR_QUIET_PX, QR_QUIET_PX + n * QR_MODULE_PX
+        src = np.float32([[q0, q0], [q1, q0], [q1, q1]])
+        dst = np.float32(pts.reshape(-1, 2)[:3]) + np.float32([left, top])
+        yield grid, _then_base(cv2.getAffineTransform(src, dst).astype(np.float64), frame)
+
+
+# Ordered by yield per millisecond on the benchmark set (tests/benchmarks/bench_scan.py: each pass
+# alone on every frame the fast pass leaves unread, its reads and CPU time; then the order that
+# reads the most within the default budget). Each pass rescues codes the others miss there or on the
+# generated tilted, inverted and phone-screen codes of tests/scan. Plain CLAHE, blur, halving and
+# zxing-cpp's GlobalHistogram binarizer rescued nothing these did not, so they are not here.
 _SLOW_PASSES: tuple[_Pass, ...] = (
+    # Costs nothing unless zxing-cpp located a QR code and could not decode it.
+    _Pass("qr-curved", _t_qr_curved),
     # Light-on-dark: phone screens in dark mode, inverted labels. zxing-cpp's own inversion only
     # covers its matrix codes, zbar has none.
-    _Pass("invert", _t_invert),
+    _Pass("invert", _one(_t_invert)),
     # Out-of-focus photos: the webcam and phone pictures whose bars have run together.
-    _Pass("deblur", _t_deblur),
+    _Pass("deblur", _one(_t_deblur)),
     # Small or thin-barred codes: more pixels per module let both binarizers separate the bars.
-    _Pass("upscale", _t_upscale),
-    # Glare, shadow and faded print on top of small modules. Costs ~4 fast passes, but rescues more
-    # photos than deskew, which the budget then often leaves out on a 640x480 frame.
-    _Pass("clahe-upscale", _t_clahe_upscale),
-    _Pass("deskew", _t_deskew),
-    _Pass("rotate+45", _t_rotate(45)),
-    _Pass("rotate-45", _t_rotate(-45)),
+    _Pass("upscale", _one(_t_upscale)),
+    # Glare, shadow and faded print on small modules, on the barcode-like regions only: the detail
+    # of clahe-upscale at a fraction of its pixels.
+    _Pass("region-clahe", _t_region_clahe),
+    # Blur of a pixel or more on thin bars: deblurred at twice the resolution, regions only.
+    _Pass("region-deblur", _t_region_deblur),
+    # clahe-upscale on the whole frame, for a code the region finder ranks below its best three.
+    _Pass("clahe-upscale", _one(_t_clahe_upscale)),
+    _Pass("deskew", _one(_t_deskew)),
+    _Pass("rotate+45", _one(_t_rotate(45))),
+    _Pass("rotate-45", _one(_t_rotate(-45))),
 )
+PASS_NAMES = tuple(p.name for p in _SLOW_PASSES)
 
 
 # --- entry point ---------------------------------------------------------------------------------
@@ -698,11 +931,17 @@ class _Seen:
 
 
 def _run(
-    gray: np.ndarray, back: np.ndarray, engines: Sequence[str], seen: _Seen, *, fast: bool = True
+    gray: np.ndarray,
+    back: np.ndarray,
+    engines: Sequence[str],
+    seen: _Seen,
+    *,
+    fast: bool = True,
+    failed: list[_Raw] | None = None,
 ) -> list[DecodeResult]:
     found: list[DecodeResult] = []
     if ENGINE_ZXING in engines:
-        found = _accept(_read_zxing(gray, thorough=fast), gray, back, engines, seen)
+        found = _accept(_read_zxing(gray, thorough=fast, failed=failed), gray, back, engines, seen)
     # pyzbar only when zxing-cpp read nothing usable: it is slower and rarely adds a second code.
     if not found and ENGINE_PYZBAR in engines:
         found = _accept(_zbar().read(gray), gray, back, engines, seen)
@@ -742,6 +981,7 @@ def decode_frame(
     engines: Iterable[str] | None = None,
     preprocess: bool = True,
     budget_ms: float = DEFAULT_BUDGET_MS,
+    passes: Sequence[str] | None = None,
 ) -> list[DecodeResult]:
     """Decode every barcode in one frame.
 
@@ -751,6 +991,8 @@ def decode_frame(
     preprocess: run the OpenCV rescue passes when the fast path finds nothing.
     budget_ms: time for the rescue passes, in CPU time of the calling thread; a pass that would end
       past it is not started.
+    passes: the rescue passes to run, in order, by name (default: all of PASS_NAMES, in that order);
+      for measuring what each pass is worth.
 
     EAN/UPC reads with a wrong check digit are never returned. Duplicates (same text and symbology)
     across passes are dropped. Raises ValueError for anything that is not an 8-bit image array, and
@@ -777,7 +1019,7 @@ def decode_frame(
         frame = _Frame(gray, base, _scale_back(scale))
     else:
         frame = _Frame(gray, gray, _IDENTITY)
-    found = _run(frame.base, frame.base_back, usable, seen)
+    found = _run(frame.base, frame.base_back, usable, seen, failed=frame.failed)
     if found or not preprocess:
         return found
 
@@ -786,15 +1028,26 @@ def decode_frame(
     # rather than started. Later, cheaper passes may still fit.
     deadline = start + budget_ms / 1000.0
     per_pixel = (_clock() - start) / frame.base.size
-    for p in _SLOW_PASSES:
+    frame.memo.update(deadline=deadline, per_pixel=per_pixel)
+    for p in _passes(passes):
         if _clock() >= deadline:
             break
-        made = p.transform(frame)
-        if made is None:
-            continue
-        if _clock() + per_pixel * made[0].size > deadline:
-            continue
-        found = _run(made[0], made[1], usable, seen, fast=False)
-        if found:
-            return found
+        for img, back in p.transform(frame):
+            if _clock() + per_pixel * img.size > deadline:
+                continue
+            found = _run(img, back, usable, seen, fast=False)
+            if found:
+                return found
+            if _clock() >= deadline:
+                return []
     return []
+
+
+def _passes(names: Sequence[str] | None) -> list[_Pass]:
+    if names is None:
+        return list(_SLOW_PASSES)
+    by_name = {p.name: p for p in _SLOW_PASSES}
+    unknown = set(names) - set(by_name)
+    if unknown:
+        raise ValueError(f"unknown rescue pass(es) {sorted(unknown)}; see PASS_NAMES")
+    return [by_name[n] for n in names]
