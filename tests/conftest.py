@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -77,6 +78,7 @@ class RunningServer:
     database_url: str
     examples: dict
     proc: subprocess.Popen
+    log: Path
 
     def enrolment_code(self, store: str, kind: str = "tablet", minutes: int = 60) -> str:
         """What `store-associate enrolment-code` does on the server's own machine."""
@@ -153,17 +155,20 @@ def start_server(database_url: str, examples: dict, port: int | None = None,
                  extra_env: dict | None = None) -> RunningServer:
     port = port or free_port()
     env = {**os.environ, "STORE_ASSOCIATE_DATABASE_URL": database_url, **(extra_env or {})}
-    proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "store_associate", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    # The server's log goes to a file: a pipe nobody reads fills up, and then the server blocks mid-request.
+    log = Path(tempfile.mkdtemp(prefix="sa-server-")) / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "store_associate", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=out,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/health", proc)
     except Exception:
         proc.kill()
         raise
-    return RunningServer(url, database_url, examples, proc)
+    return RunningServer(url, database_url, examples, proc, log)
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -131,7 +131,7 @@ def start_server(database_url: str, examples: dict, port: int, log: Path) -> Run
     except Exception:
         proc.kill()
         raise
-    return RunningServer(url, database_url, examples, proc)
+    return RunningServer(url, database_url, examples, proc, log)
 
 
 def stop_server(server: RunningServer, hard: bool) -> str:

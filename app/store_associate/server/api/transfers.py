@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
@@ -55,7 +56,8 @@ def list_transfers(principal: Reader, session: SessionDep, store: Annotated[str,
 @router.post("/{transfer_id}/ship", response_model=TransferOut,
              summary="The parcel left: record its carrier and tracking number (the source location's manager)",
              openapi_extra={"x-permission": Permission.TRANSFERS_SHIP.value})
-def ship(transfer_id: int, body: ShipIn, request: Request, principal: Shipper, session: SessionDep) -> TransferOut:
+def ship(transfer_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], body: ShipIn, request: Request,
+         principal: Shipper, session: SessionDep) -> TransferOut:
     transfer = session.get(Transfer, transfer_id)
     if transfer is None:
         raise ApiError(404, "transfer.not_found", f"There is no transfer {transfer_id}. Check the number.")
