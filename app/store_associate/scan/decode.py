@@ -1019,7 +1019,7 @@ def decode_frame(
         frame = _Frame(gray, base, _scale_back(scale))
     else:
         frame = _Frame(gray, gray, _IDENTITY)
-    found = _run(frame.base, frame.base_back, usable, seen, failed=frame.failed)
+    found = _run(frame.base, frame.base_back, usable, seen)
     if found or not preprocess:
         return found
 
@@ -1029,6 +1029,10 @@ def decode_frame(
     deadline = start + budget_ms / 1000.0
     per_pixel = (_clock() - start) / frame.base.size
     frame.memo.update(deadline=deadline, per_pixel=per_pixel)
+    if ENGINE_ZXING in usable:
+        # Where zxing-cpp saw a symbol it could not decode is where the rescue passes look first. Asked
+        # for only now: collecting failed candidates slows the fast pass, and most frames end there.
+        _read_zxing(frame.base, thorough=False, failed=frame.failed)
     for p in _passes(passes):
         if _clock() >= deadline:
             break
