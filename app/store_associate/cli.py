@@ -39,6 +39,7 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "",
     port: Annotated[int, typer.Option(help="TCP port")] = 0,
     database_url: Annotated[str, typer.Option(help="overrides STORE_ASSOCIATE_DATABASE_URL")] = "",
+    workers: Annotated[int, typer.Option(help="server processes (PostgreSQL only); 0: STORE_ASSOCIATE_WORKERS")] = 0,
 ) -> None:
     """Run the backend (FastAPI). OpenAPI docs at /docs."""
     import uvicorn
@@ -49,11 +50,21 @@ def serve(
     settings = get_settings()
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
+        os.environ["STORE_ASSOCIATE_DATABASE_URL"] = database_url  # worker processes read their settings anew
     host, port = host or settings.host, port or settings.port
+    workers = workers or settings.workers
+    if workers > 1 and not settings.database_url.startswith("postgresql"):
+        typer.secho("More than one server process needs PostgreSQL: on SQLite only one process may write, and "
+                    "pokes would not reach devices connected to another process. Use --workers 1.", fg="red", err=True)
+        raise typer.Exit(2)
     _need_free_port(host, port, "backend", "--port")
     typer.echo(f"Backend on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     # Event streams stay open for minutes; on shutdown they are cut after a few seconds (devices reconnect).
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
+    if workers > 1:
+        uvicorn.run("store_associate.server.app:create_app", factory=True, workers=workers, host=host, port=port,
+                    log_level="warning", timeout_graceful_shutdown=3)
+    else:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
 
 
 @app.command()

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=lambda: f"sqlite:///{DATA_DIR / 'server.db'}")
     host: str = "127.0.0.1"
     port: int = 8765
+    workers: int = 1  # server processes; more than one needs PostgreSQL (pokes cross processes by NOTIFY)
     max_request_bytes: int = 1_000_000
     cors_origins: list[str] = ["http://127.0.0.1:8550", "http://localhost:8550"]
     session_hours: float = 12.0  # a shift; a session never outlives it

@@ -11,6 +11,8 @@ import io
 import json
 import logging
 import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -18,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import segno
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
 from ..domain.carriers import CARRIERS, tracking_url
@@ -87,12 +89,39 @@ def _tracking(session: Session, number: str, tpl: dict[str, str]) -> str:
                                      else "")
 
 
+SENDER_LOCK = 7_244_501  # PostgreSQL advisory lock: one sending server process at a time
+
+
+@contextmanager
+def _the_only_sender(engine: Engine) -> Iterator[bool]:
+    """With several server processes on PostgreSQL, one of them sends a round; the others skip it (no
+    message goes out twice). SQLite has one server process."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as conn:
+        mine = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SENDER_LOCK}).scalar())
+        conn.commit()
+        try:
+            yield mine
+        finally:
+            if mine:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SENDER_LOCK})
+                conn.commit()
+
+
 def send_pending(engine: Engine, host: str, port: int, sender: str, limit: int = 50, timeout: float = 10.0) -> int:
-    """Send what is waiting. Failures stay pending (retried next round) until MAX_ATTEMPTS. Returns sent."""
+    """Send what is waiting. Failures stay pending (retried next round) until MAX_ATTEMPTS. Returns sent.
+    Messages are built in one short transaction and sent outside any: a slow mail server must not hold
+    the database (on SQLite, its one write lock)."""
     sent = 0
-    with Session(engine) as session:
-        notes = list(session.execute(select(Notification).where(Notification.status == "pending")
-                                     .order_by(Notification.id).limit(limit)).scalars())
+    with _the_only_sender(engine) as mine:
+        if not mine:
+            return 0
+        with Session(engine) as session:
+            notes = [(n.id, build(session, n, sender)) for n in session.execute(
+                select(Notification).where(Notification.status == "pending").order_by(Notification.id).limit(limit)
+            ).scalars()]
         if not notes:
             return 0
         try:
@@ -101,17 +130,22 @@ def send_pending(engine: Engine, host: str, port: int, sender: str, limit: int =
             log.warning("SMTP server %s:%s unreachable: %s", host, port, exc.__class__.__name__)
             return 0
         with smtp:
-            for note in notes:
-                note.attempts += 1
+            for note_id, message in notes:
                 try:
-                    smtp.send_message(build(session, note, sender))
-                    note.status, note.sent_at = "sent", datetime.now(UTC)
-                    sent += 1
+                    smtp.send_message(message)
+                    ok = True
                 except (smtplib.SMTPException, OSError) as exc:
-                    log.warning("sending notification %s failed: %s", note.id, exc.__class__.__name__)
-                    if note.attempts >= MAX_ATTEMPTS:
+                    log.warning("sending notification %s failed: %s", note_id, exc.__class__.__name__)
+                    ok = False
+                with Session(engine) as session:
+                    note = session.get(Notification, note_id)
+                    note.attempts += 1
+                    if ok:
+                        note.status, note.sent_at = "sent", datetime.now(UTC)
+                        sent += 1
+                    elif note.attempts >= MAX_ATTEMPTS:
                         note.status = "failed"
-                session.commit()
+                    session.commit()
     return sent
 
 
