@@ -152,15 +152,16 @@ def seed_database(database_url: str, skus: int = 400, locations: int = 27) -> di
 
 
 def start_server(database_url: str, examples: dict, port: int | None = None,
-                 extra_env: dict | None = None) -> RunningServer:
+                 extra_env: dict | None = None, log: Path | None = None) -> RunningServer:
+    """A backend process on localhost. Its output goes to `log` (appended: a restart adds to it), by default
+    a new file: a pipe nobody reads fills up, and then the server blocks mid-request."""
     port = port or free_port()
     env = {**os.environ, "STORE_ASSOCIATE_DATABASE_URL": database_url, **(extra_env or {})}
-    # The server's log goes to a file: a pipe nobody reads fills up, and then the server blocks mid-request.
-    log = Path(tempfile.mkdtemp(prefix="sa-server-")) / "server.log"
-    with log.open("wb") as out:
+    log = log or Path(tempfile.mkdtemp(prefix="sa-server-")) / "server.log"
+    with log.open("ab") as out:
         proc = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "store_associate", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=out,
+            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1],
         )
     url = f"http://127.0.0.1:{port}"
     try:

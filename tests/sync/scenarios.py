@@ -40,7 +40,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from tests.conftest import PG_ADMIN_URL, RunningServer, free_port, wait_http
+from tests.conftest import PG_ADMIN_URL, RunningServer, free_port
+from tests.conftest import start_server as conftest_start_server
 from tests.sync.faultproxy import FaultProxy, FaultRates
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,20 +119,8 @@ class PostgresBackend:
 # --- the server process ----------------------------------------------------------------------------------
 
 def start_server(database_url: str, examples: dict, port: int, log: Path) -> RunningServer:
-    """Like tests.conftest.start_server, but its output goes to a file (a pipe nobody reads fills up)."""
-    env = {**os.environ, "STORE_ASSOCIATE_DATABASE_URL": database_url}
-    with log.open("ab") as out:
-        proc = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "store_associate", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(url + "/health", proc)
-    except Exception:
-        proc.kill()
-        raise
-    return RunningServer(url, database_url, examples, proc, log)
+    """The test backend on a fixed port (a restarted server keeps its address), logging to `log`."""
+    return conftest_start_server(database_url, examples, port, log=log)
 
 
 def stop_server(server: RunningServer, hard: bool) -> str:

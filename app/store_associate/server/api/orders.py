@@ -110,11 +110,11 @@ class EventOut(BaseModel):
 
 def _out(session: SessionDep, order: CustomerOrder) -> OrderOut:
     made = session.info.pop("intake", None)
-    if made is not None and made[0] is order:  # just taken: answer from memory, without reading it back
+    # Just taken for pickup: answered from memory, without reading it back (a ship-to-store order is read
+    # back for its transfer).
+    if made is not None and made[0] is order and order.fulfilment == "pickup":
         _, lines, customer = made
-        shipments = [] if order.fulfilment == "pickup" else None
-        if shipments is not None:
-            return OrderOut(**orders.order_json(order, lines, customer, shipments))
+        return OrderOut(**orders.order_json(order, lines, customer, []))
     return OrderOut(**orders.orders_json(session, [order])[0])
 
 
