@@ -105,10 +105,10 @@ def test_qr_on_curled_paper_is_read_by_the_curved_grid_pass():
     assert (r.symbology, r.engine) == ("qrcode", scan_decode.ENGINE_ZXING)
 
 
-def test_small_code_in_a_textured_scene_is_read_on_its_region_with_the_default_budget():
-    # A snack bar on a mesh: whole-frame CLAHE at 2x reads it too, but costs most of the budget.
+def test_small_code_in_a_textured_scene_is_read_on_its_region():
+    # A snack bar on a mesh: whole-frame CLAHE at 2x reads it too, but costs most of the budget. Whether the
+    # default budget reaches this pass depends on the machine's speed, so that is bench_scan's to measure.
     img = cv2.imread(str(IMAGES / "zxing__upca-5__23.png"))
     expected = (IMAGES / "zxing__upca-5__23.txt").read_text(encoding="utf-8").strip()
     found = decode_frame(img, passes=["region-clahe"], budget_ms=NO_BUDGET)
     assert expected in {r.text for r in found}
-    assert expected in {r.text for r in decode_frame(img)}
