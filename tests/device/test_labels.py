@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import io
+import re
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pypdf
+import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 from PIL import Image
@@ -169,3 +172,65 @@ def test_save_label_with_bad_input_writes_nothing(tmp_path):
     with pytest.raises(ValueError):
         save_label(order(pickup_code=""), "S", tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- Arabic: shaped (joined letters, right to left) where uharfbuzz is installed ------------------------------
+
+ARABIC_NAME = "محمد عبد الله"
+MEEM, LAM, HEH = "\u0645", "\u0644", "\u0647"
+
+
+def arabic_glyphs(page: pypdf.PageObject) -> dict[str, set[str]]:
+    """For each character of the embedded Arabic font: the glyphs that draw it (from the font's ToUnicode map).
+    Unshaped text draws a letter with one glyph wherever it stands; shaped text uses its contextual forms."""
+    fonts = page["/Resources"]["/Font"]
+    out: dict[str, set[str]] = {}
+    for key in fonts:
+        font = fonts[key].get_object()
+        if "Arabic" not in str(font["/BaseFont"]):
+            continue
+        cmap = font["/ToUnicode"].get_object().get_data().decode("latin-1")
+        for glyph, code in re.findall(r"<([0-9A-Fa-f]{4})>\s*<([0-9A-Fa-f]{4,})>", cmap):
+            text = "".join(chr(int(code[i:i + 4], 16)) for i in range(0, len(code), 4))
+            out.setdefault(text, set()).add(f"{key}:{glyph}")
+    return out
+
+
+def char_x(pdf: bytes) -> dict[str, list[float]]:
+    """Where each character is drawn on the page (left edge, points), as PDFium lays the page out."""
+    page = pdfium.PdfDocument(pdf)[0]
+    text_page = page.get_textpage()
+    text = text_page.get_text_range()
+    xs: dict[str, list[float]] = {}
+    for i in range(min(text_page.count_chars(), len(text))):
+        xs.setdefault(text[i], []).append(text_page.get_charbox(i)[0])
+    return xs
+
+
+def test_uharfbuzz_is_installed_where_labels_are_printed():
+    # The desktop extra brings it; without it the next test would only show the fallback.
+    import uharfbuzz  # noqa: F401
+
+
+def test_an_arabic_name_is_shaped_joined_and_right_to_left():
+    data = pickup_label_pdf(order(ARABIC_NAME), "S")
+    glyphs = arabic_glyphs(read(data))
+    # Joined: the meem that begins محمد and the one in its middle are different glyphs (initial and medial
+    # forms), and so are the two lams of الله. Unshaped, each letter has one glyph wherever it stands.
+    assert len(glyphs[MEEM]) >= 2 and len(glyphs[LAM]) >= 2, glyphs
+    # Right to left: the name's first letter (meem) is drawn right of its last (heh).
+    xs = char_x(data)
+    assert min(xs[MEEM]) > max(xs[HEH]), xs
+
+
+def test_without_uharfbuzz_the_label_still_prints_unshaped(monkeypatch):
+    # As on Android, where uharfbuzz has no wheel: the import fails, the label still prints.
+    monkeypatch.setitem(sys.modules, "uharfbuzz", None)
+    data = pickup_label_pdf(order(ARABIC_NAME), "S")
+    page = read(data)
+    assert set("محمدعبدالله") <= set(page.extract_text())
+    assert qr_texts(page) == ["PU-K7QX2M9P"]
+    glyphs = arabic_glyphs(page)
+    assert all(len(g) == 1 for g in glyphs.values()), glyphs  # one glyph per letter: what the shaped test rules out
+    xs = char_x(data)
+    assert min(xs[MEEM]) < max(xs[HEH])  # left to right: what the shaped test rules out

@@ -3,13 +3,14 @@ and the store, as a one-page PDF sized for a common label printer roll (100 x 62
 
 Made with fpdf2 (pure Python, so it runs on Android as well as desktop). Text is set in the bundled Noto
 fonts rather than the PDF core fonts, which only cover Latin-1 and would fail on many customers' names;
-Noto Sans Arabic is a fallback for Arabic script. Where uharfbuzz is installed, Arabic is also shaped
-(joined letters, right to left); without it the letters still print, unjoined.
+Noto Sans Arabic is a fallback for Arabic script. Where uharfbuzz is installed (the `desktop` extra and the
+desktop bundles), text is shaped with HarfBuzz: Arabic letters take their joined forms and run right to left.
+uharfbuzz has no Android wheel, so it is optional: without it the label still prints, the letters unjoined.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
 import io
 import os
 import re
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import segno
 from fpdf import FPDF
+from fpdf.errors import FPDFException
 
 __all__ = ["LABEL_SIZE_MM", "LABEL_TEXTS", "pickup_label_pdf", "save_label"]
 
@@ -72,7 +74,8 @@ def _new_pdf() -> FPDF:
     pdf.add_font("NotoSansArabic", "", str(FONTS / "NotoSansArabic-Regular.ttf"))
     pdf.add_font("NotoSansArabic", "B", str(FONTS / "NotoSansArabic-Bold.ttf"))
     pdf.set_fallback_fonts(["NotoSansArabic"], exact_match=False)
-    if importlib.util.find_spec("uharfbuzz") is not None:  # optional (no Android wheel): unshaped text prints
+    # uharfbuzz missing (Android) or not loadable: fpdf2 refuses shaping and the letters print unshaped.
+    with contextlib.suppress(FPDFException):
         pdf.set_text_shaping(True)
     return pdf
 
