@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 
 def utcnow() -> datetime:
@@ -37,7 +40,23 @@ class Store(SQLModel, table=True):
     timezone: str = Field(max_length=64)
     hours: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     phone: str = Field(default="", max_length=40)
+    # How long a ready pickup order waits here before it expires as a no-show, in whole hours (1 hour to 60
+    # days); None: the chain's setting (PICKUP_WINDOW_DAYS). Read when an order becomes ready: the date the
+    # customer was given stays, whatever the store sets later.
+    pickup_window_hours: int | None = Field(default=None)
     version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, index=True))
+
+    def pickup_hours(self, settings: Settings) -> float:
+        """Hours a ready pickup order waits here: the store's own window, else the chain's setting."""
+        return pickup_hours(self.pickup_window_hours, settings.pickup_window_days)
+
+
+PICKUP_WINDOW_HOURS = (1, 60 * 24)  # the range a store's pickup window may be set to
+
+
+def pickup_hours(store_hours: int | None, default_days: float) -> float:
+    """A store's pickup window in hours: its own (`Store.pickup_window_hours`), else the chain's default."""
+    return float(store_hours) if store_hours is not None else default_days * 24
 
 
 class Product(SQLModel, table=True):

@@ -18,11 +18,15 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import segno
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time, get_datetime_format
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
+from ..config import get_settings
 from ..domain.carriers import CARRIERS, tracking_url
 from .models import Customer, CustomerOrder, Notification, Store
 from .periodic import Periodic
@@ -50,6 +54,22 @@ def pickup_qr_png(pickup_code: str) -> bytes:
     return buf.getvalue()
 
 
+def collect_by(expires: datetime, timezone: str, locale: str) -> str:
+    """When a ready order stops waiting, as the customer reads it: in the store's local time (its opening hours
+    in the same e-mail are local too), with the hour (a store may keep orders only hours), in their language."""
+    try:
+        where = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        where = ZoneInfo("UTC")
+    local = (expires if expires.tzinfo else expires.replace(tzinfo=UTC)).astimezone(where)
+    try:
+        lang = Locale.parse((locale or "en").replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        lang = Locale.parse("en")
+    return str(get_datetime_format("full", locale=lang)).replace(
+        "{1}", format_date(local, "full", locale=lang)).replace("{0}", format_time(local, "short", locale=lang))
+
+
 def build(session: Session, note: Notification, sender: str) -> EmailMessage:
     order = session.get(CustomerOrder, note.order_number)
     customer = session.get(Customer, order.customer_id)
@@ -58,9 +78,11 @@ def build(session: Session, note: Notification, sender: str) -> EmailMessage:
     hours = "\n".join(
         f"  {tpl['day.' + d]}: " + (", ".join(f"{a}-{b}" for a, b in store.hours.get(d, [])) or tpl["day.closed"])
         for d in DAYS)
-    expires = order.expires_at or datetime.now(UTC) + timedelta(days=7)
+    # Set when the order became ready, from the store's pickup window; an order not ready yet would get that window.
+    expires = order.expires_at or datetime.now(UTC) + timedelta(hours=store.pickup_hours(get_settings()))
     fields = {"name": customer.name, "number": order.number, "store": store.name, "address": store.address,
-              "code": f"PU-{order.pickup_code}", "hours": hours, "expires": f"{expires:%Y-%m-%d}",
+              "code": f"PU-{order.pickup_code}", "hours": hours,
+              "expires": collect_by(expires, store.timezone, customer.locale or "en"),
               "parent": order.parent_number or order.number, "tracking": _tracking(session, order.number, tpl)}
     msg = EmailMessage()
     msg["Subject"] = tpl[f"{note.kind}.subject"].format(**fields)

@@ -1,5 +1,10 @@
 """Time-driven order steps: a reminder before a ready order expires, and the expiry of no-shows.
 
+An order's expiry is set when it becomes ready, from its store's pickup window (`Store.pickup_window_hours`,
+else the chain's PICKUP_WINDOW_DAYS). The reminder goes out `remind_before` (PICKUP_REMINDER_HOURS) before
+the expiry, but never earlier than half the store's window: in a store that keeps orders 12 hours, a 24-hour
+reminder would arrive with the ready e-mail.
+
 Each runs in its own transaction per order with the order row locked, so two server processes sweeping at
 once cannot expire an order twice or send two reminders; an order handed over meanwhile is left alone.
 """
@@ -12,30 +17,49 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from ..config import get_settings
 from ..domain.pickup import COLLECTABLE, Expire, OrderStatus, Refused, apply
 from .crud import next_versions
-from .models import CustomerOrder, OrderEvent
+from .models import CustomerOrder, OrderEvent, Store, pickup_hours
 from .orders import _stock_effects, domain_order, load, queue_notification
 from .periodic import Periodic
 from .sync import notify
 
 
+def reminder_lead(remind_before: timedelta, window_hours: float) -> timedelta:
+    """How long before expiry an order of a store with this pickup window is reminded of."""
+    return min(remind_before, timedelta(hours=window_hours) / 2)
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=UTC)  # SQLite gives back naive UTC
+
+
 def sweep(engine: Engine, now: datetime, remind_before: timedelta,
-          on_poke: Callable[[str], None] | None = None) -> dict[str, int]:
-    """Expire ready orders past their pickup window; remind customers whose order expires soon."""
+          on_poke: Callable[[str], None] | None = None, default_window_days: float | None = None) -> dict[str, int]:
+    """Expire ready orders past their pickup window; remind customers whose order expires soon.
+    `default_window_days`: the window of stores without their own (default: the PICKUP_WINDOW_DAYS setting)."""
+    if default_window_days is None:
+        default_window_days = get_settings().pickup_window_days
     done = {"expired": 0, "reminded": 0}
     statuses = [s.value for s in COLLECTABLE]
     with Session(engine) as session:
-        due = list(session.execute(select(CustomerOrder.number, CustomerOrder.store_code).where(
-            CustomerOrder.status.in_(statuses), CustomerOrder.expires_at.is_not(None),
-            CustomerOrder.expires_at <= now + remind_before)).all())
+        rows = session.execute(
+            select(CustomerOrder.number, CustomerOrder.store_code, CustomerOrder.expires_at,
+                   Store.pickup_window_hours)
+            .join(Store, Store.code == CustomerOrder.store_code)
+            .where(CustomerOrder.status.in_(statuses), CustomerOrder.expires_at.is_not(None),
+                   CustomerOrder.expires_at <= now + remind_before)).all()
+    leads = {number: reminder_lead(remind_before, pickup_hours(hours, default_window_days))
+             for number, _, _, hours in rows}
+    due = [(number, store) for number, store, expires, _ in rows if _aware(expires) <= now + leads[number]]
     for number, store in due:
         with Session(engine) as session:
             found = load(session, store, number)
             if found is None:
                 continue
             order, lines = found
-            expires = order.expires_at if order.expires_at.tzinfo else order.expires_at.replace(tzinfo=UTC)
+            expires = _aware(order.expires_at)
             if order.status not in statuses:
                 continue  # handed over between the query and the lock
             if expires <= now:
@@ -53,7 +77,7 @@ def sweep(engine: Engine, now: datetime, remind_before: timedelta,
                 queue_notification(session, order, "expired")
                 notify(session, store)
                 done["expired"] += 1
-            elif order.reminded_at is None:
+            elif order.reminded_at is None and expires <= now + leads[number]:
                 order.reminded_at = now
                 session.add(OrderEvent(order_number=number, action="reminded", detail={}))
                 queue_notification(session, order, "reminder")

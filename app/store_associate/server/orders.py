@@ -259,7 +259,7 @@ def perform(session: Session, store: str, command: OrderCommand, staff: str | No
     order.status, order.bin, order.picker = new.status.value, new.bin, new.picker
     now = now_utc()
     if new.status is OrderStatus.READY_FOR_PICKUP and order.expires_at is None:
-        order.expires_at = now + timedelta(days=get_settings().pickup_window_days)
+        order.expires_at = now + timedelta(hours=session.get(Store, store).pickup_hours(get_settings()))
     order.updated_at, order.version = now, next_versions(session, 1)
     session.add(OrderEvent(order_number=order.number, action=command.name, staff_number=staff, device_id=device,
                            detail=command.model_dump(mode="json")))

@@ -68,6 +68,10 @@ WAREHOUSES: list[tuple[str, str, str, float, float, str]] = [
     ("DCW", "Fort Worth", "4600 Alliance Gateway Fwy", 32.9740, -97.3170, "America/Chicago"),
 ]
 
+# Stores whose ready pickup orders wait a shorter (or longer) time than the chain's PICKUP_WINDOW_DAYS, in
+# hours: Brooklyn's small back room keeps them three days. The others follow the chain's setting.
+PICKUP_WINDOW_HOURS = {"BKN-01": 72}
+
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STORE_HOURS = [
     {d: [["08:00", "21:00"]] for d in WEEK[:6]} | {"sun": [["10:00", "18:00"]]},
@@ -201,11 +205,12 @@ def _locations(rng: random.Random, n_locations: int) -> list[dict]:
         rows.append(dict(code=f"{code}-01", name=f"{city} {addr.split(' ', 1)[1]}", kind="store",
                          city=city, address=f"{addr}, {city}", country="US", latitude=lat, longitude=lon,
                          timezone=tz, hours=STORE_HOURS[i % len(STORE_HOURS)],
-                         phone=f"+1 555 01{i:02d} {1000 + i}"))
+                         phone=f"+1 555 01{i:02d} {1000 + i}",
+                         pickup_window_hours=PICKUP_WINDOW_HOURS.get(f"{code}-01")))
     for code, city, addr, lat, lon, tz in WAREHOUSES:
         rows.append(dict(code=f"{code}-WH", name=f"{city} Distribution Center", kind="warehouse", city=city,
                          address=f"{addr}, {city}", country="US", latitude=lat, longitude=lon, timezone=tz,
-                         hours=WAREHOUSE_HOURS, phone="+1 555 0100 9000"))
+                         hours=WAREHOUSE_HOURS, phone="+1 555 0100 9000", pickup_window_hours=None))
     # Scale runs: more stores around the same cities (suburbs within ~60 km).
     extra = max(0, n_locations - len(rows))
     for j in range(extra):
@@ -213,7 +218,8 @@ def _locations(rng: random.Random, n_locations: int) -> list[dict]:
         rows.append(dict(code=f"{code}-{j // len(CITIES) + 2:03d}"[:16], name=f"{city} Suburb {j + 2}",
                          kind="store", city=city, address=f"{100 + j} Commerce Way, {city}", country="US",
                          latitude=lat + rng.uniform(-0.5, 0.5), longitude=lon + rng.uniform(-0.5, 0.5),
-                         timezone=tz, hours=STORE_HOURS[j % len(STORE_HOURS)], phone=""))
+                         timezone=tz, hours=STORE_HOURS[j % len(STORE_HOURS)], phone="",
+                         pickup_window_hours=None))
     return rows[:n_locations] if n_locations < len(rows) else rows
 
 

@@ -1,24 +1,60 @@
-"""Stores with their hours, and stock of one SKU across the network."""
+"""Stores with their hours and pickup windows, and stock of one SKU across the network."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
+from pydantic_core import PydanticCustomError
 
+from ...config import get_settings
 from ...domain.inventory import stock_status
 from ...domain.locations import is_open
 from ...domain.permissions import Permission
 from .. import crud
-from ..crud import StoreInfo
-from ..models import Product
-from .deps import DirectoryDep, SessionDep, guard, require_store
-from .errors import bad_request, not_found
+from ..access import audit
+from ..crud import StoreInfo, next_versions
+from ..models import PICKUP_WINDOW_HOURS, Product, Store, pickup_hours
+from .deps import DirectoryDep, SessionDep, guard, principal_dep, require_own_store, require_store
+from .errors import ApiError, bad_request, not_found
 from .schemas import AvailabilityOut, StoreOut
 
 router = APIRouter(prefix="/api/v1", tags=["locations"])
+
+# Who may set a store's pickup window: its manager, or an admin for any store. A stand-in until
+# domain/permissions.py has a permission of its own for store settings (e.g. `stores.manage`): this one
+# is held by exactly managers and admins, and the route is store-scoped like the device routes.
+STORE_SETTINGS = Permission.DEVICES_MANAGE
+StoreManager = principal_dep(STORE_SETTINGS)
+
+_LOW, _HIGH = PICKUP_WINDOW_HOURS
+_WINDOW_RULE = (f"a pickup window is a whole number of hours from {_LOW} to {_HIGH} ({_HIGH // 24} days), "
+                "or null for the chain's setting")
+
+
+class PickupWindowIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hours: Annotated[int | None, Field(strict=True, ge=_LOW, le=_HIGH)] = Field(
+        description="Hours a ready pickup order waits in this store before it expires as a no-show "
+                    f"({_LOW} to {_HIGH}); null: the chain's setting (PICKUP_WINDOW_DAYS).")
+
+    @field_validator("hours", mode="wrap")
+    @classmethod
+    def _say_what_fits(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> int | None:
+        try:
+            return handler(value)
+        except ValidationError:
+            raise PydanticCustomError("pickup_window", _WINDOW_RULE) from None
+
+
+class PickupWindowOut(BaseModel):
+    store: str
+    hours: int | None = Field(description="the store's own window in hours; null: it follows the chain's")
+    effective_hours: float = Field(description="how long a ready order waits here now, in hours")
+    chain_hours: float = Field(description="the chain's window (PICKUP_WINDOW_DAYS), in hours")
 
 
 def store_out(s: StoreInfo, now: datetime) -> StoreOut:
@@ -40,6 +76,46 @@ def list_stores(session: SessionDep, directory: DirectoryDep) -> list[StoreOut]:
             **guard(Permission.STORES_READ))
 def get_store(session: SessionDep, directory: DirectoryDep, code: str) -> StoreOut:
     return store_out(require_store(session, directory, code), datetime.now(UTC))
+
+
+def _window_out(store: Store) -> PickupWindowOut:
+    chain = get_settings().pickup_window_days
+    return PickupWindowOut(store=store.code, hours=store.pickup_window_hours,
+                           effective_hours=pickup_hours(store.pickup_window_hours, chain),
+                           chain_hours=pickup_hours(None, chain))
+
+
+@router.get("/stores/{code}/pickup-window", response_model=PickupWindowOut,
+            summary="How long a ready pickup order waits in this store before it expires",
+            **guard(Permission.STORES_READ))
+def get_pickup_window(session: SessionDep, directory: DirectoryDep, code: str) -> PickupWindowOut:
+    require_store(session, directory, code)
+    return _window_out(session.get(Store, code))
+
+
+@router.post("/stores/{code}/pickup-window", response_model=PickupWindowOut,
+             summary="Set how long a ready pickup order waits in this store (its manager, or an admin)",
+             description="Orders that are ready already keep the date their customer was given; the new window "
+                         "applies to orders that become ready from now on. Setting the same value again changes "
+                         "nothing.",
+             openapi_extra={"x-permission": STORE_SETTINGS.value})
+def set_pickup_window(request: Request, body: PickupWindowIn, principal: StoreManager, session: SessionDep,
+                      directory: DirectoryDep, code: str) -> PickupWindowOut:
+    info = require_store(session, directory, code)
+    require_own_store(principal, info.code)
+    if info.kind != "store":
+        raise ApiError(422, "store.no_pickups", f"{info.name} is a {info.kind}: customers collect orders at "
+                       "stores, so it has no pickup window. Set it on a store.")
+    store = session.get(Store, info.code, with_for_update=True)
+    before = store.pickup_window_hours
+    if body.hours != before:
+        store.pickup_window_hours = body.hours
+        store.version = next_versions(session, 1)  # devices pull the change; the store directory reloads
+        audit(session, "store.pickup_window", staff_number=principal.staff_number, device_id=principal.device_id,
+              store_code=store.code, target=store.code, detail={"from_hours": before, "to_hours": body.hours},
+              ip=request.client.host if request.client else "")
+        session.commit()
+    return _window_out(store)
 
 
 @router.get("/availability/{sku}", response_model=AvailabilityOut,
