@@ -95,6 +95,11 @@ def stock_figures(f: StockFigures) -> list[Figure]:
     ]
 
 
+def empty_figures() -> list[Figure]:
+    """The figures a product card shows, before a product fills them (the view builds its tiles once)."""
+    return stock_figures(StockFigures())
+
+
 def _quantity(text: str, allow_negative: bool) -> int | None:
     cleaned = (text or "").strip().replace(" ", "")
     if cleaned.startswith("+"):

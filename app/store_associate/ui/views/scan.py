@@ -13,7 +13,7 @@ import flet as ft
 
 from ..camera_vm import CameraViewModel, Submission
 from ..i18n import t
-from ..scan_vm import ADJUST_REASONS, LocationRow, NetState, ProductView, ScanViewModel, Screen
+from ..scan_vm import ADJUST_REASONS, LocationRow, NetState, ProductView, ScanViewModel, Screen, empty_figures
 from ..widgets import card, figure_tile, labelled, status_colour
 from .camera import CameraPanel
 
@@ -39,10 +39,12 @@ class ScanView:
         )
         self.body = ft.Column(expand=True, scroll=ft.ScrollMode.AUTO, spacing=12)
         self.camera: CameraPanel | None = None
-        self._figures: dict[str, ft.Text] = {}
-        self._status_text = ft.Text("")
-        self._status_box = ft.Container()
         self.camera_slot = ft.Container(visible=False)
+        # The product and network cards are built once and filled in place. The network answer lands
+        # after the product is on screen (later still on a busy device): rebuilding the card then would
+        # replace its buttons under a finger tapping "Adjust", and the tap would be lost.
+        self._build_product_card()
+        self._build_network_card()
         self.root = ft.Column(
             [
                 ft.Row(
@@ -104,7 +106,10 @@ class ScanView:
             state = self.vm.state
             state.net_state, state.net_note = NetState.NONE, t("network.timeout")
         self.on_network_result(state.net_state is NetState.LIVE)
-        self.render()
+        if self.vm.state.screen is Screen.PRODUCT:
+            self._fill_network()  # in place: the product card and its buttons stay as they are
+        else:
+            self.render()
         self.page.update()
 
     async def _on_back(self, _e: ft.Event) -> None:
@@ -125,23 +130,15 @@ class ScanView:
         if self.vm.state.screen is not Screen.PRODUCT or self.vm.state.product is None:
             return
         p = self.vm.refresh_figures().product
-        if p is None or not self._figures:
-            return
+        if p is not None:
+            self._fill_figures(p)
+
+    def _fill_figures(self, p: ProductView) -> None:
         for f in p.stock:
             if f.key in self._figures:
                 self._figures[f.key].value = f.value
         self._status_text.value = p.stock_status_label
         self._status_box.bgcolor = status_colour(p.stock_status)
-
-    def _stock_actions(self) -> list[ft.Control]:
-        if not self.vm.can_change_stock:
-            return []
-        return [ft.Row([
-            labelled("stock-count", ft.OutlinedButton(t("stock.count"), icon=ft.Icons.FORMAT_LIST_NUMBERED,
-                                                      on_click=self._open_count)),
-            labelled("stock-adjust", ft.OutlinedButton(t("stock.adjust"), icon=ft.Icons.EDIT_NOTE,
-                                                       on_click=self._open_adjust)),
-        ], wrap=True)]
 
     async def _open_count(self, _e: ft.Event) -> None:
         self.on_activity()
@@ -196,9 +193,12 @@ class ScanView:
     # --- drawing ------------------------------------------------------------------------------------
 
     def render(self) -> None:
+        """Which screen shows. Called on the person's own actions (a scan, back), never by a background redraw."""
         s = self.vm.state
         if s.screen is Screen.PRODUCT and s.product:
-            self.body.controls = [self._product(s.product), self._network()]
+            self._fill_product(s.product)
+            self._fill_network()
+            self.body.controls = [self.product_card, self.network_card]
         elif s.screen is Screen.SCAN:
             self.body.controls = [self._welcome(), self._recent()]
         else:
@@ -233,70 +233,101 @@ class ScanView:
             ft.Row([ft.OutlinedButton(t("scan.button.back"), icon=ft.Icons.ARROW_BACK, on_click=self._on_back)]),
         ], spacing=8), border=colour)
 
-    def _product(self, p: ProductView) -> ft.Control:
-        image = ft.Container(
-            ft.Image(src=p.image, width=120, height=120, fit=ft.BoxFit.COVER,
-                     error_content=ft.Icon(ft.Icons.IMAGE_NOT_SUPPORTED)) if p.image else
-            ft.Icon(ft.Icons.INVENTORY_2_OUTLINED, size=64),
-            width=120, height=120, border_radius=ft.BorderRadius.all(12),
-            clip_behavior=ft.ClipBehavior.ANTI_ALIAS,
-        )
+    # --- the product card: built once, filled per product ------------------------------------------------
+
+    def _build_product_card(self) -> None:
+        self._image_box = ft.Container(width=120, height=120, border_radius=ft.BorderRadius.all(12),
+                                       clip_behavior=ft.ClipBehavior.ANTI_ALIAS)
+        self._name = ft.Text("", size=22, weight=ft.FontWeight.BOLD)
+        self._brand = ft.Text("", size=14, color=ft.Colors.ON_SURFACE_VARIANT)
+        self._price = ft.Text("", size=26, weight=ft.FontWeight.BOLD, color=ft.Colors.PRIMARY)
+        self._sku = ft.Text("", size=13, selectable=True)
+        self._codes = ft.Text("", size=13, selectable=True)
+        self._pack_note = ft.Text("", size=14, weight=ft.FontWeight.BOLD, color=ft.Colors.ORANGE_800,
+                                  visible=False)
         details = ft.Column([
-            labelled("product-name", ft.Text(p.name, size=22, weight=ft.FontWeight.BOLD)),
-            ft.Text(f"{p.brand} · {p.category}", size=14, color=ft.Colors.ON_SURFACE_VARIANT),
-            labelled("product-price", ft.Text(p.price, size=26, weight=ft.FontWeight.BOLD,
-                                              color=ft.Colors.PRIMARY)),
-            ft.Text(t("product.sku", sku=p.sku), size=13, selectable=True),
-            ft.Text(t("product.codes", codes=", ".join(p.codes)), size=13, selectable=True),
-        ] + ([ft.Text(p.pack_note, size=14, weight=ft.FontWeight.BOLD, color=ft.Colors.ORANGE_800)]
-             if p.pack_note else []), spacing=4, expand=True)
-        self._status_text = ft.Text(p.stock_status_label, color=ft.Colors.WHITE, weight=ft.FontWeight.BOLD)
-        status = ft.Container(
+            labelled("product-name", self._name),
+            self._brand,
+            labelled("product-price", self._price),
+            self._sku,
+            self._codes,
+            self._pack_note,
+        ], spacing=4, expand=True)
+        self._status_text = ft.Text("", color=ft.Colors.WHITE, weight=ft.FontWeight.BOLD)
+        self._status_box = ft.Container(
             labelled("stock-status", self._status_text),
-            bgcolor=status_colour(p.stock_status), padding=ft.Padding.symmetric(horizontal=10, vertical=4),
-            border_radius=ft.BorderRadius.all(16),
+            padding=ft.Padding.symmetric(horizontal=10, vertical=4), border_radius=ft.BorderRadius.all(16),
         )
-        self._status_box = status
-        tiles = [figure_tile(f"stock-{f.key}", f.label, f.value, emphasise=f.key == "available") for f in p.stock]
-        self._figures = {f.key: tile.value_text for f, tile in zip(p.stock, tiles, strict=True)}
-        figures = ft.ResponsiveRow(tiles, spacing=8, run_spacing=8)
-        extra = []
-        if p.scan_details:
-            extra.append(ft.Row([ft.Text(f"{d.label}: {d.value}", size=13) for d in p.scan_details], wrap=True))
-        return card(ft.Column([
+        empty = empty_figures()
+        tiles = [figure_tile(f"stock-{f.key}", f.label, "", emphasise=f.key == "available") for f in empty]
+        self._figures: dict[str, ft.Text] = {f.key: tile.value_text for f, tile in zip(empty, tiles, strict=True)}
+        self._scan_details = ft.Row([], wrap=True, visible=False)
+        self._description = ft.Text("", size=13, color=ft.Colors.ON_SURFACE_VARIANT)
+        # Shown only to people who may change stock; the buttons themselves are never replaced.
+        self._stock_actions = ft.Row([
+            labelled("stock-count", ft.OutlinedButton(t("stock.count"), icon=ft.Icons.FORMAT_LIST_NUMBERED,
+                                                      on_click=self._open_count)),
+            labelled("stock-adjust", ft.OutlinedButton(t("stock.adjust"), icon=ft.Icons.EDIT_NOTE,
+                                                       on_click=self._open_adjust)),
+        ], wrap=True, visible=self.vm.can_change_stock)
+        self.product_card = card(ft.Column([
             ft.Row([ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("scan.button.back"), on_click=self._on_back),
                     ft.Text(t("product.title"), size=14, color=ft.Colors.ON_SURFACE_VARIANT)]),
-            ft.Row([image, details], vertical_alignment=ft.CrossAxisAlignment.START, spacing=16),
-            *extra,
+            ft.Row([self._image_box, details], vertical_alignment=ft.CrossAxisAlignment.START, spacing=16),
+            self._scan_details,
             ft.Divider(),
-            ft.Row([ft.Text(t("stock.here_title"), size=18, weight=ft.FontWeight.BOLD), status],
+            ft.Row([ft.Text(t("stock.here_title"), size=18, weight=ft.FontWeight.BOLD), self._status_box],
                    alignment=ft.MainAxisAlignment.SPACE_BETWEEN),
-            figures,
-            *self._stock_actions(),
-            ft.Text(p.description, size=13, color=ft.Colors.ON_SURFACE_VARIANT),
+            ft.ResponsiveRow(tiles, spacing=8, run_spacing=8),
+            self._stock_actions,
+            self._description,
         ], spacing=10))
 
-    def _network(self) -> ft.Control:
+    def _fill_product(self, p: ProductView) -> None:
+        self._image_box.content = (
+            ft.Image(src=p.image, width=120, height=120, fit=ft.BoxFit.COVER,
+                     error_content=ft.Icon(ft.Icons.IMAGE_NOT_SUPPORTED)) if p.image else
+            ft.Icon(ft.Icons.INVENTORY_2_OUTLINED, size=64))
+        self._name.value = p.name
+        self._brand.value = f"{p.brand} · {p.category}"
+        self._price.value = p.price
+        self._sku.value = t("product.sku", sku=p.sku)
+        self._codes.value = t("product.codes", codes=", ".join(p.codes))
+        self._pack_note.value, self._pack_note.visible = p.pack_note or "", bool(p.pack_note)
+        self._scan_details.controls = [ft.Text(f"{d.label}: {d.value}", size=13) for d in p.scan_details]
+        self._scan_details.visible = bool(p.scan_details)
+        self._description.value = p.description
+        self._stock_actions.visible = self.vm.can_change_stock
+        self._fill_figures(p)
+
+    # --- stock elsewhere: built once, filled when the answer arrives -------------------------------------
+
+    def _build_network_card(self) -> None:
+        self._net_icon = ft.Icon(ft.Icons.CLOUD_SYNC, size=18)
+        self._net_note = ft.Text("", size=14)
+        self._net_progress = ft.ProgressBar(visible=False)
+        self._net_retry = ft.Row([ft.TextButton(t("network.retry"), icon=ft.Icons.REFRESH,
+                                                on_click=self._load_network)], visible=False)
+        self._net_rows = ft.Column([], spacing=6)
+        self.network_card = card(ft.Column([
+            ft.Row([ft.Text(t("network.title"), size=18, weight=ft.FontWeight.BOLD, expand=True)]),
+            ft.Row([self._net_icon, labelled("network-note", self._net_note, expand=True)]),
+            self._net_progress,
+            self._net_retry,
+            self._net_rows,
+        ], spacing=6))
+
+    def _fill_network(self) -> None:
         s = self.vm.state
-        header = ft.Row([
-            ft.Text(t("network.title"), size=18, weight=ft.FontWeight.BOLD, expand=True),
-        ])
-        note_colour = {NetState.LIVE: ft.Colors.GREEN_800, NetState.CACHED: ft.Colors.ORANGE_800,
-                       NetState.NONE: ft.Colors.ERROR}.get(s.net_state, ft.Colors.ON_SURFACE_VARIANT)
-        note_icon = {NetState.LIVE: ft.Icons.CLOUD_DONE, NetState.CACHED: ft.Icons.CLOUD_OFF,
-                     NetState.NONE: ft.Icons.CLOUD_OFF}.get(s.net_state, ft.Icons.CLOUD_SYNC)
-        note = ft.Row([
-            ft.Icon(note_icon, color=note_colour, size=18),
-            labelled("network-note", ft.Text(s.net_note, color=note_colour, size=14), expand=True),
-        ])
-        controls: list[ft.Control] = [header, note]
-        if s.net_state is NetState.LOADING:
-            controls.append(ft.ProgressBar())
-        if s.net_state in (NetState.CACHED, NetState.NONE):
-            controls.append(ft.Row([ft.TextButton(t("network.retry"), icon=ft.Icons.REFRESH,
-                                                  on_click=self._load_network)]))
-        controls.extend(self._location_row(r) for r in s.net_rows)
-        return card(ft.Column(controls, spacing=6))
+        colour = {NetState.LIVE: ft.Colors.GREEN_800, NetState.CACHED: ft.Colors.ORANGE_800,
+                  NetState.NONE: ft.Colors.ERROR}.get(s.net_state, ft.Colors.ON_SURFACE_VARIANT)
+        self._net_icon.icon = {NetState.LIVE: ft.Icons.CLOUD_DONE, NetState.CACHED: ft.Icons.CLOUD_OFF,
+                               NetState.NONE: ft.Icons.CLOUD_OFF}.get(s.net_state, ft.Icons.CLOUD_SYNC)
+        self._net_icon.color = self._net_note.color = colour
+        self._net_note.value = s.net_note
+        self._net_progress.visible = s.net_state is NetState.LOADING
+        self._net_retry.visible = s.net_state in (NetState.CACHED, NetState.NONE)
+        self._net_rows.controls = [self._location_row(r) for r in s.net_rows]
 
     def _location_row(self, r: LocationRow) -> ft.Control:
         open_colour = ft.Colors.GREEN_800 if r.is_open else ft.Colors.ON_SURFACE_VARIANT
