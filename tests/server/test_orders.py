@@ -194,3 +194,37 @@ def test_the_same_order_sent_eight_times_at_once_is_taken_once(server):
     assert sorted(r.status_code for r in answers) == [200] * 7 + [201], [r.text for r in answers]
     assert len({r.json()["number"] for r in answers}) == 1
     assert reserved(server, "100030") == before + 1
+
+
+def test_the_answer_has_the_documented_shape_first_time_and_on_a_retry(server):
+    from store_associate.server.api.orders import OrderOut
+
+    headers = key_headers(server)
+    first = httpx.post(f"{server.url}/api/v1/orders", headers=headers, json=order_body(id_check=True))
+    again = httpx.post(f"{server.url}/api/v1/orders", headers=headers, json=order_body(id_check=True))
+    assert (first.status_code, again.status_code) == (201, 200)
+    made, retried = OrderOut.model_validate(first.json()), OrderOut.model_validate(again.json())
+    assert made == retried and made.id_check and made.customer["email"] == "dana@example.com"
+
+
+def test_a_revoked_api_key_is_refused_at_once_and_writes_nothing(server):
+    from store_associate.server.access import create_api_key
+    from store_associate.server.models import ApiKey, CustomerOrder
+
+    with db(server) as s:
+        key = create_api_key(s, "second shop")
+        s.commit()
+    headers = {"X-Api-Key": key, "Idempotency-Key": uuid.uuid4().hex}
+    assert httpx.post(f"{server.url}/api/v1/orders", headers=headers, json=order_body()).status_code == 201
+    with db(server) as s:  # revoked behind the server's back: the key is still in its few-seconds cache
+        row = s.execute(select(ApiKey).where(ApiKey.name == "second shop")).scalar_one()
+        row.revoked_at = datetime.now(UTC)
+        s.commit()
+    before = reserved(server, "100020")
+    late = {"X-Api-Key": key, "Idempotency-Key": uuid.uuid4().hex}
+    r = httpx.post(f"{server.url}/api/v1/orders", headers=late, json=order_body())
+    assert r.status_code == 401 and r.json()["detail"]["error"] == "api_key.invalid"
+    assert reserved(server, "100020") == before
+    with db(server) as s:
+        assert s.execute(select(CustomerOrder).where(
+            CustomerOrder.idempotency_key == late["Idempotency-Key"])).first() is None

@@ -5,6 +5,8 @@ Every check that decides who is asking lives here; routers only say which permis
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -148,13 +150,43 @@ def revoked_device(session: Session, token: str) -> Device | None:
     return device if device is not None and device.revoked_at is not None else None
 
 
+class KnownKeys:
+    """API keys found valid in the last few seconds, by hash. The web shop sends its key with every order, and
+    looking it up was a transaction of its own per request. A key's id and role never change; a revoked key
+    is refused here at most `ttl_s` later, and at once by order intake, which checks the keys of a batch in the
+    transaction that writes it (intake is all a key may do)."""
+
+    def __init__(self, ttl_s: float = 5.0, size: int = 64) -> None:
+        self._ttl, self._size = ttl_s, size
+        self._keys: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> Principal | None:
+        with self._lock:
+            found = self._keys.get(key_hash)
+        return found[1] if found and found[0] > time.monotonic() else None
+
+    def put(self, key_hash: str, principal: Principal) -> None:
+        with self._lock:
+            if len(self._keys) >= self._size:
+                self._keys.clear()  # a handful of systems hold keys; this only bounds a flood of bad ones
+            self._keys[key_hash] = (time.monotonic() + self._ttl, principal)
+
+
 def principal_for(session: Session, device_token: str | None, session_token: str | None, api_key: str | None,
-                  idle: timedelta) -> Principal | None:
+                  idle: timedelta, known_keys: KnownKeys | None = None) -> Principal | None:
     if api_key:
-        key = session.execute(select(ApiKey).where(ApiKey.key_hash == token_hash(api_key))).scalar_one_or_none()
+        h = token_hash(api_key)
+        cached = known_keys.get(h) if known_keys is not None else None
+        if cached is not None:
+            return cached
+        key = session.execute(select(ApiKey).where(ApiKey.key_hash == h)).scalar_one_or_none()
         if key is None or key.revoked_at is not None:
             raise AccessError(401, "api_key.invalid", "This API key is not valid. Check the key or ask for a new one.")
-        return Principal(role=Role(key.role), store_code=None, api_key_id=key.id)
+        principal = Principal(role=Role(key.role), store_code=None, api_key_id=key.id)
+        if known_keys is not None:
+            known_keys.put(h, principal)
+        return principal
     if not device_token:
         if session_token:
             raise AccessError(401, "device.missing", "Sign-in works only on an enrolled device.")

@@ -13,9 +13,11 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import Settings, get_settings
+from .access import KnownKeys
 from .api import auth, catalog, devices, health, locations, orders, sync, transfers
 from .crud import StoreDirectory
 from .db import make_engine, upgrade
+from .intake import IntakeQueue
 from .middleware import LimitsAndHeaders
 from .notify import Sender
 from .order_clock import OrderClock
@@ -37,6 +39,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.directory = StoreDirectory()
     app.state.settings = settings
     app.state.poker = Poker()
+    app.state.known_keys = KnownKeys()
     app.state.poker.listen(engine)
     app.state.sender = None
     if settings.smtp_host:
@@ -46,6 +49,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                                        settings.order_clock_seconds, on_poke=app.state.poker.poke,
                                        on_done=app.state.sender.wake if app.state.sender else None)
     app.state.order_clock.start()
+    app.state.intake = IntakeQueue(engine, on_commit=lambda stores: [app.state.poker.poke(s) for s in stores])
 
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -1,4 +1,4 @@
-"""Pickup orders on the server: intake from the web shop, and the order steps devices send.
+"""Pickup orders on the server: the order steps devices send (intake is intake.py).
 
 The rules are domain/pickup.py's; this module loads an order, asks the rules, writes the result,
 and turns the rules' effects into stock ledger rows, an audit event and customer notifications.
@@ -6,14 +6,12 @@ and turns the rules' effects into stock ledger rows, an audit event and customer
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from ..config import get_settings
@@ -47,12 +45,6 @@ from .stock import available, book, reserve_many
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-class IntakeError(Exception):
-    def __init__(self, status: int, error: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.error, self.message = status, error, message
-
-
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -64,140 +56,23 @@ def _new_number(session: Session) -> str:
             return number
 
 
-def _new_pickup_code() -> str:
+def new_pickup_code() -> str:
     return "".join(secrets.choice(_CROCKFORD) for _ in range(8))
 
 
-def request_hash(body: dict) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-
-
-# Intake's statements, built once: constructing a statement costs more than running it on SQLite.
-_BY_KEY = select(CustomerOrder).where(CustomerOrder.api_key_id == bindparam("key_id"),
-                                      CustomerOrder.idempotency_key == bindparam("key"))
-_BY_KEY_NO_API_KEY = select(CustomerOrder).where(CustomerOrder.api_key_id.is_(None),
-                                                 CustomerOrder.idempotency_key == bindparam("key"))
-_STORE_KIND = select(Store.kind).where(Store.code == bindparam("code"))
-_PRODUCTS = select(Product.sku, Product.name, Product.price, Product.currency, Product.deleted).where(
-    Product.sku.in_(bindparam("skus", expanding=True)))
-_NEW_CUSTOMER = insert(Customer).returning(Customer.id)
-_NEW_ORDER = insert(CustomerOrder.__table__)
-_NEW_EVENT = insert(OrderEvent.__table__)
-
-
-def intake(session: Session, api_key_id: int | None, idempotency_key: str, body: dict) -> tuple[CustomerOrder, bool]:
-    """Create the order (and reserve its stock), or return the one this key made before.
-
-    Returns (order, created). The same key with a different body is a conflict, not a new order.
-    Written in Core statements, built once: intake is the web shop's busiest call, and on this path
-    an ORM object or a freshly built statement costs more than the row it writes."""
-    digest = request_hash(body)
-    if api_key_id is None:
-        found = session.execute(_BY_KEY_NO_API_KEY, {"key": idempotency_key})
-    else:
-        found = session.execute(_BY_KEY, {"key_id": api_key_id, "key": idempotency_key})
-    existing = found.scalar_one_or_none()
-    if existing is not None:
-        if existing.request_hash != digest:
-            raise IntakeError(409, "order.idempotency_conflict",
-                              "This Idempotency-Key was used for a different order. Use a new key for a new order.")
-        return existing, False
-    store_code = body["store"]
-    if session.execute(_STORE_KIND, {"code": store_code}).scalar_one_or_none() != "store":
-        raise IntakeError(422, "order.unknown_store", f"No store can hand over orders with the code {store_code!r}.")
-    lines = body["lines"]
-    skus = [ln["sku"] for ln in lines]
-    if len(set(skus)) != len(skus):
-        raise IntakeError(422, "order.duplicate_sku", "Each SKU may appear once; put the quantity on one line.")
-    substitutes = [ln.get("substitute") or "" for ln in lines]
-    products = {row.sku: row for row in session.execute(_PRODUCTS, {"skus": list(set(skus) | set(substitutes) - {""})})}
-    unknown = [s for s in skus if s not in products or products[s].deleted]
-    if unknown:
-        raise IntakeError(422, "order.unknown_sku", f"These SKUs are not in the catalogue: {', '.join(unknown[:10])}.")
-    bad = [x for x, s in zip(substitutes, skus, strict=True)
-           if x and (x == s or x not in products or products[x].deleted)]
-    if bad:
-        raise IntakeError(422, "order.bad_substitute",
-                          "These substitutes are not in the catalogue or are the line's own SKU: "
-                          f"{', '.join(bad[:10])}.")
-    currency = {products[s].currency for s in skus}
-    if len(currency) != 1:
-        raise IntakeError(422, "order.mixed_currency", "All lines of an order must be in one currency.")
-    ship = body.get("fulfilment", "pickup") == "ship_to_store"
-    source = None
-    if ship:
-        source = transfers.nearest_source(session, store_code, {ln["sku"]: ln["qty"] for ln in lines})
-        if source is None:
-            raise IntakeError(409, "order.no_source",
-                              "No warehouse or store has all of these items to ship to this store. "
-                              "Split the order or offer another store.")
-    now = now_utc()
-    c = body["customer"]
-    customer = {"name": c["name"], "email": c["email"], "phone": c.get("phone", ""), "locale": c.get("locale", "en"),
-                "created_at": now}
-    customer["id"] = session.execute(_NEW_CUSTOMER, customer).scalar_one()
-    # One block of versions for the order and every level it reserves: one counter update, not one per row.
-    first = next_versions(session, 1 + (0 if ship else len(lines)))
-    # 10^8 numbers: a clash is rare enough to leave to the primary key (the request is then taken again).
-    number = "SA-" + "".join(secrets.choice("0123456789") for _ in range(8))
-    order = SimpleNamespace(
-        number=number, store_code=store_code, channel=body.get("channel", "web"),
-        fulfilment="ship_to_store" if ship else "pickup",
-        status=(OrderStatus.AWAITING_TRANSFER if ship else OrderStatus.NEW).value, customer_id=customer["id"],
-        pickup_code=_new_pickup_code(), bin="", id_check=bool(body.get("id_check", False)), currency=currency.pop(),
-        total=sum((products[ln["sku"]].price * ln["qty"] for ln in lines), Decimal("0")),
-        promised_at=_promised(body.get("promised_at"), now), expires_at=None, api_key_id=api_key_id,
-        idempotency_key=idempotency_key, request_hash=digest, picker="", parent_number="", reminded_at=None,
-        created_at=now, updated_at=now, version=first)
-    session.execute(_NEW_ORDER, vars(order))
-    items = [(products[ln["sku"]], ln["qty"], sub) for ln, sub in zip(lines, substitutes, strict=True)]
-    rows = _add_lines(session, order, items, reserve_from=None if ship else first + 1,
-                      status=LineStatus.IN_TRANSIT if ship else LineStatus.OPEN)
-    if ship:
-        transfers.request(session, order, source, [{"line_no": r["line_no"], "sku": r["sku"], "qty": r["qty"]}
-                                                   for r in rows])
-    session.execute(_NEW_EVENT, {"order_number": number, "at": now, "action": "intake", "staff_number": None,
-                                 "device_id": None,
-                                 "detail": {"channel": order.channel, **({"ship_from": source} if ship else {})}})
-    from .sync import notify
-
-    notify(session, store_code)  # the store's devices show a new order within seconds
-    # The answer is built from these, not read back.
-    session.info["intake"] = (order, [SimpleNamespace(**r) for r in rows], SimpleNamespace(**customer))
-    return order, True  # type: ignore[return-value] - the new order's columns, as CustomerOrder has them
-
-
-_LINES = insert(OrderLine.__table__)
-_PLACES = select(InventoryLevel.sku, InventoryLevel.location).where(
-    InventoryLevel.store_code == bindparam("store"), InventoryLevel.sku.in_(bindparam("skus", expanding=True)))
-
-
-def _add_lines(session: Session, order: CustomerOrder | SimpleNamespace, items: list, reserve_from: int | None,
-               status: LineStatus = LineStatus.OPEN) -> list[dict]:
-    """Order lines (with where to find each item in the store) written in one statement. With
-    `reserve_from`, their units are reserved there, the levels taking versions from that number on.
-    `items` are (product with sku, name and price; quantity; substitute SKU)."""
-    if reserve_from is not None:
-        wanted: dict[str, int] = {}
-        for p, qty, _ in items:
-            wanted[p.sku] = wanted.get(p.sku, 0) + qty
-        places = reserve_many(session, order.store_code, wanted, order.number, "order", reserve_from)
-    else:
-        places = dict(session.execute(_PLACES, {"store": order.store_code,
-                                                "skus": list({p.sku for p, _, _ in items})}).all())
-    rows = [dict(order_number=order.number, line_no=i, sku=p.sku, name=p.name, qty=qty, picked=0,
-                 status=status.value, reason="", unit_price=p.price, substitute_sku=substitute,
-                 location=places.get(p.sku) or "")
-            for i, (p, qty, substitute) in enumerate(items, start=1)]
-    session.execute(_LINES, rows)
-    return rows
-
-
-def _promised(value: str | datetime | None, now: datetime) -> datetime:
-    if value is None:
-        return now + timedelta(hours=2)  # the web shop's usual promise when it sends none
-    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+def _add_lines(session: Session, order: CustomerOrder, items: list, reserve_from: int) -> None:
+    """Order lines (with where to find each item in the store) written in one statement; their units are
+    reserved there, the levels taking versions from `reserve_from` on. `items` are (product with sku, name
+    and price; quantity; substitute SKU)."""
+    wanted: dict[str, int] = {}
+    for p, qty, _ in items:
+        wanted[p.sku] = wanted.get(p.sku, 0) + qty
+    places = reserve_many(session, order.store_code, wanted, order.number, "order", reserve_from)
+    session.execute(insert(OrderLine.__table__), [
+        dict(order_number=order.number, line_no=i, sku=p.sku, name=p.name, qty=qty, picked=0,
+             status=LineStatus.OPEN.value, reason="", unit_price=p.price, substitute_sku=substitute,
+             location=places.get(p.sku) or "")
+        for i, (p, qty, substitute) in enumerate(items, start=1)])
 
 
 # --- steps from devices ---------------------------------------------------------------------------
@@ -300,7 +175,7 @@ def _reroute(session: Session, order: CustomerOrder, lines: list[OrderLine], rer
         return
     child = CustomerOrder(
         number=_new_number(session), store_code=reroute.to, channel=order.channel, fulfilment="pickup",
-        status=OrderStatus.NEW.value, customer_id=order.customer_id, pickup_code=_new_pickup_code(),
+        status=OrderStatus.NEW.value, customer_id=order.customer_id, pickup_code=new_pickup_code(),
         id_check=order.id_check, currency=order.currency,
         total=sum((ln.unit_price * ln.qty for ln in lines), Decimal("0")), promised_at=order.promised_at,
         parent_number=order.number, version=next_versions(session, 1),

@@ -59,7 +59,7 @@ def book(session: Session, store: str, sku: str, reference: str, reason: str, *,
 
 _LOCK_LEVELS = select(InventoryLevel.sku, InventoryLevel.location).where(
     InventoryLevel.store_code == bindparam("store"), InventoryLevel.sku.in_(bindparam("skus", expanding=True))
-).with_for_update()
+).order_by(InventoryLevel.sku).with_for_update()  # in SKU order: two writers lock in the same order
 _NEW_LEVELS = insert(InventoryLevel.__table__)
 _LEVEL = InventoryLevel.__table__.c
 _RESERVE = (update(InventoryLevel.__table__).where(_LEVEL.store_code == bindparam("s"), _LEVEL.sku == bindparam("k"))
@@ -67,15 +67,21 @@ _RESERVE = (update(InventoryLevel.__table__).where(_LEVEL.store_code == bindpara
 _LEDGER = insert(InventoryMovement.__table__)
 
 
-def reserve_many(session: Session, store: str, wanted: dict[str, int], reference: str, reason: str,
-                 first_version: int) -> dict[str, str]:
-    """Reserve units of several SKUs at once (order intake): the levels are locked with one query, changed
-    with one executemany, and take consecutive versions from `first_version`; one ledger row each. Returns
-    each SKU's floor location. Core statements built once: this runs for every web-shop order."""
-    found = dict(session.execute(_LOCK_LEVELS, {"store": store, "skus": list(wanted)}).all())
+def reserve_batch(session: Session, store: str, wants: list[tuple[str, dict[str, int]]], reason: str,
+                  first_version: int) -> dict[str, str]:
+    """Reserve units at one store for several references at once (a batch of orders; `wants` is
+    [(reference, {sku: qty})]). The levels are locked with one query and each is changed once, in one
+    executemany, taking consecutive versions from `first_version` in SKU order (one per SKU); one ledger row
+    per reference and SKU. Returns each SKU's floor location. Core statements built once: this runs for
+    every web-shop order."""
+    totals: dict[str, int] = {}
+    for _, wanted in wants:
+        for sku, qty in wanted.items():
+            totals[sku] = totals.get(sku, 0) + qty
+    skus = sorted(totals)
+    found = dict(session.execute(_LOCK_LEVELS, {"store": store, "skus": skus}).all())
     now = datetime.now(UTC)
-    params = [{"s": store, "k": sku, "q": qty, "v": first_version + i, "t": now}
-              for i, (sku, qty) in enumerate(wanted.items())]
+    params = [{"s": store, "k": sku, "q": totals[sku], "v": first_version + i, "t": now} for i, sku in enumerate(skus)]
     missing = [p for p in params if p["k"] not in found]
     if missing:  # never stocked here: the level starts now, at zero on hand
         session.execute(_NEW_LEVELS, [
@@ -85,5 +91,11 @@ def reserve_many(session: Session, store: str, wanted: dict[str, int], reference
     session.execute(_LEDGER, [
         {"store_code": store, "sku": sku, "field": "reserved", "delta": qty, "reason": reason,
          "reference": reference, "device_id": None, "mutation_id": None, "created_at": now}
-        for sku, qty in wanted.items()])
-    return {sku: found.get(sku) or "" for sku in wanted}
+        for reference, wanted in wants for sku, qty in wanted.items()])
+    return {sku: found.get(sku) or "" for sku in skus}
+
+
+def reserve_many(session: Session, store: str, wanted: dict[str, int], reference: str, reason: str,
+                 first_version: int) -> dict[str, str]:
+    """reserve_batch for one reference: versions from `first_version`, one per SKU."""
+    return reserve_batch(session, store, [(reference, wanted)], reason, first_version)

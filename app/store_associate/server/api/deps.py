@@ -13,6 +13,7 @@ from sqlmodel import Session
 from ...domain.permissions import Permission, allowed, may_act_in_store
 from ..access import AccessError, Principal, principal_for
 from ..crud import StoreDirectory, StoreInfo
+from ..db import read_only
 from .errors import ApiError, not_found
 
 
@@ -49,8 +50,13 @@ def current_principal(
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal | None:
     idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
+    if api_key and not device_token:
+        # A system key is only read: on SQLite the check then takes no write lock, so it does not queue
+        # behind the order intake it comes to make.
+        read_only(session)
     try:
-        principal = principal_for(session, device_token, bearer.credentials if bearer else None, api_key, idle)
+        principal = principal_for(session, device_token, bearer.credentials if bearer else None, api_key, idle,
+                                  request.app.state.known_keys)
     except AccessError as exc:
         raise access_error(exc) from None
     # End the checking transaction: a long request (an event stream) must not hold it, or its locks.

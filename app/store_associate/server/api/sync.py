@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -68,7 +67,6 @@ HEARTBEAT_S = 15.0
 # SQLite has one server process and one writer at a time: pushes take turns here, and the next one
 # starts the moment the last commits (waiting in SQLite's busy handler instead sleeps up to 100 ms a try).
 # It also keeps one push per device at a time. PostgreSQL queues pushes on the version counter's row.
-_sqlite_push_lock = threading.Lock()
 
 
 class PushIn(BaseModel):
@@ -137,15 +135,8 @@ def push(request: Request, body: PushIn, principal: Annotated[Principal, Depends
     if ids != sorted(set(ids)):
         raise ApiError(422, "sync.order", "Mutations must be in increasing id order, each id once. "
                        "Send the outbox as it is numbered.")
-    sqlite = request.app.state.engine.dialect.name == "sqlite"
-    lock = _sqlite_push_lock if sqlite else None
-    if lock:
-        lock.acquire()
-    try:
+    with db.writer_turn(request.app.state.engine):
         outcome = apply_push(session, principal, body.mutations, body.pending, body.oldest_pending_at)
-    finally:
-        if lock:
-            lock.release()
     deliver_pokes(request, session)
     if outcome.changed and request.app.state.sender is not None:
         request.app.state.sender.wake()  # a step may have queued a customer e-mail

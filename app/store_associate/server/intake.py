@@ -1,0 +1,383 @@
+"""Order intake (the web shop's POST /orders, and order requests from kiosks and counters), written in
+batches: the orders that arrive while one batch is being written form the next one, and a batch is one
+transaction with one statement per table (group commit).
+
+Why: at a hundred orders a second the server's time goes into per-statement work (SQLAlchemy, the driver,
+a round trip, a commit), not into rows. One order alone costs about fifteen statements; a batch costs about
+a dozen, whatever its size. An order's answer waits at most for the batch before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+
+from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from ..domain.pickup import LineStatus, OrderStatus
+from . import transfers
+from .crud import next_versions
+from .db import writer_turn
+from .models import ApiKey, Customer, CustomerOrder, OrderEvent, OrderLine, Product, Store
+from .orders import new_pickup_code, order_json, orders_json
+from .stock import reserve_batch
+from .sync import notify
+
+log = logging.getLogger("store_associate.server.intake")
+
+
+class IntakeError(Exception):
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+
+def request_hash(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One order as it was sent, and what became of it."""
+
+    api_key_id: int | None
+    key: str
+    body: dict
+    digest: str = ""
+    answer: dict | None = None  # the order, as the API shows it
+    created: bool = False
+    error: IntakeError | None = None
+    failure: BaseException | None = None  # an unexpected error: the request fails (500), nothing was written
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def reset(self) -> None:
+        self.answer, self.created, self.error, self.failure = None, False, None, None
+
+
+# Statements built once: on this path, building a statement costs more than running it.
+_BY_KEYS = select(CustomerOrder).where(CustomerOrder.api_key_id == bindparam("key_id"),
+                                       CustomerOrder.idempotency_key.in_(bindparam("keys", expanding=True)))
+_BY_KEYS_NO_API_KEY = select(CustomerOrder).where(CustomerOrder.api_key_id.is_(None),
+                                                  CustomerOrder.idempotency_key.in_(bindparam("keys", expanding=True)))
+_VALID_KEYS = select(ApiKey.id).where(ApiKey.id.in_(bindparam("ids", expanding=True)), ApiKey.revoked_at.is_(None))
+_STORE_KINDS = select(Store.code, Store.kind).where(Store.code.in_(bindparam("codes", expanding=True)))
+_PRODUCTS = select(Product.sku, Product.name, Product.price, Product.currency, Product.deleted).where(
+    Product.sku.in_(bindparam("skus", expanding=True)))
+_NEW_CUSTOMERS = insert(Customer.__table__).returning(Customer.__table__.c.id, sort_by_parameter_order=True)
+_NEW_ORDERS = insert(CustomerOrder.__table__)
+_NEW_LINES = insert(OrderLine.__table__)
+_NEW_EVENTS = insert(OrderEvent.__table__)
+
+
+@dataclass
+class _New:
+    """A valid new order, before it is written."""
+
+    ticket: Ticket
+    products: list  # per line: sku, name, price
+    ship_from: str | None
+
+
+def take_batch(session: Session, tickets: list[Ticket]) -> None:
+    """Decide and write every ticket in the session's transaction (the caller commits). Each ticket ends
+    with an answer or an IntakeError; a batch-wide failure (a constraint another process raced to) raises."""
+    for t in tickets:
+        t.reset()
+        t.digest = t.digest or request_hash(t.body)
+    _refuse_revoked_keys(session, tickets)
+    fresh = _answer_retries(session, [t for t in tickets if t.error is None])
+    stores = dict(session.execute(_STORE_KINDS, {"codes": list({t.body["store"] for t in fresh})}).all())
+    wanted = {ln[k] for t in fresh for ln in t.body["lines"] for k in ("sku", "substitute") if ln.get(k)}
+    products = {row.sku: row for row in session.execute(_PRODUCTS, {"skus": list(wanted)})} if wanted else {}
+    new: list[_New] = []
+    for t in fresh:
+        try:
+            new.append(_check(session, t, stores, products))
+        except IntakeError as exc:
+            t.error = exc
+    now = datetime.now(UTC)
+    _write(session, [n for n in new if n.ship_from is None], now)
+    for n in (n for n in new if n.ship_from is not None):
+        # A transfer reserves at the source, which another request may have emptied since the check: each
+        # ship-to-store order gets a savepoint, so that a refusal leaves the rest of the batch alone.
+        try:
+            with session.begin_nested():
+                _write(session, [n], now)
+        except transfers.TransferError:
+            n.ticket.answer = None
+            n.ticket.error = _no_source()
+    for t in tickets:
+        if t.answer is None and t.error is None and t.failure is None:
+            t.error = _same_key_twice(t, tickets)
+
+
+def _refuse_revoked_keys(session: Session, tickets: list[Ticket]) -> None:
+    """The API layer may have let a key through from its cache (access.KnownKeys): whether it is still valid
+    is decided here, in the transaction that would write its orders."""
+    ids = {t.api_key_id for t in tickets if t.api_key_id is not None}
+    if not ids:
+        return
+    valid = set(session.execute(_VALID_KEYS, {"ids": list(ids)}).scalars())
+    for t in tickets:
+        if t.api_key_id is not None and t.api_key_id not in valid:
+            t.error = IntakeError(401, "api_key.invalid",
+                                  "This API key is not valid. Check the key or ask for a new one.")
+
+
+def _answer_retries(session: Session, tickets: list[Ticket]) -> list[Ticket]:
+    """Tickets whose key made an order before are answered with it (or refused when the body differs); the
+    same key twice in one batch is taken once. Returns the tickets to decide."""
+    by_api_key: dict[int | None, set[str]] = {}
+    for t in tickets:
+        by_api_key.setdefault(t.api_key_id, set()).add(t.key)
+    existing: dict[tuple[int | None, str], CustomerOrder] = {}
+    for key_id, keys in by_api_key.items():
+        stmt, params = (_BY_KEYS_NO_API_KEY, {"keys": list(keys)}) if key_id is None else (
+            _BY_KEYS, {"key_id": key_id, "keys": list(keys)})
+        existing.update({(o.api_key_id, o.idempotency_key): o for o in session.execute(stmt, params).scalars()})
+    answers = dict(zip((o.number for o in existing.values()), orders_json(session, list(existing.values())),
+                       strict=True))
+    fresh, seen = [], set()
+    for t in tickets:
+        made = existing.get((t.api_key_id, t.key))
+        if made is not None:
+            if made.request_hash != t.digest:
+                t.error = _conflict()
+            else:
+                t.answer = answers[made.number]
+        elif (t.api_key_id, t.key) not in seen:
+            seen.add((t.api_key_id, t.key))
+            fresh.append(t)
+    return fresh
+
+
+def _same_key_twice(t: Ticket, tickets: list[Ticket]) -> IntakeError | None:
+    """A ticket left undecided carries the same key as an earlier one in its batch: it gets that one's
+    outcome, as a retry would."""
+    first = next(x for x in tickets if (x.api_key_id, x.key) == (t.api_key_id, t.key)
+                 and (x.answer is not None or x.error is not None))
+    if first.error is not None:
+        return first.error
+    if first.digest != t.digest:
+        return _conflict()
+    t.answer = first.answer
+    return None
+
+
+def _conflict() -> IntakeError:
+    return IntakeError(409, "order.idempotency_conflict",
+                       "This Idempotency-Key was used for a different order. Use a new key for a new order.")
+
+
+def _no_source() -> IntakeError:
+    return IntakeError(409, "order.no_source", "No warehouse or store has all of these items to ship to this store. "
+                       "Split the order or offer another store.")
+
+
+def _check(session: Session, t: Ticket, stores: dict[str, str], products: dict) -> _New:
+    body = t.body
+    store_code = body["store"]
+    if stores.get(store_code) != "store":
+        raise IntakeError(422, "order.unknown_store", f"No store can hand over orders with the code {store_code!r}.")
+    lines = body["lines"]
+    skus = [ln["sku"] for ln in lines]
+    if len(set(skus)) != len(skus):
+        raise IntakeError(422, "order.duplicate_sku", "Each SKU may appear once; put the quantity on one line.")
+    unknown = [s for s in skus if s not in products or products[s].deleted]
+    if unknown:
+        raise IntakeError(422, "order.unknown_sku", f"These SKUs are not in the catalogue: {', '.join(unknown[:10])}.")
+    bad = [x for x, s in ((ln.get("substitute") or "", ln["sku"]) for ln in lines)
+           if x and (x == s or x not in products or products[x].deleted)]
+    if bad:
+        raise IntakeError(422, "order.bad_substitute",
+                          "These substitutes are not in the catalogue or are the line's own SKU: "
+                          f"{', '.join(bad[:10])}.")
+    if len({products[s].currency for s in skus}) != 1:
+        raise IntakeError(422, "order.mixed_currency", "All lines of an order must be in one currency.")
+    source = None
+    if body.get("fulfilment", "pickup") == "ship_to_store":
+        source = transfers.nearest_source(session, store_code, {ln["sku"]: ln["qty"] for ln in lines})
+        if source is None:
+            raise _no_source()
+    return _New(t, [products[s] for s in skus], source)
+
+
+def _write(session: Session, new: list[_New], now: datetime) -> None:
+    """The orders, their customers, lines, reservations (pickup) or transfers (ship-to-store) and first
+    events, one statement per table."""
+    if not new:
+        return
+    customers = [{"name": c["name"], "email": c["email"], "phone": c.get("phone", ""),
+                  "locale": c.get("locale", "en"), "created_at": now}
+                 for c in (n.ticket.body["customer"] for n in new)]
+    ids = session.execute(_NEW_CUSTOMERS, customers).scalars().all()
+    levels: dict[str, set[str]] = {}  # store -> SKUs reserved there
+    for n in new:
+        if n.ship_from is None:
+            levels.setdefault(n.ticket.body["store"], set()).update(p.sku for p in n.products)
+    # One block of versions for the batch: an order each, and a level each.
+    first = next_versions(session, len(new) + sum(len(s) for s in levels.values()))
+    orders, lines, events = [], [], []
+    for i, (n, customer, customer_id) in enumerate(zip(new, customers, ids, strict=True)):
+        body, t = n.ticket.body, n.ticket
+        customer["id"] = customer_id
+        ship = n.ship_from is not None
+        # 10^8 numbers: a clash is rare enough to leave to the primary key (the batch is then taken again).
+        number = "SA-" + "".join(secrets.choice("0123456789") for _ in range(8))
+        order = SimpleNamespace(
+            number=number, store_code=body["store"], channel=body.get("channel", "web"),
+            fulfilment="ship_to_store" if ship else "pickup",
+            status=(OrderStatus.AWAITING_TRANSFER if ship else OrderStatus.NEW).value, customer_id=customer_id,
+            pickup_code=new_pickup_code(), bin="", id_check=bool(body.get("id_check", False)),
+            currency=n.products[0].currency,
+            total=sum((p.price * ln["qty"] for p, ln in zip(n.products, body["lines"], strict=True)), Decimal("0")),
+            promised_at=_promised(body.get("promised_at"), now), expires_at=None, api_key_id=t.api_key_id,
+            idempotency_key=t.key, request_hash=t.digest, picker="", parent_number="", reminded_at=None,
+            created_at=now, updated_at=now, version=first + i)
+        orders.append(order)
+        status = (LineStatus.IN_TRANSIT if ship else LineStatus.OPEN).value
+        lines.append([dict(order_number=number, line_no=k, sku=p.sku, name=p.name, qty=ln["qty"], picked=0,
+                           status=status, reason="", unit_price=p.price, substitute_sku=ln.get("substitute") or "",
+                           location="")
+                      for k, (p, ln) in enumerate(zip(n.products, body["lines"], strict=True), start=1)])
+        events.append({"order_number": number, "at": now, "action": "intake", "staff_number": None,
+                       "device_id": None, "detail": {"channel": order.channel,
+                                                     **({"ship_from": n.ship_from} if ship else {})}})
+    session.execute(_NEW_ORDERS, [vars(o) for o in orders])
+    version = first + len(new)
+    for store, skus in levels.items():
+        here = [(o, rows) for n, o, rows in zip(new, orders, lines, strict=True)
+                if n.ship_from is None and o.store_code == store]
+        places = reserve_batch(session, store, [(o.number, {r["sku"]: r["qty"] for r in rows}) for o, rows in here],
+                               "order", version)
+        version += len(skus)
+        for _, rows in here:
+            for r in rows:
+                r["location"] = places.get(r["sku"], "")
+    session.execute(_NEW_LINES, [r for rows in lines for r in rows])
+    for n, o, rows in zip(new, orders, lines, strict=True):
+        if n.ship_from is not None:
+            transfers.request(session, o, n.ship_from, [{"line_no": r["line_no"], "sku": r["sku"], "qty": r["qty"]}
+                                                        for r in rows])
+    session.execute(_NEW_EVENTS, events)
+    for store in {o.store_code for o in orders}:
+        notify(session, store)  # the store's devices show the new orders within seconds
+    for n, o, rows, customer in zip(new, orders, lines, customers, strict=True):
+        if n.ship_from is None:  # answered from memory; a ship-to-store order is read back for its transfer
+            n.ticket.answer = order_json(o, [SimpleNamespace(**r) for r in rows], SimpleNamespace(**customer))
+        else:
+            n.ticket.answer = orders_json(session, [o])[0]
+        n.ticket.created = True
+
+
+def _promised(value: str | datetime | None, now: datetime) -> datetime:
+    if value is None:
+        return now + timedelta(hours=2)  # the web shop's usual promise when it sends none
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+class IntakeQueue:
+    """Group commit for one server process: one batch is written at a time; the orders that arrive meanwhile
+    wait and form the next batch, written by whichever of their request threads gets the turn first.
+
+    `on_commit` gets the stores to poke after each commit (SQLite; PostgreSQL's NOTIFY goes out at commit)."""
+
+    def __init__(self, engine: Engine, on_commit: Callable[[set[str]], None] | None = None,
+                 max_batch: int = 64, wait_s: float = 30.0) -> None:
+        self._engine = engine
+        self._on_commit = on_commit
+        self._max_batch = max_batch
+        self._wait_s = wait_s
+        self._waiting: list[Ticket] = []
+        self._queue_lock = threading.Lock()
+        self._writer = threading.Lock()
+        self.batches = 0  # written so far; for tests and benchmarks
+        self.orders = 0
+
+    def take(self, api_key_id: int | None, key: str, body: dict) -> tuple[dict, bool]:
+        """The order's answer and whether it was created now (False: a retry of an order made before).
+        Raises IntakeError for an order that cannot be taken."""
+        ticket = Ticket(api_key_id, key, body, request_hash(body))
+        with self._queue_lock:
+            self._waiting.append(ticket)
+        deadline = time.monotonic() + self._wait_s
+        while not ticket.done.is_set():
+            if self._writer.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                try:
+                    if not ticket.done.is_set():
+                        self._write_next()
+                finally:
+                    self._writer.release()
+                continue
+            with self._queue_lock:
+                if ticket in self._waiting:  # never taken: nothing of it was written
+                    self._waiting.remove(ticket)
+                    raise _busy()
+            if not ticket.done.wait(self._wait_s):  # in a batch still being written
+                raise _busy()
+        if ticket.failure is not None:
+            raise ticket.failure
+        if ticket.error is not None:
+            raise ticket.error
+        assert ticket.answer is not None
+        return ticket.answer, ticket.created
+
+    def _write_next(self) -> None:
+        with self._queue_lock:
+            batch, self._waiting = self._waiting[:self._max_batch], self._waiting[self._max_batch:]
+        try:
+            with writer_turn(self._engine):
+                self._write(batch)
+        finally:
+            for t in batch:
+                t.done.set()
+
+    def _write(self, batch: list[Ticket]) -> None:
+        try:
+            self._commit(batch)
+        except Exception as exc:  # noqa: BLE001 - isolated below
+            if len(batch) == 1:
+                log.exception("order intake failed", exc_info=exc)
+                batch[0].reset()
+                batch[0].failure = exc
+                return
+            # One bad order must not fail the others: each is taken alone.
+            for t in batch:
+                self._write([t])
+
+    def _commit(self, batch: list[Ticket]) -> None:
+        for attempt in range(2):
+            with Session(self._engine, expire_on_commit=False) as session:
+                try:
+                    take_batch(session, batch)
+                    session.commit()
+                except IntegrityError:
+                    # Another process took one of these keys a moment ago, or an order number clashed:
+                    # taken again, that order is now a retry (or gets a new number).
+                    session.rollback()
+                    if attempt:
+                        raise
+                    continue
+                pokes = session.info.pop("pokes", set())
+            self.batches += 1
+            self.orders += sum(t.created for t in batch)
+            if pokes and self._on_commit is not None:
+                self._on_commit(pokes)
+            return
+
+
+def _busy() -> IntakeError:
+    return IntakeError(503, "order.busy", "The server is taking too many orders at once. Send the order again "
+                       "with the same Idempotency-Key in a few seconds; it will not be taken twice.")
