@@ -31,6 +31,10 @@ ROUTES: dict[tuple[str, str], tuple[str, bool, tuple[str, dict, dict | None]]] =
     ("GET", "/api/v1/products/{sku}"): ("catalog.read", False, ("/api/v1/products/100001", {}, None)),
     ("GET", "/api/v1/stores"): ("stores.read", False, ("/api/v1/stores", {}, None)),
     ("GET", "/api/v1/stores/{code}"): ("stores.read", False, (f"/api/v1/stores/{OTHER}", {}, None)),
+    ("GET", "/api/v1/stores/{code}/pickup-window"): (
+        "stores.read", False, (f"/api/v1/stores/{OTHER}/pickup-window", {}, None)),
+    ("POST", "/api/v1/stores/{code}/pickup-window"): (
+        "stores.manage", True, (f"/api/v1/stores/{HOME}/pickup-window", {}, {"hours": None})),
     ("GET", "/api/v1/availability/{sku}"): (
         "stock.read", False, ("/api/v1/availability/100001", {"store": HOME}, None)),
     ("GET", "/api/v1/sync/pull"): ("sync.pull", True, ("/api/v1/sync/pull", {"store": HOME, "limit": 5}, None)),

@@ -36,6 +36,7 @@ class Permission(StrEnum):
     CUSTOMERS_READ = "customers.read"
     DEVICES_ENROL = "devices.enrol"  # create enrolment codes
     DEVICES_MANAGE = "devices.manage"  # list, revoke, see sync status
+    STORES_MANAGE = "stores.manage"  # a store's own settings (its pickup window)
     STAFF_MANAGE = "staff.manage"
     AUDIT_READ = "audit.read"
 
@@ -47,7 +48,7 @@ _ASSOCIATE = {
 }
 _MANAGER = _ASSOCIATE | {
     Permission.RETURNS_APPROVE, Permission.DEVICES_ENROL, Permission.DEVICES_MANAGE, Permission.AUDIT_READ,
-    Permission.TRANSFERS_SHIP,
+    Permission.TRANSFERS_SHIP, Permission.STORES_MANAGE,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

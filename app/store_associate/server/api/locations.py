@@ -24,11 +24,9 @@ from .schemas import AvailabilityOut, StoreOut
 
 router = APIRouter(prefix="/api/v1", tags=["locations"])
 
-# Who may set a store's pickup window: its manager, or an admin for any store. A stand-in until
-# domain/permissions.py has a permission of its own for store settings (e.g. `stores.manage`): this one
-# is held by exactly managers and admins, and the route is store-scoped like the device routes.
-STORE_SETTINGS = Permission.DEVICES_MANAGE
-StoreManager = principal_dep(STORE_SETTINGS)
+# Who may set a store's pickup window: its manager, or an admin for any store (store-scoped like the
+# device routes).
+StoreManager = principal_dep(Permission.STORES_MANAGE)
 
 _LOW, _HIGH = PICKUP_WINDOW_HOURS
 _WINDOW_RULE = (f"a pickup window is a whole number of hours from {_LOW} to {_HIGH} ({_HIGH // 24} days), "
@@ -98,7 +96,7 @@ def get_pickup_window(session: SessionDep, directory: DirectoryDep, code: str) -
              description="Orders that are ready already keep the date their customer was given; the new window "
                          "applies to orders that become ready from now on. Setting the same value again changes "
                          "nothing.",
-             openapi_extra={"x-permission": STORE_SETTINGS.value})
+             openapi_extra={"x-permission": Permission.STORES_MANAGE.value})
 def set_pickup_window(request: Request, body: PickupWindowIn, principal: StoreManager, session: SessionDep,
                       directory: DirectoryDep, code: str) -> PickupWindowOut:
     info = require_store(session, directory, code)
