@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import flet as ft
 
 from ..i18n import t
-from ..orders_vm import QUEUE_ORDER, Alternative, LineRow, OrderViewModel, QueuesViewModel
+from ..orders_vm import QUEUE_ORDER, Alternative, LineRow, OrderViewModel, QueueRow, QueuesViewModel, ShipmentRow
 from ..sounds import sounds_for
 from ..widgets import card, labelled
 
@@ -25,7 +25,17 @@ class QueuesView:
         self.wave = ft.Row([labelled("orders-wave", self.wave_button)])
         self.search = ft.TextField(label=t("orders.search"), prefix_icon=ft.Icons.QR_CODE_SCANNER, autofocus=True,
                                    on_submit=self._search, expand=True)
-        self.tabs = ft.Row(wrap=True, spacing=6)
+        # Tabs and order rows are built once and relabelled: a redraw after a sync (a poke brings a new order)
+        # must not swap a tab or a row under a finger tapping it.
+        self._tabs: dict[str, ft.OutlinedButton] = {}
+        for q in QUEUE_ORDER:
+            async def select(_e: ft.Event, q: str = q) -> None:
+                await self._select(q)
+
+            self._tabs[q] = ft.OutlinedButton("", on_click=select)
+        self.tabs = ft.Row([labelled(f"queue-{q}", b) for q, b in self._tabs.items()], wrap=True, spacing=6)
+        self._rows: dict[str, tuple[ft.Control, ft.Text, ft.Text, ft.Text]] = {}
+        self._empty = ft.Text(t("orders.empty"), color=ft.Colors.ON_SURFACE_VARIANT)
         self.list = ft.Column(spacing=4)
         self.notice = ft.Column()
         self.root = ft.Column([
@@ -63,33 +73,35 @@ class QueuesView:
     def render(self) -> None:
         s = self.vm.state
         self.notice.controls = [labelled("orders-notice", ft.Text(s.notice, color=ft.Colors.ERROR))] if s.notice else []
-        tabs = []
-        for q in QUEUE_ORDER:
-            label = t("orders.queue", name=t(f"orders.queue.{q}"), n=s.counts.get(q, 0))
-
-            async def select(_e: ft.Event, q: str = q) -> None:
-                await self._select(q)
-
-            button = ft.FilledButton(label, on_click=select) if q == s.current else ft.OutlinedButton(
-                label, on_click=select)
-            tabs.append(labelled(f"queue-{q}", button))
-        self.tabs.controls = tabs
+        selected = ft.ButtonStyle(bgcolor=ft.Colors.PRIMARY, color=ft.Colors.ON_PRIMARY)
+        for q, button in self._tabs.items():
+            button.content = t("orders.queue", name=t(f"orders.queue.{q}"), n=s.counts.get(q, 0))
+            button.style = selected if q == s.current else None
         n = len(self.vm.wave_numbers())
         self.wave_button.content = t("orders.wave", n=n)
         self.wave.visible = n > 1 and self.on_wave is not None
-        rows = []
-        for r in s.rows:
+        shown = [self._row(r) for r in s.rows]
+        for number in set(self._rows) - {r.number for r in s.rows}:
+            del self._rows[number]
+        self.list.controls = shown or [self._empty]
+
+    def _row(self, r: QueueRow) -> ft.Control:
+        """The order's row: the same control for as long as the order is in this list, its texts updated."""
+        if r.number not in self._rows:
             async def open_order(_e: ft.Event, n: str = r.number) -> None:
                 await self.on_open(n)
 
-            when = r.promised + (f" · {t('orders.overdue')}" if r.overdue else "") + (f" · {r.picker}" if r.picker
-                                                                                       else "")
-            rows.append(labelled(f"order-{r.number}", card(ft.ListTile(
-                title=ft.Text(f"{r.number} · {r.customer}", weight=ft.FontWeight.BOLD),
-                subtitle=ft.Text(f"{r.items} · {when}", color=ft.Colors.ERROR if r.overdue else None),
-                trailing=ft.Text(r.status), on_click=open_order,
-            ))))
-        self.list.controls = rows or [ft.Text(t("orders.empty"), color=ft.Colors.ON_SURFACE_VARIANT)]
+            title, subtitle, trailing = ft.Text("", weight=ft.FontWeight.BOLD), ft.Text(""), ft.Text("")
+            row = labelled(f"order-{r.number}", card(ft.ListTile(title=title, subtitle=subtitle, trailing=trailing,
+                                                                 on_click=open_order)))
+            self._rows[r.number] = (row, title, subtitle, trailing)
+        row, title, subtitle, trailing = self._rows[r.number]
+        when = r.promised + (f" · {t('orders.overdue')}" if r.overdue else "") + (f" · {r.picker}" if r.picker
+                                                                                   else "")
+        title.value = f"{r.number} · {r.customer}"
+        subtitle.value, subtitle.color = f"{r.items} · {when}", ft.Colors.ERROR if r.overdue else None
+        trailing.value = r.status
+        return row
 
 
 class OrderView:
@@ -130,6 +142,11 @@ class OrderView:
         await self._run(self.vm.scan, text)
         sounds = sounds_for(self.page)
         self.page.run_task(sounds.wrong if self.vm.state.error else sounds.ok)
+        # The last item in: the next scan is the bin's label (no mouse needed for the next step either).
+        await (self.bin if self.stage_row.visible and not self.scan_row.visible else self.scan).focus()
+
+    async def _refocus(self, _e: ft.Event) -> None:
+        self.on_activity()
         await self.scan.focus()
 
     async def _assign(self, _e: ft.Event) -> None:
@@ -161,8 +178,22 @@ class OrderView:
     def _build(self) -> None:
         """The parts that hold input fields are built once and only shown or hidden afterwards: a
         redraw (say, after a background sync) must not take the focus from a field being typed in."""
-        self.head = ft.Column(spacing=4)
+        self.customer = ft.Text("", size=15)
+        self.status = ft.Text("", size=16, weight=ft.FontWeight.BOLD)
+        self.bin_text = ft.Text("", visible=False)
+        self.picker_text = ft.Text("", visible=False)
+        self.parent_text = ft.Text("", visible=False)
+        self.shipments = ft.Column(spacing=4)
+        self.pending_text = ft.Text("", color=ft.Colors.ORANGE_800, visible=False)
+        self.head = ft.Column([self.customer, labelled("order-status", self.status), self.bin_text,
+                               self.picker_text, self.parent_text, self.shipments, self.pending_text], spacing=4)
+        self._shipment_rows: list[tuple[ft.Control, ft.Text, ft.TextButton]] = []
+        self._line_rows: dict[int, tuple[ft.Control, list[ft.Text], ft.Control]] = {}
         self.notice = ft.Text("", size=15)
+        # Receiving: the parcel's items are scanned in; staging waits until every one is.
+        self.receive_hint = labelled("order-receive-hint", ft.Row([
+            ft.Icon(ft.Icons.LOCAL_SHIPPING, color=ft.Colors.ON_SURFACE_VARIANT),
+            ft.Text(t("order.receive_hint"), expand=True)]))
         self.ack_row = ft.Row([labelled("order-ack", ft.FilledButton(
             t("order.acknowledge"), icon=ft.Icons.DONE, on_click=self._acknowledge))])
         self.scan_row = ft.Row([labelled("order-scan", self.scan, expand=True)])
@@ -183,34 +214,29 @@ class OrderView:
         self.lines = ft.Column(spacing=10)
         # The wrapper is what is shown or hidden: a Semantics around a hidden control is a Flutter error box.
         self.notice_box = labelled("order-notice", self.notice)
-        self.body.controls = [card(self.head), self.notice_box, self.ack_row, self.scan_row,
+        self.body.controls = [card(self.head), self.notice_box, self.ack_row, self.receive_hint, self.scan_row,
                               self.stage_row, self.code_row, self.who_row, self.hand_row, self.extra_row, self.lines]
 
     def render(self) -> None:
         if not self.body.controls:
             self._build()
         s = self.vm.state
-        head: list[ft.Control] = [ft.Text(f"{s.customer} · {s.total}", size=15),
-                                  labelled("order-status", ft.Text(s.status, size=16, weight=ft.FontWeight.BOLD))]
-        if s.bin:
-            head.append(ft.Text(t("order.in_bin", bin=s.bin)))
-        if s.picker:
-            head.append(ft.Text(t("order.picker", who=s.picker)))
-        if s.parent:
-            head.append(ft.Text(t("order.parent", parent=s.parent)))
-        for i, x in enumerate(s.shipments):
-            row: list[ft.Control] = [ft.Icon(ft.Icons.LOCAL_SHIPPING), ft.Text(x.text, expand=True)]
-            if x.tracking_url:
-                row.append(ft.TextButton(t("order.track"), url=x.tracking_url))
-            head.append(labelled(f"order-shipment-{i}", ft.Row(row)))
-        if s.pending_steps:
-            head.append(ft.Text(t("order.pending_steps", n=s.pending_steps), color=ft.Colors.ORANGE_800))
-        self.head.controls = head
+        self.customer.value = f"{s.customer} · {s.total}"
+        self.status.value = s.status
+        self.bin_text.value, self.bin_text.visible = t("order.in_bin", bin=s.bin), bool(s.bin)
+        self.picker_text.value, self.picker_text.visible = t("order.picker", who=s.picker), bool(s.picker)
+        self.parent_text.value, self.parent_text.visible = t("order.parent", parent=s.parent), bool(s.parent)
+        self.shipments.controls = [self._shipment(i, x) for i, x in enumerate(s.shipments)]
+        self.pending_text.value = t("order.pending_steps", n=s.pending_steps)
+        self.pending_text.visible = bool(s.pending_steps)
         self.notice.value = s.notice
         self.notice.color = ft.Colors.ERROR if s.error else ft.Colors.GREEN_800
         self.notice_box.visible = bool(s.notice)
         self.ack_row.visible = "acknowledge" in s.actions
         self.scan_row.visible = bool({"pick", "receive"} & s.actions)
+        receiving = "receive" in s.actions and "pick" not in s.actions
+        self.receive_hint.visible = receiving
+        self.scan.label = t("order.scan_receive") if receiving else t("order.scan_item")
         self.assign_button.visible = "assign" in s.actions and s.picker != self.vm.me and bool(self.vm.me)
         self.resend_button.visible = "resend" in s.actions
         self.label_button.visible = "label" in s.actions
@@ -221,27 +247,49 @@ class OrderView:
         self.id_checked.label = t("order.id_checked_required") if s.id_check else t("order.id_checked")
         self.lines.controls = [self._line(ln, "pick" in s.actions) for ln in s.lines]
 
+    def _shipment(self, i: int, x: ShipmentRow) -> ft.Control:
+        """A parcel coming here: where from, its state, the carrier and tracking number, and a link to the
+        carrier's tracking page. Kept across redraws (the link must not be swapped under a tap)."""
+        if i >= len(self._shipment_rows):
+            text = ft.Text("", expand=True)
+            # The browser opens `url` in the tap itself (no pop-up blocker); the handler gives the focus back
+            # to the scan field, so the wedge scanner keeps working after a look at the parcel's page.
+            track = ft.TextButton(t("order.track"), icon=ft.Icons.OPEN_IN_NEW, on_click=self._refocus)
+            row = labelled(f"order-shipment-{i}", ft.Row([ft.Icon(ft.Icons.LOCAL_SHIPPING), text, track]))
+            self._shipment_rows.append((row, text, track))
+        row, text, track = self._shipment_rows[i]
+        text.value = x.text
+        track.url, track.visible = x.tracking_url or None, bool(x.tracking_url)
+        return row
+
     def _line(self, ln: LineRow, picking: bool) -> ft.Control:
-        actions: list[ft.Control] = []
-        if picking and ln.open:
+        """A line's card: built once per line, its texts updated and its buttons shown or hidden."""
+        if ln.line_no not in self._line_rows:
             async def pick_rest(_e: ft.Event, n: int = ln.line_no) -> None:
                 await self._run(self.vm.pick_rest, n)
 
-            actions.append(ft.TextButton(t("order.pick_rest"), on_click=pick_rest))
             async def cannot_find(_e: ft.Event, n: int = ln.line_no) -> None:
                 await self._open_reject(n)
 
-            actions.append(ft.TextButton(t("order.cannot_find"), icon=ft.Icons.REPORT_PROBLEM,
-                                         style=ft.ButtonStyle(color=ft.Colors.ERROR), on_click=cannot_find))
+            texts = [ft.Text("", weight=ft.FontWeight.BOLD), ft.Text(""), ft.Text(""),
+                     ft.Text("", color=ft.Colors.ORANGE_800)]
+            actions = ft.Column([
+                ft.TextButton(t("order.pick_rest"), on_click=pick_rest),
+                ft.TextButton(t("order.cannot_find"), icon=ft.Icons.REPORT_PROBLEM,
+                              style=ft.ButtonStyle(color=ft.Colors.ERROR), on_click=cannot_find),
+            ], spacing=0, horizontal_alignment=ft.CrossAxisAlignment.END)
+            card_ = labelled(f"line-{ln.line_no}", card(ft.Row([
+                ft.Column(texts, spacing=2, expand=True), actions])))
+            self._line_rows[ln.line_no] = (card_, texts, actions)
+        card_, (title, detail, status, warning), actions = self._line_rows[ln.line_no]
         where = f" · {ln.location}" if ln.location else ""
-        warn = ft.Colors.ERROR if ln.status_key in ("rejected", "rerouted") else None
-        return labelled(f"line-{ln.line_no}", card(ft.Row([
-            ft.Column([ft.Text(ln.title, weight=ft.FontWeight.BOLD), ft.Text(f"SKU {ln.sku}{where} · {ln.progress}"),
-                       ft.Text(ln.status, color=warn),
-                       *([ft.Text(ln.warning, color=ft.Colors.ORANGE_800)] if ln.warning else [])],
-                      spacing=2, expand=True),
-            ft.Column(actions, spacing=0, horizontal_alignment=ft.CrossAxisAlignment.END),
-        ])))
+        title.value = ln.title
+        detail.value = f"SKU {ln.sku}{where} · {ln.progress}"
+        status.value = ln.status
+        status.color = ft.Colors.ERROR if ln.status_key in ("rejected", "rerouted") else None
+        warning.value, warning.visible = ln.warning, bool(ln.warning)
+        actions.visible = picking and ln.open
+        return card_
 
     async def _open_reject(self, line_no: int) -> None:
         self.on_activity()
