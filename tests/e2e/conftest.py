@@ -7,12 +7,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from tests.conftest import ARTIFACTS, RunningServer, free_port, seed_database, start_server, wait_http
+from tests.conftest import ARTIFACTS, Inbox, RunningServer, free_port, seed_database, start_server, wait_http
 
 CHROMIUM = os.environ.get("STORE_ASSOCIATE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -158,6 +159,19 @@ def sign_in_ui(page: Page, staff_number: str, pin: str) -> None:
     page.wait_for_function(_ANSWERED, arg=before, timeout=20_000)
 
 
+def mail_for(inbox: Inbox, number: str, subject_part: str) -> EmailMessage:
+    """The e-mail about the order, waiting up to a minute for the server's sender to deliver it."""
+    seen = 0
+    for _ in range(6):
+        messages = list(inbox.messages)
+        found = [m for m in messages if number in m["Subject"] and subject_part in m["Subject"]]
+        if found:
+            return found[-1]
+        seen = len(messages)
+        inbox.wait_for(seen + 1, timeout=10)
+    raise AssertionError(f"no e-mail about {number} ({subject_part}): {[m['Subject'] for m in inbox.messages]}")
+
+
 def shot(page: Page, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
@@ -174,4 +188,4 @@ def shot(page: Page, name: str) -> Path:
     return path
 
 
-__all__ = ["by_id", "expect", "fill_field", "open_app", "shot", "sign_in_ui", "wedge_scan"]
+__all__ = ["by_id", "expect", "fill_field", "mail_for", "open_app", "shot", "sign_in_ui", "wedge_scan"]

@@ -14,7 +14,18 @@ import pytest
 
 from store_associate.scan import decode_frame
 from tests.conftest import Inbox, RunningServer, seed_database, smtp_server, start_server
-from tests.e2e.conftest import SHOTS, by_id, expect, fill_field, open_app, shot, sign_in_ui, start_app, wedge_scan
+from tests.e2e.conftest import (
+    SHOTS,
+    by_id,
+    expect,
+    fill_field,
+    mail_for,
+    open_app,
+    shot,
+    sign_in_ui,
+    start_app,
+    wedge_scan,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -32,19 +43,6 @@ def setup(tmp_path_factory) -> Iterator[tuple[RunningServer, str, Inbox]]:
         proc.terminate()
         proc.wait(timeout=15)
         server.stop()
-
-
-def mail_for(inbox: Inbox, number: str, subject_part: str) -> object:
-    """The e-mail about the order, waiting up to a minute for the server's sender to deliver it."""
-    seen = 0
-    for _ in range(6):
-        messages = list(inbox.messages)
-        found = [m for m in messages if number in m["Subject"] and subject_part in m["Subject"]]
-        if found:
-            return found[-1]
-        seen = len(messages)
-        inbox.wait_for(seen + 1, timeout=10)
-    raise AssertionError(f"no e-mail about {number} ({subject_part}): {[m['Subject'] for m in inbox.messages]}")
 
 
 def qr_of(mail) -> tuple[str, bytes]:  # noqa: ANN001
