@@ -161,7 +161,7 @@ def test_an_older_device_copy_is_upgraded_in_place(tmp_path):
     db.commit()
     db.close()
     store = LocalStore(path)
-    assert store.order_summaries() == [("SA-1", "new", "Ann", "", 5, "1002")]
+    assert [row[:6] for row in store.order_summaries()] == [("SA-1", "new", "Ann", "", 5, "1002")]
     assert store.order("SA-1")["number"] == "SA-1"
     store.close()
 
@@ -246,3 +246,28 @@ def test_an_open_line_warns_when_another_clerk_found_the_sku_not_in_stock(device
     device.sync()
     warned = OrderViewModel(device.orders, second["number"], device.lookup).state.lines[0]
     assert "None on hand" in warned.warning
+
+
+def test_the_queue_follows_new_steps_and_a_pulled_change_of_an_order_with_steps_pending(device, sqlite_server):
+    o = sqlite_server.place_order([{"sku": "100043", "qty": 2}, {"sku": "100044", "qty": 1}])
+    n = o["number"]
+    device.sync()
+    dead = SyncClient(f"http://127.0.0.1:{free_port()}", timeout=1)
+    dead.device_token = device.client.device_token
+    device.engine.client = dead
+
+    def where() -> tuple[str, str]:
+        found = [(q, s) for q, rows in device.orders.queues().items() for s in rows if s.number == n]
+        assert len(found) == 1
+        return found[0][0], found[0][1].status.value
+
+    device.orders.do(AcknowledgeOrder(order=n))
+    assert where() == ("new", "acknowledged") == where()  # the second answer comes from what was laid over
+    device.orders.do(PickLine(order=n, line_no=1, qty=2, scanned=sqlite_server.gtin("100043")))
+    device.orders.do(PickLine(order=n, line_no=2, qty=1, scanned=sqlite_server.gtin("100044")))
+    assert where() == ("picking", "picked")  # a new pending step is laid over at once
+    # A pull brings the order changed on the server (cancelled by the web shop) while the steps still wait:
+    # the queue shows the new row with the steps laid over it (refused there), not the old answer.
+    changed = {**device.store.order(n), "status": "cancelled", "version": device.store.order(n)["version"] + 1}
+    device.store._apply_orders([changed])
+    assert where() == ("problems", "cancelled")

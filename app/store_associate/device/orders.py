@@ -90,6 +90,10 @@ class Orders:
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.store, self.outbox, self.record, self.clock = store, outbox, record, clock
         self._actions: dict[tuple, Action] = {}
+        # An order with steps pending, as last laid over: (its row's version and columns, the pending
+        # entries' ids) -> (status, picker, items). The queue screen is drawn again after every scan, poke
+        # and pull, and mostly nothing changed for most of those orders.
+        self._laid: dict[str, tuple[tuple, OrderStatus, str, int]] = {}
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -134,15 +138,17 @@ class Orders:
         so 500 open orders cost one query, not 500 JSON documents."""
         now = self.clock()
         out: dict[str, list[OrderSummary]] = {name: [] for name in QUEUES}
-        pending = self._pending_steps()  # read once: 500 orders must not mean 500 outbox scans
-        for number, status_text, customer, promised_text, items, picker in self.store.order_summaries():
+        pending: dict[str, list[int]] = {}  # order -> its pending steps' ids: read once, not per order
+        for entry_id, number in self.outbox.pending_refs(ORDER_COMMANDS, "order"):
+            pending.setdefault(number, []).append(entry_id)
+        summaries = self.store.order_summaries()
+        laid = self._laid_over(pending, {row[0]: (row[6], row[1], row[4], row[5]) for row in summaries
+                                         if row[0] in pending})
+        for number, status_text, customer, promised_text, items, picker, _version in summaries:
             if number in pending:
-                data = self.store.order(number)
-                if data is None:
+                if number not in laid:
                     continue
-                shown = self._lay_over(data, pending[number])
-                status, picker = shown.order.status, shown.order.picker
-                items = sum(ln.qty for ln in shown.order.lines)
+                status, picker, items = laid[number]
             else:
                 status = OrderStatus(status_text)
             promised = datetime.fromisoformat(promised_text) if promised_text else None
@@ -155,6 +161,22 @@ class Orders:
         for rows in out.values():
             rows.sort(key=lambda s: (s.promised_at is None, s.promised_at or now, s.number))
         return out
+
+    def _laid_over(self, pending: dict[str, list[int]], rows: dict[str, tuple]) -> dict[str, tuple]:
+        """(status, picker, items) of each order with steps pending, laid over again only where its row
+        (version, status, items, picker) or its pending steps changed since the last call; what that needs
+        (payloads, entries) is read in one query each."""
+        keys = {n: (row, tuple(pending[n])) for n, row in rows.items()}
+        stale = [n for n, key in keys.items() if self._laid.get(n, (None,))[0] != key]
+        if stale:
+            entries = self.outbox.entries_by_id([i for n in stale for i in pending[n]])
+            for number, data in self.store.order_payloads(stale).items():
+                steps = [entries[i] for i in pending[number] if i in entries]
+                o = self._lay_over(data, steps).order
+                self._laid[number] = (keys[number], o.status, o.picker, sum(ln.qty for ln in o.lines))
+        if len(self._laid) > 2 * len(keys) + 1000:  # orders whose steps were all confirmed
+            self._laid = {n: v for n, v in self._laid.items() if n in keys}
+        return {n: self._laid[n][1:] for n in keys if n in self._laid and self._laid[n][0] == keys[n]}
 
     def find(self, text: str) -> list[str]:
         """Order numbers matching a number, a customer's name, or a scanned/typed pickup code."""

@@ -190,6 +190,26 @@ class Outbox:
             ).fetchone()
         return int(row[0])
 
+    def pending_refs(self, names: frozenset[str], arg: str) -> list[tuple[int, str]]:
+        """(id, args[arg]) of the pending entries with these names, oldest first: which entries concern which
+        order, say, without reading every entry's arguments into Python (SQLite reads the one field)."""
+        marks = ",".join("?" * len(names))
+        with self._lock:
+            return self._db.execute(
+                f"SELECT id, json_extract(args, ?) FROM outbox WHERE status = 'pending' AND name IN ({marks}) "  # noqa: S608
+                "ORDER BY id", (f"$.{arg}", *sorted(names))).fetchall()
+
+    def entries_by_id(self, ids: list[int]) -> dict[int, Entry]:
+        out: dict[int, Entry] = {}
+        for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
+            part = ids[start:start + 500]
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT id, name, version, args, staff_number, created_at, status, reason, detail FROM outbox "
+                    f"WHERE id IN ({','.join('?' * len(part))})", part).fetchall()  # noqa: S608
+            out.update((r[0], Entry(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8])) for r in rows)
+        return out
+
     def entries(self, statuses: tuple[str, ...] = ("pending", "rejected", "orphaned"), limit: int = 200) -> list[Entry]:
         marks = ",".join("?" * len(statuses))
         with self._lock:

@@ -338,11 +338,23 @@ class LocalStore:
               json.dumps(o), o.get("version", 0)) for o in rows],
         )
 
-    def order_summaries(self) -> list[tuple[str, str, str, str, int, str]]:
-        """(number, status, customer name, promised at, items, picker) of every order, without the payloads."""
+    def order_summaries(self) -> list[tuple[str, str, str, str, int, str, int]]:
+        """(number, status, customer name, promised at, items, picker, version) of every order, without the
+        payloads."""
         with self._lock:
-            return self._db.execute("SELECT number, status, customer_name, promised_at, items, picker"
+            return self._db.execute("SELECT number, status, customer_name, promised_at, items, picker, version"
                                     " FROM pickup_order").fetchall()
+
+    def order_payloads(self, numbers: list[str]) -> dict[str, dict]:
+        """Several orders' payloads in one query."""
+        out: dict[str, dict] = {}
+        for start in range(0, len(numbers), 500):  # under SQLite's bound-parameter limit
+            part = numbers[start:start + 500]
+            with self._lock:
+                rows = self._db.execute(f"SELECT number, payload FROM pickup_order WHERE number IN "  # noqa: S608
+                                        f"({','.join('?' * len(part))})", part).fetchall()
+            out.update((n, json.loads(p)) for n, p in rows)
+        return out
 
     def orders(self) -> list[dict]:
         with self._lock:
