@@ -101,7 +101,9 @@ class Orders:
         data = self.store.order(number)
         if data is None:
             return None
-        return self._lay_over(data, self._pending_steps().get(number, []))
+        ids = [i for i, n in self.outbox.pending_refs(ORDER_COMMANDS, "order") if n == number]
+        entries = self.outbox.entries_by_id(ids) if ids else {}
+        return self._lay_over(data, [entries[i] for i in ids if i in entries])
 
     def _pending_steps(self) -> dict[str, list]:
         """This device's order steps not yet confirmed by the server, per order, oldest first."""
