@@ -141,24 +141,35 @@ def wait_until(condition, seconds: float = 10.0) -> None:
         time.sleep(0.002)
 
 
+def behind_one_batch(queue: IntakeQueue, sends: dict[str, tuple[int | None, str, dict]]) -> dict:
+    """Take these orders while a batch is being written (the writer's turn held here), so that they queue up
+    behind it and are written together when it ends. Returns each one's answer or exception."""
+    outcome: dict = {}
+
+    def send(name: str) -> None:
+        try:
+            outcome[name] = queue.take(*sends[name])
+        except Exception as exc:  # noqa: BLE001 - the outcome is the assertion
+            outcome[name] = exc
+
+    queue._writer.acquire()
+    threads = [threading.Thread(target=send, args=(name,)) for name in sends]
+    for t in threads:
+        t.start()
+    wait_until(lambda: len(queue._waiting) == len(sends))
+    queue._writer.release()
+    for t in threads:
+        t.join(30)
+    return outcome
+
+
 def test_orders_waiting_for_the_writer_are_written_as_one_batch(engine):
     skus = stocked(engine, 4)
     key_id = web_shop(engine)
     queue = IntakeQueue(engine)
-    results: list = [None] * 8
-    queue._writer.acquire()  # a batch is being written: the next orders queue up behind it
-
-    def send(i: int) -> None:
-        results[i] = queue.take(key_id, f"grouped-{i}", body([(skus[i % 4], 1)]))
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    wait_until(lambda: len(queue._waiting) == 8)
-    queue._writer.release()
-    for t in threads:
-        t.join(30)
-    assert all(r is not None and r[1] for r in results)
+    outcome = behind_one_batch(queue, {f"grouped-{i}": (key_id, f"grouped-{i}", body([(skus[i % 4], 1)]))
+                                       for i in range(8)})
+    assert all(isinstance(r, tuple) and r[1] for r in outcome.values()) and len(outcome) == 8
     assert (queue.batches, queue.orders) == (1, 8)
 
 
@@ -168,23 +179,8 @@ def test_one_broken_order_fails_alone(engine):
     queue = IntakeQueue(engine)
     broken = body([(a, 1)])
     del broken["customer"]  # the API never lets this through; here it stands for any unexpected fault
-    outcome: dict = {}
-    queue._writer.acquire()
-
-    def send(name: str, b: dict) -> None:
-        try:
-            outcome[name] = queue.take(key_id, f"isolated-{name}", b)
-        except Exception as exc:  # noqa: BLE001 - the outcome is the assertion
-            outcome[name] = exc
-
-    threads = [threading.Thread(target=send, args=("good", body([(a, 1)]))),
-               threading.Thread(target=send, args=("broken", broken))]
-    for t in threads:
-        t.start()
-    wait_until(lambda: len(queue._waiting) == 2)
-    queue._writer.release()
-    for t in threads:
-        t.join(30)
+    outcome = behind_one_batch(queue, {"good": (key_id, "isolated-good", body([(a, 1)])),
+                                       "broken": (key_id, "isolated-broken", broken)})
     assert outcome["good"][1] is True
     assert isinstance(outcome["broken"], KeyError)
     with Session(engine) as s:
