@@ -271,3 +271,21 @@ def test_the_queue_follows_new_steps_and_a_pulled_change_of_an_order_with_steps_
     changed = {**device.store.order(n), "status": "cancelled", "version": device.store.order(n)["version"] + 1}
     device.store._apply_orders([changed])
     assert where() == ("problems", "cancelled")
+
+
+def test_a_web_shop_order_reaches_the_stores_device_by_a_poke(server, tmp_path):
+    """The device's timer is an hour here: only the poke the intake batch sends can bring the order."""
+    import threading
+
+    d = _device_for(server, tmp_path, "poked")
+    try:
+        d.sync()
+        arrived, wanted = threading.Event(), {}
+        d.on_change(lambda: arrived.set() if wanted and d.store.order(wanted["number"]) else None)
+        d.engine.interval = 3600
+        d.start_background()
+        wanted.update(server.place_order([{"sku": "100063", "qty": 1}]))
+        assert arrived.wait(timeout=20), "the order did not reach the device by a poke"
+        assert any(s.number == wanted["number"] for s in d.orders.queues()["new"])
+    finally:
+        d.close()
