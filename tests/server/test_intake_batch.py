@@ -200,3 +200,82 @@ def test_an_order_that_waits_too_long_is_refused_and_not_written(engine):
         queue._writer.release()
     assert caught.value.status == 503 and "same Idempotency-Key" in caught.value.message
     assert queue._waiting == [] and counts(engine) == before
+
+
+def test_ship_to_store_orders_in_one_batch_each_find_a_source(engine):
+    """Two parcels from the first choice of source would need 4 units where it has 2: the second order's
+    source is chosen after the first reserved there, and it ships from the next location that has them."""
+    from store_associate.server.transfers import nearest_source
+
+    (sku,) = stocked(engine, 1)
+    with Session(engine) as s:
+        levels = list(s.execute(select(InventoryLevel).where(InventoryLevel.sku == sku,
+                                                             InventoryLevel.store_code != STORE)).scalars())
+        for level in levels:  # every other location has 50 to spare...
+            level.on_hand = level.reserved + level.safety_stock + 50
+        s.flush()
+        warehouse = nearest_source(s, STORE, {sku: 2})  # ...but the one chosen first only 2
+        next(lv for lv in levels if lv.store_code == warehouse).on_hand -= 48
+        s.flush()
+        other = nearest_source(s, STORE, {sku: 2}, exclude=warehouse)
+        s.commit()
+    key_id = web_shop(engine)
+    first = Ticket(key_id, "ship-race-1", body([(sku, 2)], fulfilment="ship_to_store"))
+    second = Ticket(key_id, "ship-race-2", body([(sku, 2)], fulfilment="ship_to_store", name="Second Buyer"))
+    run(engine, [first, second])
+    assert first.created and second.created, (first.error, second.error)
+    assert [t.answer["transfers"][0]["from"] for t in (first, second)] == [warehouse, other]
+
+
+def test_a_key_refused_for_one_body_is_still_free_for_another_in_the_same_batch(engine):
+    (a,) = stocked(engine, 1)
+    key_id = web_shop(engine)
+    wrong = Ticket(key_id, "second-chance", body([(a, 1)], store="ZZZ-99"))
+    right = Ticket(key_id, "second-chance", body([(a, 1)]))
+    same_wrong = Ticket(key_id, "second-chance", body([(a, 1)], store="ZZZ-99"))
+    run(engine, [wrong, same_wrong, right])
+    assert wrong.error.error == "order.unknown_store" and same_wrong.error.error == "order.unknown_store"
+    assert right.created and right.answer["store"] == STORE
+
+
+def test_a_failing_poke_does_not_take_the_orders_again(engine):
+    (a,) = stocked(engine, 1)
+
+    def broken_poke(_stores: set[str]) -> None:
+        raise RuntimeError("the event loop is closed")
+
+    queue = IntakeQueue(engine, on_commit=broken_poke)
+    answer, created = queue.take(web_shop(engine), "poke-fails-1", body([(a, 1)]))
+    assert created and answer["status"] == "new" and queue.batches == 1
+
+
+def test_two_processes_take_one_kiosk_request_once(engine):
+    """Kiosk requests have no API key: their key's uniqueness is a partial index of its own. Process B's
+    copy waits on process A's uncommitted insert; when A commits, B answers with A's order."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes one writer at a time (BEGIN IMMEDIATE); the race needs PostgreSQL")
+    from sqlalchemy import text
+
+    (a,) = stocked(engine, 1)
+    other = make_engine(engine.url.render_as_string(hide_password=False))  # a second server process's engine
+    key = "kiosk-device-1:tap-0001"
+    first = Ticket(None, key, body([(a, 1)], channel="kiosk"))
+    session = Session(engine, expire_on_commit=False)
+    take_batch(session, [first])  # A has written its order, not committed yet
+    outcome: dict = {}
+    second = threading.Thread(target=lambda: outcome.update(
+        answer=IntakeQueue(other).take(None, key, body([(a, 1)], channel="kiosk"))))
+    second.start()
+    with Session(engine) as watch:  # B is waiting for A's row lock on the index
+        wait_until(lambda: watch.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )).scalar_one() > 0)
+    session.commit()
+    session.close()
+    second.join(30)
+    other.dispose()
+    answer, created = outcome["answer"]
+    assert not created and answer["number"] == first.answer["number"]
+    with Session(engine) as s:
+        assert s.execute(select(func.count()).select_from(CustomerOrder)
+                         .where(CustomerOrder.idempotency_key == key)).scalar_one() == 1

@@ -31,7 +31,7 @@ from .crud import next_versions
 from .db import writer_turn
 from .models import ApiKey, Customer, CustomerOrder, OrderEvent, OrderLine, Product, Store
 from .orders import new_pickup_code, order_json, orders_json
-from .stock import reserve_batch
+from .stock import lock_levels, reserve_batch
 from .sync import notify
 
 log = logging.getLogger("store_associate.server.intake")
@@ -70,7 +70,9 @@ _BY_KEYS = select(CustomerOrder).where(CustomerOrder.api_key_id == bindparam("ke
                                        CustomerOrder.idempotency_key.in_(bindparam("keys", expanding=True)))
 _BY_KEYS_NO_API_KEY = select(CustomerOrder).where(CustomerOrder.api_key_id.is_(None),
                                                   CustomerOrder.idempotency_key.in_(bindparam("keys", expanding=True)))
-_VALID_KEYS = select(ApiKey.id).where(ApiKey.id.in_(bindparam("ids", expanding=True)), ApiKey.revoked_at.is_(None))
+# FOR SHARE: a revocation committed while the batch is written waits for it, or the batch sees it.
+_VALID_KEYS = select(ApiKey.id).where(ApiKey.id.in_(bindparam("ids", expanding=True)),
+                                      ApiKey.revoked_at.is_(None)).with_for_update(read=True)
 _STORE_KINDS = select(Store.code, Store.kind).where(Store.code.in_(bindparam("codes", expanding=True)))
 _PRODUCTS = select(Product.sku, Product.name, Product.price, Product.currency, Product.deleted).where(
     Product.sku.in_(bindparam("skus", expanding=True)))
@@ -86,7 +88,8 @@ class _New:
 
     ticket: Ticket
     products: list  # per line: sku, name, price
-    ship_from: str | None
+    ship: bool  # ship-to-store: the units come by transfer
+    ship_from: str | None = None  # the transfer's source, chosen just before it is written
 
 
 def take_batch(session: Session, tickets: list[Ticket]) -> None:
@@ -96,7 +99,18 @@ def take_batch(session: Session, tickets: list[Ticket]) -> None:
         t.reset()
         t.digest = t.digest or request_hash(t.body)
     _refuse_revoked_keys(session, tickets)
-    fresh = _answer_retries(session, [t for t in tickets if t.error is None])
+    undecided = _answer_retries(session, [t for t in tickets if t.error is None])
+    while undecided:
+        # One copy of each key a round; a later copy waits for the first's outcome (see _after_first).
+        firsts: dict[tuple[int | None, str], Ticket] = {}
+        later: list[Ticket] = []
+        for t in undecided:
+            (later.append(t) if (t.api_key_id, t.key) in firsts else firsts.setdefault((t.api_key_id, t.key), t))
+        _decide(session, list(firsts.values()))
+        undecided = [t for t in later if not _after_first(t, firsts[(t.api_key_id, t.key)])]
+
+
+def _decide(session: Session, fresh: list[Ticket]) -> None:
     stores = dict(session.execute(_STORE_KINDS, {"codes": list({t.body["store"] for t in fresh})}).all())
     wanted = {ln[k] for t in fresh for ln in t.body["lines"] for k in ("sku", "substitute") if ln.get(k)}
     products = {row.sku: row for row in session.execute(_PRODUCTS, {"skus": list(wanted)})} if wanted else {}
@@ -107,19 +121,37 @@ def take_batch(session: Session, tickets: list[Ticket]) -> None:
         except IntakeError as exc:
             t.error = exc
     now = datetime.now(UTC)
-    _write(session, [n for n in new if n.ship_from is None], now)
-    for n in (n for n in new if n.ship_from is not None):
-        # A transfer reserves at the source, which another request may have emptied since the check: each
-        # ship-to-store order gets a savepoint, so that a refusal leaves the rest of the batch alone.
+    _write(session, [n for n in new if not n.ship], now)
+    for n in (n for n in new if n.ship):
+        # The source is chosen now, seeing what this batch has reserved so far; each ship-to-store order gets
+        # a savepoint, so that a source another process emptied meanwhile refuses this order alone.
+        n.ship_from = transfers.nearest_source(session, n.ticket.body["store"],
+                                               {ln["sku"]: ln["qty"] for ln in n.ticket.body["lines"]})
+        if n.ship_from is None:
+            n.ticket.error = _no_source()
+            continue
         try:
             with session.begin_nested():
                 _write(session, [n], now)
         except transfers.TransferError:
-            n.ticket.answer = None
+            n.ticket.answer, n.ticket.created = None, False
             n.ticket.error = _no_source()
-    for t in tickets:
-        if t.answer is None and t.error is None and t.failure is None:
-            t.error = _same_key_twice(t, tickets)
+
+
+def _after_first(t: Ticket, first: Ticket) -> bool:
+    """Whether a later copy of a key is answered by its first copy's outcome in the batch: the order the
+    first made (or a conflict, for another body), or the same refusal for the same body. A different body
+    after a refused first copy finds the key unused: it is judged on its own in the next round (False)."""
+    if first.answer is not None:
+        if first.digest == t.digest:
+            t.answer = first.answer
+        else:
+            t.error = _conflict()
+        return True
+    if first.digest == t.digest:
+        t.error = first.error
+        return True
+    return False
 
 
 def _refuse_revoked_keys(session: Session, tickets: list[Ticket]) -> None:
@@ -136,8 +168,8 @@ def _refuse_revoked_keys(session: Session, tickets: list[Ticket]) -> None:
 
 
 def _answer_retries(session: Session, tickets: list[Ticket]) -> list[Ticket]:
-    """Tickets whose key made an order before are answered with it (or refused when the body differs); the
-    same key twice in one batch is taken once. Returns the tickets to decide."""
+    """Tickets whose key made an order before are answered with it (or refused when the body differs).
+    Returns the tickets to decide."""
     by_api_key: dict[int | None, set[str]] = {}
     for t in tickets:
         by_api_key.setdefault(t.api_key_id, set()).add(t.key)
@@ -148,31 +180,16 @@ def _answer_retries(session: Session, tickets: list[Ticket]) -> list[Ticket]:
         existing.update({(o.api_key_id, o.idempotency_key): o for o in session.execute(stmt, params).scalars()})
     answers = dict(zip((o.number for o in existing.values()), orders_json(session, list(existing.values())),
                        strict=True))
-    fresh, seen = [], set()
+    undecided = []
     for t in tickets:
         made = existing.get((t.api_key_id, t.key))
-        if made is not None:
-            if made.request_hash != t.digest:
-                t.error = _conflict()
-            else:
-                t.answer = answers[made.number]
-        elif (t.api_key_id, t.key) not in seen:
-            seen.add((t.api_key_id, t.key))
-            fresh.append(t)
-    return fresh
-
-
-def _same_key_twice(t: Ticket, tickets: list[Ticket]) -> IntakeError | None:
-    """A ticket left undecided carries the same key as an earlier one in its batch: it gets that one's
-    outcome, as a retry would."""
-    first = next(x for x in tickets if (x.api_key_id, x.key) == (t.api_key_id, t.key)
-                 and (x.answer is not None or x.error is not None))
-    if first.error is not None:
-        return first.error
-    if first.digest != t.digest:
-        return _conflict()
-    t.answer = first.answer
-    return None
+        if made is None:
+            undecided.append(t)
+        elif made.request_hash != t.digest:
+            t.error = _conflict()
+        else:
+            t.answer = answers[made.number]
+    return undecided
 
 
 def _conflict() -> IntakeError:
@@ -205,12 +222,7 @@ def _check(session: Session, t: Ticket, stores: dict[str, str], products: dict) 
                           f"{', '.join(bad[:10])}.")
     if len({products[s].currency for s in skus}) != 1:
         raise IntakeError(422, "order.mixed_currency", "All lines of an order must be in one currency.")
-    source = None
-    if body.get("fulfilment", "pickup") == "ship_to_store":
-        source = transfers.nearest_source(session, store_code, {ln["sku"]: ln["qty"] for ln in lines})
-        if source is None:
-            raise _no_source()
-    return _New(t, [products[s] for s in skus], source)
+    return _New(t, [products[s] for s in skus], body.get("fulfilment", "pickup") == "ship_to_store")
 
 
 def _write(session: Session, new: list[_New], now: datetime) -> None:
@@ -224,15 +236,18 @@ def _write(session: Session, new: list[_New], now: datetime) -> None:
     ids = session.execute(_NEW_CUSTOMERS, customers).scalars().all()
     levels: dict[str, set[str]] = {}  # store -> SKUs reserved there
     for n in new:
-        if n.ship_from is None:
+        if not n.ship:
             levels.setdefault(n.ticket.body["store"], set()).update(p.sku for p in n.products)
+    # The levels are locked before the version counter, as every other writer does: the other order would
+    # let an intake batch and a device's push deadlock on PostgreSQL.
+    locked = {store: lock_levels(session, store, skus) for store, skus in sorted(levels.items())}
     # One block of versions for the batch: an order each, and a level each.
     first = next_versions(session, len(new) + sum(len(s) for s in levels.values()))
     orders, lines, events = [], [], []
     for i, (n, customer, customer_id) in enumerate(zip(new, customers, ids, strict=True)):
         body, t = n.ticket.body, n.ticket
         customer["id"] = customer_id
-        ship = n.ship_from is not None
+        ship = n.ship
         # 10^8 numbers: a clash is rare enough to leave to the primary key (the batch is then taken again).
         number = "SA-" + "".join(secrets.choice("0123456789") for _ in range(8))
         order = SimpleNamespace(
@@ -258,23 +273,23 @@ def _write(session: Session, new: list[_New], now: datetime) -> None:
     version = first + len(new)
     for store, skus in levels.items():
         here = [(o, rows) for n, o, rows in zip(new, orders, lines, strict=True)
-                if n.ship_from is None and o.store_code == store]
+                if not n.ship and o.store_code == store]
         places = reserve_batch(session, store, [(o.number, {r["sku"]: r["qty"] for r in rows}) for o, rows in here],
-                               "order", version)
+                               "order", version, locked[store])
         version += len(skus)
         for _, rows in here:
             for r in rows:
                 r["location"] = places.get(r["sku"], "")
     session.execute(_NEW_LINES, [r for rows in lines for r in rows])
     for n, o, rows in zip(new, orders, lines, strict=True):
-        if n.ship_from is not None:
+        if n.ship:
             transfers.request(session, o, n.ship_from, [{"line_no": r["line_no"], "sku": r["sku"], "qty": r["qty"]}
                                                         for r in rows])
     session.execute(_NEW_EVENTS, events)
     for store in {o.store_code for o in orders}:
         notify(session, store)  # the store's devices show the new orders within seconds
     for n, o, rows, customer in zip(new, orders, lines, customers, strict=True):
-        if n.ship_from is None:  # answered from memory; a ship-to-store order is read back for its transfer
+        if not n.ship:  # answered from memory; a ship-to-store order is read back for its transfer
             n.ticket.answer = order_json(o, [SimpleNamespace(**r) for r in rows], SimpleNamespace(**customer))
         else:
             n.ticket.answer = orders_json(session, [o])[0]
@@ -337,27 +352,33 @@ class IntakeQueue:
     def _write_next(self) -> None:
         with self._queue_lock:
             batch, self._waiting = self._waiting[:self._max_batch], self._waiting[self._max_batch:]
+        pokes: set[str] = set()
         try:
             with writer_turn(self._engine):
-                self._write(batch)
+                pokes = self._write(batch)
         finally:
             for t in batch:
                 t.done.set()
+        if pokes and self._on_commit is not None:
+            try:
+                self._on_commit(pokes)
+            except Exception:  # noqa: BLE001 - the orders are taken; devices find them at their next pull
+                log.exception("poking devices after an intake batch failed")
 
-    def _write(self, batch: list[Ticket]) -> None:
+    def _write(self, batch: list[Ticket]) -> set[str]:
+        """Commit the batch; returns the stores to poke."""
         try:
-            self._commit(batch)
+            return self._commit(batch)
         except Exception as exc:  # noqa: BLE001 - isolated below
             if len(batch) == 1:
                 log.exception("order intake failed", exc_info=exc)
                 batch[0].reset()
                 batch[0].failure = exc
-                return
+                return set()
             # One bad order must not fail the others: each is taken alone.
-            for t in batch:
-                self._write([t])
+            return set().union(*(self._write([t]) for t in batch))
 
-    def _commit(self, batch: list[Ticket]) -> None:
+    def _commit(self, batch: list[Ticket]) -> set[str]:
         for attempt in range(2):
             with Session(self._engine, expire_on_commit=False) as session:
                 try:
@@ -373,9 +394,8 @@ class IntakeQueue:
                 pokes = session.info.pop("pokes", set())
             self.batches += 1
             self.orders += sum(t.created for t in batch)
-            if pokes and self._on_commit is not None:
-                self._on_commit(pokes)
-            return
+            return pokes
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _busy() -> IntakeError:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 if TYPE_CHECKING:
@@ -285,6 +285,9 @@ class CustomerOrder(SQLModel, table=True):
     __table_args__ = (
         Index("ix_order_store_version", "store_code", "version"),
         UniqueConstraint("api_key_id", "idempotency_key", name="uq_order_idempotency"),
+        # The constraint above lets NULL API keys repeat: kiosk and counter requests need their own.
+        Index("uq_order_idempotency_no_api_key", "idempotency_key", unique=True,
+              sqlite_where=text("api_key_id IS NULL"), postgresql_where=text("api_key_id IS NULL")),
     )
     number: str = Field(primary_key=True, max_length=20)
     store_code: str = Field(foreign_key="store.code", max_length=16, index=True)

@@ -67,19 +67,25 @@ _RESERVE = (update(InventoryLevel.__table__).where(_LEVEL.store_code == bindpara
 _LEDGER = insert(InventoryMovement.__table__)
 
 
+def lock_levels(session: Session, store: str, skus: set[str] | list[str]) -> dict[str, str]:
+    """Lock the store's levels of these SKUs (in SKU order) for a reservation; returns the floor location of
+    each that exists. Writers lock levels before they take versions (crud.next_versions)."""
+    return dict(session.execute(_LOCK_LEVELS, {"store": store, "skus": sorted(skus)}).all())
+
+
 def reserve_batch(session: Session, store: str, wants: list[tuple[str, dict[str, int]]], reason: str,
-                  first_version: int) -> dict[str, str]:
+                  first_version: int, locked: dict[str, str] | None = None) -> dict[str, str]:
     """Reserve units at one store for several references at once (a batch of orders; `wants` is
     [(reference, {sku: qty})]). The levels are locked with one query and each is changed once, in one
     executemany, taking consecutive versions from `first_version` in SKU order (one per SKU); one ledger row
-    per reference and SKU. Returns each SKU's floor location. Core statements built once: this runs for
-    every web-shop order."""
+    per reference and SKU. Returns each SKU's floor location. `locked`: what lock_levels returned, when the
+    caller locked them already. Core statements built once: this runs for every web-shop order."""
     totals: dict[str, int] = {}
     for _, wanted in wants:
         for sku, qty in wanted.items():
             totals[sku] = totals.get(sku, 0) + qty
     skus = sorted(totals)
-    found = dict(session.execute(_LOCK_LEVELS, {"store": store, "skus": skus}).all())
+    found = lock_levels(session, store, skus) if locked is None else locked
     now = datetime.now(UTC)
     params = [{"s": store, "k": sku, "q": totals[sku], "v": first_version + i, "t": now} for i, sku in enumerate(skus)]
     missing = [p for p in params if p["k"] not in found]

@@ -5,7 +5,7 @@ copy the store table on SQLite, and dropping the old copy fails the foreign keys
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-12-02
+Create Date: 2026-11-25
 """
 import sqlalchemy as sa
 from alembic import op
