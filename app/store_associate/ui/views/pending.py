@@ -12,11 +12,56 @@ from ..pending_vm import ActionRow, PendingViewModel
 from ..widgets import card, labelled
 
 
+class EntryRow:
+    """One outbox entry's row: built when the entry first shows, its texts, icon, border and Dismiss button
+    updated in place until the entry goes. The Dismiss button is never replaced while its entry is shown."""
+
+    def __init__(self, local_id: int, on_dismiss: Callable[[int], Awaitable[None]]) -> None:
+        self.id = local_id
+        self._refused: bool | None = None
+        self.icon = ft.Icon(ft.Icons.SCHEDULE_SEND)
+        self.title = ft.Text("", size=15, weight=ft.FontWeight.BOLD)
+        self.when = ft.Text("", size=12, color=ft.Colors.ON_SURFACE_VARIANT)
+        self.reason = ft.Text("", size=14, visible=False)
+        self.advice = ft.Text("", size=13)
+
+        async def dismiss(_e: ft.Event) -> None:
+            await on_dismiss(local_id)
+
+        self.dismiss_button = ft.TextButton(t("pending.dismiss"), icon=ft.Icons.DONE, on_click=dismiss)
+        # The wrapper is what is shown or hidden: a Semantics around a hidden control is a Flutter error box.
+        self.dismiss = labelled(f"dismiss-{local_id}", self.dismiss_button)
+        self.box = card(ft.Row([
+            self.icon,
+            ft.Column([self.title, self.when, self.reason, self.advice], spacing=2, expand=True),
+            self.dismiss,
+        ], vertical_alignment=ft.CrossAxisAlignment.START))
+        self.control = labelled(f"action-{local_id}", self.box)
+
+    def fill(self, r: ActionRow) -> None:
+        refused = r.status != "pending"
+        if refused is not self._refused:  # only on a change: a redraw with nothing new sends nothing
+            self._refused = refused
+            colour = ft.Colors.ERROR if refused else ft.Colors.ON_SURFACE_VARIANT
+            self.icon.icon = ft.Icons.ERROR_OUTLINE if refused else ft.Icons.SCHEDULE_SEND
+            self.icon.color = self.reason.color = colour
+            self.box.border = ft.Border.all(2, ft.Colors.ERROR) if refused else None
+            self.dismiss.visible = refused
+        self.title.value = r.title
+        self.when.value = r.when
+        self.reason.value, self.reason.visible = r.reason, bool(r.reason)
+        self.advice.value = r.advice
+
+
 class PendingView:
     def __init__(self, vm: PendingViewModel, page: ft.Page, on_back: Callable[[ft.Event], Awaitable[None]],
                  on_sync: Callable[[ft.Event], Awaitable[None]]) -> None:
         self.vm, self.page = vm, page
         self.summary = ft.Text("", size=15)
+        # Rows keyed by outbox entry id. This screen is redrawn on every sync tick, poke and pull: rows rebuilt
+        # each time replaced the Dismiss buttons under a finger tapping them, and the tap was lost. A redraw now
+        # only updates texts in place, and adds or removes the rows of entries that appeared or went.
+        self.rows: dict[int, EntryRow] = {}
         self.list = ft.Column(spacing=6)
         self.root = ft.Column([
             ft.Row([
@@ -31,28 +76,21 @@ class PendingView:
 
     def render(self) -> None:
         self.summary.value = self.vm.summary()
-        self.list.controls = [self._row(r) for r in self.vm.rows()]
+        entries = self.vm.rows()
+        for gone in self.rows.keys() - {r.id for r in entries}:
+            del self.rows[gone]
+        for r in entries:
+            row = self.rows.get(r.id)
+            if row is None:
+                row = self.rows[r.id] = EntryRow(r.id, self._dismiss)
+            row.fill(r)
+        shown = [self.rows[r.id].control for r in entries]
+        # Controls compare by value: the list is set again only when an entry came, went or moved.
+        if len(shown) != len(self.list.controls) or any(a is not b for a, b in zip(shown, self.list.controls,
+                                                                                   strict=True)):
+            self.list.controls = shown
 
-    def _row(self, r: ActionRow) -> ft.Control:
-        refused = r.status != "pending"
-        colour = ft.Colors.ERROR if refused else ft.Colors.ON_SURFACE_VARIANT
-        lines: list[ft.Control] = [
-            ft.Text(r.title, size=15, weight=ft.FontWeight.BOLD),
-            ft.Text(r.when, size=12, color=ft.Colors.ON_SURFACE_VARIANT),
-        ]
-        if r.reason:
-            lines.append(ft.Text(r.reason, color=colour, size=14))
-        lines.append(ft.Text(r.advice, size=13))
-        actions: list[ft.Control] = []
-        if refused:
-            async def dismiss(_e: ft.Event, local_id: int = r.id) -> None:
-                await asyncio.to_thread(self.vm.dismiss, local_id)
-                self.render()
-                self.page.update()
-
-            actions.append(ft.TextButton(t("pending.dismiss"), icon=ft.Icons.DONE, on_click=dismiss))
-        return labelled(f"action-{r.id}", card(ft.Row([
-            ft.Icon(ft.Icons.ERROR_OUTLINE if refused else ft.Icons.SCHEDULE_SEND, color=colour),
-            ft.Column(lines, spacing=2, expand=True),
-            *actions,
-        ], vertical_alignment=ft.CrossAxisAlignment.START), border=ft.Colors.ERROR if refused else None))
+    async def _dismiss(self, local_id: int) -> None:
+        await asyncio.to_thread(self.vm.dismiss, local_id)
+        self.render()
+        self.page.update()
