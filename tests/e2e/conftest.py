@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -13,7 +14,16 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from tests.conftest import ARTIFACTS, Inbox, RunningServer, free_port, seed_database, start_server, wait_http
+from tests.conftest import (
+    ARTIFACTS,
+    Inbox,
+    RunningServer,
+    free_port,
+    seed_database,
+    smtp_server,
+    start_server,
+    wait_http,
+)
 
 CHROMIUM = os.environ.get("STORE_ASSOCIATE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -37,6 +47,7 @@ class AppUnderTest:
     backend: RunningServer
     proc: subprocess.Popen
     log: Path
+    device_db: Path
 
 
 def start_app(backend_url: str, store: str, device_db: Path, log: Path, enrolment_code: str = "",
@@ -57,22 +68,34 @@ def start_app(backend_url: str, store: str, device_db: Path, log: Path, enrolmen
 
 @pytest.fixture(scope="module")
 def app_under_test(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppUnderTest]:
-    tmp = tmp_path_factory.mktemp("e2e")
-    db_url = f"sqlite:///{tmp / 'server.db'}"
-    examples = seed_database(db_url)
-    backend = start_server(db_url, examples)
-    log = tmp / "app.log"
-    url, proc = start_app(backend.url, examples["store"], tmp / "device.db", log,
-                          backend.enrolment_code(examples["store"]))
+    with served_app(tmp_path_factory.mktemp("e2e")) as app:
+        yield app
+
+
+@contextmanager
+def served_app(tmp: Path, extra_env: dict | None = None) -> Iterator[AppUnderTest]:
+    """A seeded backend on a SQLite file and the app for NYC-01 enrolled on it, both stopped afterwards."""
+    url = f"sqlite:///{tmp / 'server.db'}"
+    server = start_server(url, seed_database(url), extra_env=extra_env)
+    device_db, log = tmp / "device.db", tmp / "app.log"
+    app_url, proc = start_app(server.url, "NYC-01", device_db, log, server.enrolment_code("NYC-01"))
     try:
-        yield AppUnderTest(url, backend, proc, log)
+        yield AppUnderTest(app_url, server, proc, log, device_db)
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-        backend.stop()
+        server.stop()
+
+
+@contextmanager
+def served_app_with_mail(tmp: Path) -> Iterator[tuple[RunningServer, str, Inbox]]:
+    """served_app, its customer e-mails delivered to a local SMTP server whose inbox is yielded."""
+    with smtp_server() as (inbox, port), served_app(tmp, {"STORE_ASSOCIATE_SMTP_HOST": "127.0.0.1",
+                                                          "STORE_ASSOCIATE_SMTP_PORT": str(port)}) as app:
+        yield app.backend, app.url, inbox
 
 
 def open_app(browser: Browser, url: str, width: int = 1280, height: int = 900) -> Page:

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page
 
-from tests.conftest import RunningServer, seed_database, start_server
-from tests.e2e.conftest import by_id, expect, fill_field, open_app, shot, sign_in_ui, start_app, wedge_scan
+from tests.conftest import RunningServer
+from tests.e2e.conftest import by_id, expect, fill_field, open_app, served_app, shot, sign_in_ui, wedge_scan
 
 pytestmark = pytest.mark.e2e
 
@@ -31,16 +31,8 @@ ORDER_SKUS = [str(100060 + i) for i in range(POKES)]
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, str, Path]]:
-    tmp = tmp_path_factory.mktemp("e2e-pending")
-    url = f"sqlite:///{tmp / 'server.db'}"
-    examples = seed_database(url)
-    server = start_server(url, examples)
-    device_db = tmp / "device.db"
-    app_url, proc = start_app(server.url, "NYC-01", device_db, tmp / "app.log", server.enrolment_code("NYC-01"))
-    yield server, app_url, device_db
-    proc.terminate()
-    proc.wait(timeout=15)
-    server.stop()
+    with served_app(tmp_path_factory.mktemp("e2e-pending")) as app:
+        yield app.backend, app.url, app.device_db
 
 
 def empty_shelf_quietly(database_url: str, sku: str) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from store_associate.scan import decode_frame
-from tests.conftest import Inbox, RunningServer, seed_database, smtp_server, start_server
+from tests.conftest import Inbox, RunningServer
 from tests.e2e.conftest import (
     SHOTS,
     by_id,
@@ -21,9 +21,9 @@ from tests.e2e.conftest import (
     fill_field,
     mail_for,
     open_app,
+    served_app_with_mail,
     shot,
     sign_in_ui,
-    start_app,
     wedge_scan,
 )
 
@@ -32,17 +32,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory) -> Iterator[tuple[RunningServer, str, Inbox]]:
-    tmp = tmp_path_factory.mktemp("e2e-pickup")
-    url = f"sqlite:///{tmp / 'server.db'}"
-    with smtp_server() as (inbox, port):
-        server = start_server(url, seed_database(url), extra_env={
-            "STORE_ASSOCIATE_SMTP_HOST": "127.0.0.1", "STORE_ASSOCIATE_SMTP_PORT": str(port)})
-        app_url, proc = start_app(server.url, "NYC-01", tmp / "device.db", tmp / "app.log",
-                                  server.enrolment_code("NYC-01"))
-        yield server, app_url, inbox
-        proc.terminate()
-        proc.wait(timeout=15)
-        server.stop()
+    with served_app_with_mail(tmp_path_factory.mktemp("e2e-pickup")) as running:
+        yield running
 
 
 def qr_of(mail) -> tuple[str, bytes]:  # noqa: ANN001

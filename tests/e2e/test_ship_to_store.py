@@ -13,16 +13,16 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from tests.conftest import Inbox, RunningServer, seed_database, smtp_server, start_server
+from tests.conftest import Inbox, RunningServer
 from tests.e2e.conftest import (
     SHOTS,
     by_id,
     expect,
     mail_for,
     open_app,
+    served_app_with_mail,
     shot,
     sign_in_ui,
-    start_app,
     wedge_scan,
 )
 
@@ -34,17 +34,8 @@ TRACKING_URL = f"https://www.ups.com/track?tracknum={TRACKING}"
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory) -> Iterator[tuple[RunningServer, str, Inbox]]:
-    tmp = tmp_path_factory.mktemp("e2e-ship")
-    url = f"sqlite:///{tmp / 'server.db'}"
-    with smtp_server() as (inbox, port):
-        server = start_server(url, seed_database(url), extra_env={
-            "STORE_ASSOCIATE_SMTP_HOST": "127.0.0.1", "STORE_ASSOCIATE_SMTP_PORT": str(port)})
-        app_url, proc = start_app(server.url, "NYC-01", tmp / "device.db", tmp / "app.log",
-                                  server.enrolment_code("NYC-01"))
-        yield server, app_url, inbox
-        proc.terminate()
-        proc.wait(timeout=15)
-        server.stop()
+    with served_app_with_mail(tmp_path_factory.mktemp("e2e-ship")) as running:
+        yield running
 
 
 def warehouse_skus(server: RunningServer, n: int, at_least: int = 3) -> list[str]:

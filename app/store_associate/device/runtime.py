@@ -114,6 +114,15 @@ class Device:
 
     def _went_offline(self) -> None:
         self.status.online, self.status.error = False, "sync.error.offline"
+        self._tell_listeners()
+
+    def dismiss(self, local_id: int) -> None:
+        """A refused entry, read and put away: the counts (the top bar's "n refused") follow at once."""
+        self.outbox.dismiss(local_id)
+        self.refresh_counts()
+        self._tell_listeners()
+
+    def _tell_listeners(self) -> None:
         for listener in list(self._listeners):
             listener()
 
@@ -121,8 +130,7 @@ class Device:
         self.status.online, self.status.error = True, None
         self.status.last_sync = datetime.now(UTC)
         self.refresh_counts()
-        for listener in list(self._listeners):
-            listener()
+        self._tell_listeners()
 
     def on_change(self, listener) -> None:  # noqa: ANN001 - a callable(); screens re-draw on it
         self._listeners.append(listener)

@@ -63,5 +63,4 @@ class PendingViewModel:
         return t("pending.summary", pending=s.pending, rejected=s.rejected)
 
     def dismiss(self, local_id: int) -> None:
-        self.device.outbox.dismiss(local_id)
-        self.device.refresh_counts()
+        self.device.dismiss(local_id)
