@@ -161,10 +161,14 @@ class SyncEngine:
             try:
                 with self.client.events(self.store_code()) as lines:
                     failures = 0
+                    subscribed = False
                     for line in lines:
                         if self._stop.is_set():
                             return
-                        if line.startswith("event: changed"):
+                        if not subscribed or line.startswith("event: changed"):
+                            # The first line means the server has us subscribed: a change made before that
+                            # (while connecting, or while the stream was down) had no poke to bring it.
+                            subscribed = True
                             self.wake()
             except (Offline, ServerRefused, httpx.HTTPError):
                 pass

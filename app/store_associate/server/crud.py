@@ -14,6 +14,16 @@ from ..domain.codes import CodeInfo, CodeKind
 from ..domain.locations import OpeningHours, distance_km
 from .models import Barcode, CustomerOrder, InventoryLevel, Product, Store, SyncCounter
 
+_LOCK_COUNTER = select(SyncCounter.value).where(SyncCounter.id == 1).with_for_update()
+
+
+def lock_counter(session: Session) -> None:
+    """First thing in every writing transaction: the version counter's row lock. Every writer takes the
+    counter sooner or later and holds it to its commit; taken before any other row (a level, an order, a
+    transfer), two writers queue on it instead of deadlocking on PostgreSQL. (SQLite's BEGIN IMMEDIATE
+    already gives one writer the whole file.)"""
+    session.execute(_LOCK_COUNTER).scalar_one()
+
 
 def next_versions(session: Session, n: int = 1) -> int:
     """Reserve n versions; returns the first. Holds the counter row lock until commit."""

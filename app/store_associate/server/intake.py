@@ -27,7 +27,7 @@ from sqlmodel import Session
 
 from ..domain.pickup import LineStatus, OrderStatus
 from . import transfers
-from .crud import next_versions
+from .crud import lock_counter, next_versions
 from .db import writer_turn
 from .models import ApiKey, Customer, CustomerOrder, OrderEvent, OrderLine, Product, Store
 from .orders import new_pickup_code, order_json, orders_json
@@ -98,6 +98,7 @@ def take_batch(session: Session, tickets: list[Ticket]) -> None:
     for t in tickets:
         t.reset()
         t.digest = t.digest or request_hash(t.body)
+    lock_counter(session)  # before any row, as every writer does (crud.lock_counter)
     _refuse_revoked_keys(session, tickets)
     undecided = _answer_retries(session, [t for t in tickets if t.error is None])
     while undecided:
@@ -238,8 +239,6 @@ def _write(session: Session, new: list[_New], now: datetime) -> None:
     for n in new:
         if not n.ship:
             levels.setdefault(n.ticket.body["store"], set()).update(p.sku for p in n.products)
-    # The levels are locked before the version counter, as every other writer does: the other order would
-    # let an intake batch and a device's push deadlock on PostgreSQL.
     locked = {store: lock_levels(session, store, skus) for store, skus in sorted(levels.items())}
     # One block of versions for the batch: an order each, and a level each.
     first = next_versions(session, len(new) + sum(len(s) for s in levels.values()))

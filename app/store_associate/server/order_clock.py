@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from ..config import get_settings
 from ..domain.pickup import COLLECTABLE, Expire, OrderStatus, Refused, apply
-from .crud import next_versions
+from .crud import lock_counter, next_versions
 from .models import CustomerOrder, OrderEvent, Store, pickup_hours
 from .orders import _stock_effects, domain_order, load, queue_notification
 from .periodic import Periodic
@@ -55,6 +55,7 @@ def sweep(engine: Engine, now: datetime, remind_before: timedelta,
     due = [(number, store) for number, store, expires, _ in rows if _aware(expires) <= now + leads[number]]
     for number, store in due:
         with Session(engine) as session:
+            lock_counter(session)  # before the order's row, as every writer does
             found = load(session, store, number)
             if found is None:
                 continue

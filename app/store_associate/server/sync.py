@@ -36,8 +36,8 @@ from ..domain.permissions import Role, allowed
 from ..domain.pickup import Refused as OrderRefused
 from . import orders
 from .access import Principal
-from .crud import next_versions
-from .models import DeviceSyncState, InventoryLevel, InventoryMovement, MutationLog, Product, Staff, SyncCounter
+from .crud import lock_counter, next_versions
+from .models import DeviceSyncState, InventoryLevel, InventoryMovement, MutationLog, Product, Staff
 
 log = logging.getLogger("store_associate.sync")
 POKE_CHANNEL = "store_associate_pokes"
@@ -86,9 +86,7 @@ def sync_state(session: Session, device_id: str) -> DeviceSyncState:
 def push(session: Session, principal: Principal, mutations: list[Mutation], pending: int = 0,
          oldest_pending_at: datetime | None = None) -> PushOutcome:
     assert principal.device_id is not None and principal.store_code is not None
-    # The version counter first, then the device's row, then stock and orders: every writer takes the
-    # counter before any other row, so two pushes cannot deadlock (they queue on the counter instead).
-    session.execute(select(SyncCounter.value).where(SyncCounter.id == 1).with_for_update()).scalar_one()
+    lock_counter(session)  # then the device's row, then stock and orders
     state = sync_state(session, principal.device_id)
     out = PushOutcome(last_applied=state.last_applied)
     replayed = _logged(session, principal.device_id, [m.id for m in mutations if m.id <= state.last_applied])

@@ -104,6 +104,7 @@ def set_pickup_window(request: Request, body: PickupWindowIn, principal: StoreMa
     if info.kind != "store":
         raise ApiError(422, "store.no_pickups", f"{info.name} is a {info.kind}: customers collect orders at "
                        "stores, so it has no pickup window. Set it on a store.")
+    crud.lock_counter(session)  # before the store's row, as every writer does
     store = session.get(Store, info.code, with_for_update=True)
     before = store.pickup_window_hours
     if body.hours != before:

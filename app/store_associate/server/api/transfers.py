@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 from ...domain.carriers import TrackingError
 from ...domain.permissions import Permission
 from .. import transfers
+from ..crud import lock_counter
 from ..models import CustomerOrder, Store, Transfer
 from ..orders import queue_notification
 from ..sync import notify
@@ -58,6 +59,9 @@ def list_transfers(principal: Reader, session: SessionDep, store: Annotated[str,
              openapi_extra={"x-permission": Permission.TRANSFERS_SHIP.value})
 def ship(transfer_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], body: ShipIn, request: Request,
          principal: Shipper, session: SessionDep) -> TransferOut:
+    # The counter first, as every writer does; the transfer is read after it, so that two requests shipping
+    # one parcel see each other's result rather than both the "requested" they read before.
+    lock_counter(session)
     transfer = session.get(Transfer, transfer_id)
     if transfer is None:
         raise ApiError(404, "transfer.not_found", f"There is no transfer {transfer_id}. Check the number.")
