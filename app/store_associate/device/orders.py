@@ -101,17 +101,21 @@ class Orders:
         data = self.store.order(number)
         if data is None:
             return None
-        ids = [i for i, n in self.outbox.pending_refs(ORDER_COMMANDS, "order") if n == number]
-        entries = self.outbox.entries_by_id(ids) if ids else {}
-        return self._lay_over(data, [entries[i] for i in ids if i in entries])
+        return self._lay_over(data, self._pending_steps({number}).get(number, []))
 
-    def _pending_steps(self) -> dict[str, list]:
-        """This device's order steps not yet confirmed by the server, per order, oldest first."""
-        steps: dict[str, list] = {}
-        for entry in self.outbox.entries(("pending",), limit=10_000)[::-1]:
-            if entry.name in ORDER_COMMANDS:
-                steps.setdefault(entry.args.get("order"), []).append(entry)
-        return steps
+    def _pending_refs(self) -> dict[str, list[int]]:
+        """The ids of this device's order steps not yet confirmed by the server, per order, oldest first
+        (read once, not per order; SQLite reads only each entry's order number)."""
+        refs: dict[str, list[int]] = {}
+        for entry_id, number in self.outbox.pending_refs(ORDER_COMMANDS, "order"):
+            refs.setdefault(number, []).append(entry_id)
+        return refs
+
+    def _pending_steps(self, numbers: set[str]) -> dict[str, list]:
+        """The pending steps themselves, of these orders only."""
+        refs = {n: ids for n, ids in self._pending_refs().items() if n in numbers}
+        entries = self.outbox.entries_by_id([i for ids in refs.values() for i in ids]) if refs else {}
+        return {n: [entries[i] for i in ids if i in entries] for n, ids in refs.items()}
 
     def _lay_over(self, data: dict, entries: list) -> ShownOrder:
         order, steps = _as_order(data), 0
@@ -140,9 +144,7 @@ class Orders:
         so 500 open orders cost one query, not 500 JSON documents."""
         now = self.clock()
         out: dict[str, list[OrderSummary]] = {name: [] for name in QUEUES}
-        pending: dict[str, list[int]] = {}  # order -> its pending steps' ids: read once, not per order
-        for entry_id, number in self.outbox.pending_refs(ORDER_COMMANDS, "order"):
-            pending.setdefault(number, []).append(entry_id)
+        pending = self._pending_refs()
         summaries = self.store.order_summaries()
         laid = self._laid_over(pending, {row[0]: (row[6], row[1], row[4], row[5]) for row in summaries
                                          if row[0] in pending})
@@ -217,7 +219,7 @@ class Orders:
     def wave(self, numbers: list[str]) -> list[WaveItem]:
         """The open lines of several orders as one walk through the store: by location, then SKU, then the
         order promised first, so one pass down each aisle picks for every order."""
-        pending = self._pending_steps()
+        pending = self._pending_steps(set(numbers))
         items: list[tuple[str, WaveItem]] = []
         for number in numbers:
             data = self.store.order(number)
@@ -251,5 +253,5 @@ class Orders:
         return result
 
     def pending_for(self, number: str) -> int:
-        return len(self._pending_steps().get(number, []))
+        return len(self._pending_refs().get(number, []))
 
