@@ -111,6 +111,20 @@ def open_app(browser: Browser, url: str, width: int = 1280, height: int = 900) -
     return page
 
 
+def at_product_signed_in(browser: Browser, server: RunningServer, url: str) -> tuple[Page, dict]:
+    """The app open, the store's associate signed in and synced, the in-stock example product scanned.
+    Returns the page and the example (sku, gtin, name)."""
+    ex = server.examples["in_stock_here"]
+    page = open_app(browser, url)
+    person = server.person("associate")
+    sign_in_ui(page, person["staff_number"], person["pin"])
+    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
+    expect(by_id(page, "sync-status")).to_contain_text("synced", timeout=30_000)
+    wedge_scan(page, ex["gtin"])
+    expect(by_id(page, "product-name")).to_have_text(ex["name"], timeout=10_000)
+    return page, ex
+
+
 def by_id(page: Page, identifier: str) -> Locator:
     return page.locator(f'[flt-semantics-identifier="{identifier}"]')
 

@@ -21,7 +21,16 @@ import pytest
 from playwright.sync_api import Locator, Page
 
 from tests.conftest import RunningServer
-from tests.e2e.conftest import by_id, expect, fill_field, open_app, served_app, shot, sign_in_ui, wedge_scan
+from tests.e2e.conftest import (
+    at_product_signed_in,
+    by_id,
+    expect,
+    fill_field,
+    open_app,
+    served_app,
+    shot,
+    wedge_scan,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -79,14 +88,7 @@ def adjust(page: Page, delta: str) -> None:
 
 def test_dismiss_a_refused_change_while_pokes_redraw_the_list(browser, setup):
     server, url, device_db = setup
-    ex = server.examples["in_stock_here"]
-    page = open_app(browser, url)
-    person = server.person("associate")
-    sign_in_ui(page, person["staff_number"], person["pin"])
-    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
-    expect(by_id(page, "sync-status")).to_contain_text("synced", timeout=30_000)
-    wedge_scan(page, ex["gtin"])
-    expect(by_id(page, "product-name")).to_have_text(ex["name"], timeout=10_000)
+    page, ex = at_product_signed_in(browser, server, url)
 
     # Two damaged units booked on a shelf that, on the server, is already empty: both are refused at once.
     empty_shelf_quietly(server.database_url, ex["sku"])
@@ -108,7 +110,7 @@ def test_dismiss_a_refused_change_while_pokes_redraw_the_list(browser, setup):
     # A third one, booked in another window on the same device while the list stays open: the background
     # redraw after that sync round adds its row (and nothing else changes).
     other = open_app(browser, url)
-    expect(by_id(other, "user-name")).to_contain_text(person["name"], timeout=20_000)
+    expect(by_id(other, "user-name")).to_contain_text(server.person("associate")["name"], timeout=20_000)
     wedge_scan(other, ex["gtin"])
     expect(by_id(other, "product-name")).to_have_text(ex["name"], timeout=10_000)
     adjust(other, "-3")

@@ -9,24 +9,16 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import RunningServer, seed_database, start_server
-from tests.e2e.conftest import by_id, expect, fill_field, open_app, shot, sign_in_ui, start_app, wedge_scan
+from tests.conftest import RunningServer, start_server
+from tests.e2e.conftest import at_product_signed_in, by_id, expect, fill_field, served_app, shot
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory) -> Iterator[tuple[RunningServer, str]]:
-    tmp = tmp_path_factory.mktemp("e2e-stock")
-    url = f"sqlite:///{tmp / 'server.db'}"
-    examples = seed_database(url)
-    server = start_server(url, examples)
-    app_url, proc = start_app(server.url, "NYC-01", tmp / "device.db", tmp / "app.log",
-                              server.enrolment_code("NYC-01"))
-    yield server, app_url
-    proc.terminate()
-    proc.wait(timeout=15)
-    server.stop()
+    with served_app(tmp_path_factory.mktemp("e2e-stock")) as app:
+        yield app.backend, app.url
 
 
 def empty_shelf(database_url: str, sku: str) -> None:
@@ -51,14 +43,7 @@ def on_hand(page) -> int:
 
 def test_adjust_offline_then_sent_and_a_refusal_listed(browser, setup):
     server, url = setup
-    ex = server.examples["in_stock_here"]
-    page = open_app(browser, url)
-    person = server.person("associate")
-    sign_in_ui(page, person["staff_number"], person["pin"])
-    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
-    expect(by_id(page, "sync-status")).to_contain_text("synced", timeout=30_000)
-    wedge_scan(page, ex["gtin"])
-    expect(by_id(page, "product-name")).to_have_text(ex["name"], timeout=10_000)
+    page, ex = at_product_signed_in(browser, server, url)
     before = on_hand(page)
 
     # Adjust by -2 (damaged): shown at once, waiting to be sent.
