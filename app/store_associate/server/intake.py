@@ -106,7 +106,10 @@ def take_batch(session: Session, tickets: list[Ticket]) -> None:
         firsts: dict[tuple[int | None, str], Ticket] = {}
         later: list[Ticket] = []
         for t in undecided:
-            (later.append(t) if (t.api_key_id, t.key) in firsts else firsts.setdefault((t.api_key_id, t.key), t))
+            if (t.api_key_id, t.key) in firsts:
+                later.append(t)
+            else:
+                firsts[(t.api_key_id, t.key)] = t
         _decide(session, list(firsts.values()))
         undecided = [t for t in later if not _after_first(t, firsts[(t.api_key_id, t.key)])]
 
@@ -118,7 +121,7 @@ def _decide(session: Session, fresh: list[Ticket]) -> None:
     new: list[_New] = []
     for t in fresh:
         try:
-            new.append(_check(session, t, stores, products))
+            new.append(_check(t, stores, products))
         except IntakeError as exc:
             t.error = exc
     now = datetime.now(UTC)
@@ -203,7 +206,7 @@ def _no_source() -> IntakeError:
                        "Split the order or offer another store.")
 
 
-def _check(session: Session, t: Ticket, stores: dict[str, str], products: dict) -> _New:
+def _check(t: Ticket, stores: dict[str, str], products: dict) -> _New:
     body = t.body
     store_code = body["store"]
     if stores.get(store_code) != "store":
