@@ -98,9 +98,10 @@ def served_app_with_mail(tmp: Path) -> Iterator[tuple[RunningServer, str, Inbox]
         yield app.backend, app.url, inbox
 
 
-def open_app(browser: Browser, url: str, width: int = 1280, height: int = 900) -> Page:
+def open_app(browser: Browser, url: str, width: int = 1280, height: int = 900,
+             permissions: list[str] | None = None) -> Page:
     """Open the app and switch on Flutter's semantics tree so controls appear in the DOM."""
-    context = browser.new_context(viewport={"width": width, "height": height})
+    context = browser.new_context(viewport={"width": width, "height": height}, permissions=permissions or [])
     page = context.new_page()
     page.goto(url)
     page.wait_for_function("!document.getElementById('loading')", timeout=60_000)
@@ -194,6 +195,16 @@ def sign_in_ui(page: Page, staff_number: str, pin: str) -> None:
         "() => (document.querySelector('[flt-semantics-identifier=\"signin-message\"]') || {}).id || ''")
     page.keyboard.press("Enter")
     page.wait_for_function(_ANSWERED, arg=before, timeout=20_000)
+
+
+def ensure_signed_in(page: Page, person: dict) -> None:
+    """Sign the person in unless the device still has them. The web app shares one device (and its
+    signed-in session) between browser tabs, and a new tab draws its first screen a moment after the
+    semantics tree appears: wait for either the person or the sign-in form before deciding."""
+    by_id(page, "user-name").or_(page.get_by_label("Staff number")).first.wait_for(timeout=30_000)
+    if by_id(page, "user-name").count() == 0:
+        sign_in_ui(page, person["staff_number"], person["pin"])
+    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
 
 
 def mail_for(inbox: Inbox, number: str, subject_part: str) -> EmailMessage:

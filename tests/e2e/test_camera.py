@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, by_id, expect, shot, sign_in_ui
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, by_id, ensure_signed_in, expect, open_app, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -66,21 +66,9 @@ def launch(browser: Browser, extra: list[str]) -> Browser:
 
 
 def open_signed_in(b: Browser, app, permissions: list[str]) -> Page:
-    context = b.new_context(viewport={"width": 1280, "height": 900}, permissions=permissions)
-    page = context.new_page()
-    page.goto(app.url)
-    page.wait_for_function("!document.getElementById('loading')", timeout=60_000)
-    placeholder = page.locator("flt-semantics-placeholder")
-    placeholder.wait_for(state="attached", timeout=60_000)
-    placeholder.dispatch_event("click")
-    page.locator("flt-semantics").first.wait_for(state="attached", timeout=30_000)
+    page = open_app(b, app.url, permissions=permissions)
     person = app.backend.person("associate")
-    # The web app shares one device (and its signed-in session) between browser tabs: wait until the
-    # page shows either the person or the sign-in form before deciding.
-    by_id(page, "user-name").or_(page.get_by_label("Staff number")).first.wait_for(timeout=30_000)
-    if by_id(page, "user-name").count() == 0:
-        sign_in_ui(page, person["staff_number"], person["pin"])
-    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
+    ensure_signed_in(page, person)
     expect(by_id(page, "sync-status")).to_contain_text("synced", timeout=30_000)
     return page
 

@@ -17,6 +17,7 @@ from tests.conftest import Inbox, RunningServer
 from tests.e2e.conftest import (
     SHOTS,
     by_id,
+    ensure_signed_in,
     expect,
     fill_field,
     mail_for,
@@ -48,9 +49,7 @@ def orders_screen(browser, server: RunningServer, url: str):  # noqa: ANN001, AN
     """A new browser session on the app, an associate signed in (unless the device still has them), orders open."""
     page = open_app(browser, url)
     person = server.person("associate")
-    if by_id(page, "user-name").count() == 0:
-        sign_in_ui(page, person["staff_number"], person["pin"])
-    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
+    ensure_signed_in(page, person)
     by_id(page, "open-orders").click()
     return page
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import by_id, expect, open_app, shot, sign_in_ui, wedge_scan
+from tests.e2e.conftest import by_id, ensure_signed_in, expect, open_app, shot, wedge_scan
 
 pytestmark = pytest.mark.e2e
 
@@ -14,9 +14,7 @@ pytestmark = pytest.mark.e2e
 def signed_in(browser, app, **size):
     page = open_app(browser, app.url, **size)
     person = app.backend.person("associate")
-    if by_id(page, "user-name").count() == 0:
-        sign_in_ui(page, person["staff_number"], person["pin"])
-    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
+    ensure_signed_in(page, person)
     return page
 
 
