@@ -388,7 +388,7 @@ def profile_intake_in_process(database_url: str, api_key: str, bodies: list[dict
 
 
 def bench_queue(tmp: Path, args: argparse.Namespace) -> dict:
-    from store_associate.device.orders import Refused
+    from store_associate.device.orders import Orders, Refused
     from store_associate.device.runtime import AcknowledgeOrder, PickLine
     from store_associate.device.sync_client import SyncClient
 
@@ -436,13 +436,17 @@ def bench_queue(tmp: Path, args: argparse.Namespace) -> dict:
         busy = time_calls(orders.queues, args.samples)
         queues = orders.queues()
 
-        def cold() -> None:  # the first draw after the app starts: nothing laid over or parsed yet
-            orders._laid.clear()
-            orders._actions.clear()
-            orders.queues()
+        def restarted() -> None:  # the first draw after the app starts: what the device kept is read back
+            Orders(device.store, device.outbox, device.record).queues()
 
-        cold_times = time_calls(cold, args.samples)
-        cold_profile = profile_top(cold, calls=5) if args.profile else {}
+        def relaid() -> None:  # nothing kept (the first start after an update): every order laid over again
+            fresh = Orders(device.store, device.outbox, device.record)
+            fresh._laid = {}
+            fresh.queues()
+
+        cold_times = time_calls(restarted, args.samples)
+        relaid_times = time_calls(relaid, args.samples)
+        cold_profile = profile_top(restarted, calls=5) if args.profile else {}
         # After a tap: one more step (an order acknowledged) recorded, then the screen drawn.
         after_step: list[float] = []
         for n in [o.number for o in queues["new"] if o.number not in set(numbers)][: args.samples]:
@@ -456,18 +460,21 @@ def bench_queue(tmp: Path, args: argparse.Namespace) -> dict:
         load_after = load()
         clean_s, busy_s, cold_s, step_s = summary_ms(clean), summary_ms(busy), summary_ms(cold_times), \
             summary_ms(after_step)
-        # The target is on the draws a clerk waits for while working. The first draw after the app starts is
-        # one call in a shift's hundreds: reported beside them, not held to the p95.
-        missed = max(clean_s["p95_ms"], busy_s["p95_ms"], step_s["p95_ms"]) > TARGET_QUEUE_P95_MS
+        # The target holds on every draw a clerk waits for, the first after a start included. Laying every
+        # order over again with nothing kept happens once after an app update that changes the pickup rules:
+        # reported beside them, not held to the p95.
+        missed = max(clean_s["p95_ms"], busy_s["p95_ms"], step_s["p95_ms"], cold_s["p95_ms"]) > TARGET_QUEUE_P95_MS
         profile = {}
         if missed or args.profile:
             profile = {"queues_no_pending": clean_profile,
-                       "queues_with_pending_steps_first_draw": cold_profile or profile_top(cold, calls=5)}
+                       "queues_with_pending_steps_first_draw": cold_profile or profile_top(restarted, calls=5),
+                       "queues_with_pending_steps_all_laid_over_again": profile_top(relaid, calls=5)}
         device.close()
     return {
         "open_orders_on_device": held, "device_pull_s": round(pull_s, 2), "pull_pages": pages,
         "queues_no_pending": clean_s, "queues_with_pending_steps": busy_s,
         "queues_with_pending_steps_first_draw": cold_s, "queues_after_one_more_step": step_s,
+        "queues_with_pending_steps_all_laid_over_again": summary_ms(relaid_times),
         "pending_steps": pending,
         "steps_refused": refused, "record_step": summary_ms(step_times),
         "queue_sizes": {k: len(v) for k, v in queues.items()},

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from store_associate.config import Settings
-from store_associate.device.orders import OrderStatus, Refused
+from store_associate.device.orders import Orders, OrderStatus, Refused
 from store_associate.device.runtime import (
     AcknowledgeOrder,
     Device,
@@ -271,6 +271,51 @@ def test_the_queue_follows_new_steps_and_a_pulled_change_of_an_order_with_steps_
     changed = {**device.store.order(n), "status": "cancelled", "version": device.store.order(n)["version"] + 1}
     device.store._apply_orders([changed])
     assert where() == ("problems", "cancelled")
+
+
+def test_an_app_start_reads_laid_over_orders_back_and_lays_over_again_what_changed(device, sqlite_server):
+    o = sqlite_server.place_order([{"sku": "100043", "qty": 2}, {"sku": "100044", "qty": 1}])
+    n = o["number"]
+    device.sync()
+    dead = SyncClient(f"http://127.0.0.1:{free_port()}", timeout=1)
+    dead.device_token = device.client.device_token
+    real, device.engine.client = device.engine.client, dead
+    device.orders.do(AcknowledgeOrder(order=n))
+    device.orders.do(PickLine(order=n, line_no=1, qty=2, scanned=sqlite_server.gtin("100043")))
+    device.orders.queues()
+
+    def started() -> dict[str, str]:  # the queue screen of an app started again on this device's database
+        return {s.number: s.status.value for rows in Orders(device.store, device.outbox, device.record).queues()
+                .values() for s in rows}
+
+    def kept(**columns: str) -> None:
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        device.store._db.execute(f"UPDATE order_overlay SET {sets} WHERE number = ?", (*columns.values(), n))
+
+    assert device.store._db.execute("SELECT number, status FROM order_overlay").fetchall() == [(n, "picking")]
+    assert started()[n] == "picking"
+    # What was kept is what the next start shows, without laying the order over (a kept row changed by
+    # hand shows through: proof that it was read, not worked out again).
+    kept(status="staged")
+    assert started()[n] == "staged"
+    # Kept under other rules, or unreadable: laid over again, and kept right.
+    for basis in ('[[1, "new", 3, ""], [1, 2], 0]', "not json", '{"a": 1}'):
+        kept(status="staged", basis=basis)
+        assert started()[n] == "picking"
+    # The order's row changed (a pull) or another step was recorded: laid over again.
+    kept(status="staged")
+    device.orders.do(PickLine(order=n, line_no=2, qty=1, scanned=sqlite_server.gtin("100044")))
+    assert started()[n] == "picked"
+    kept(status="staged")
+    changed = {**device.store.order(n), "status": "cancelled", "version": device.store.order(n)["version"] + 1}
+    device.store._apply_orders([changed])
+    assert started()[n] == "cancelled"
+    # Once the server confirmed every step, the order comes from its row and nothing is kept for it.
+    device.engine.client = real
+    device.sync()
+    assert device.outbox.pending_count() == 0
+    assert started()[n] == "picked"
+    assert device.store._db.execute("SELECT count(*) FROM order_overlay").fetchone() == (0,)
 
 
 def test_a_web_shop_order_reaches_the_stores_device_by_a_poke(server, tmp_path):

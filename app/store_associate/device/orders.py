@@ -4,6 +4,7 @@ what the server last said, and the steps themselves (checked locally first, then
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,11 @@ from ..domain.pickup import (
 )
 from .outbox import Outbox
 from .store import LocalStore
+
+# Kept laid-over orders were worked out by these rules: raise it when a change to the pickup rules (domain/
+# pickup.py) or to what a command means changes what a step does to an order, and an updated app lays every
+# order over again instead of trusting what the old one kept.
+_RULES = 1
 
 __all__ = ["LineStatus", "OrderStatus", "Orders", "OrderSummary", "QUEUES", "RejectReason", "Refused", "ShownOrder",
            "WaveItem"]
@@ -92,8 +98,9 @@ class Orders:
         self._actions: dict[tuple, Action] = {}
         # An order with steps pending, as last laid over: (its row's version and columns, the pending
         # entries' ids) -> (status, picker, items). The queue screen is drawn again after every scan, poke
-        # and pull, and mostly nothing changed for most of those orders.
-        self._laid: dict[str, tuple[tuple, OrderStatus, str, int]] = {}
+        # and pull, and mostly nothing changed for most of those orders. Read from the device database on
+        # first use (None until then), so an app start does not lay every order over again.
+        self._laid: dict[str, tuple[tuple, OrderStatus, str, int]] | None = None
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -168,19 +175,38 @@ class Orders:
 
     def _laid_over(self, pending: dict[str, list[int]], rows: dict[str, tuple]) -> dict[str, tuple]:
         """(status, picker, items) of each order with steps pending, laid over again only where its row
-        (version, status, items, picker) or its pending steps changed since the last call; what that needs
-        (payloads, entries) is read in one query each."""
+        (version, status, items, picker) or its pending steps changed since it was last laid over; what that
+        needs (payloads, entries) is read in one query each, and what changed is kept on disk."""
+        laid = self._kept() if self._laid is None else self._laid
         keys = {n: (row, tuple(pending[n])) for n, row in rows.items()}
-        stale = [n for n, key in keys.items() if self._laid.get(n, (None,))[0] != key]
+        stale = [n for n, key in keys.items() if laid.get(n, (None,))[0] != key]
+        gone = [n for n in laid if n not in keys]  # orders whose steps were all confirmed
         if stale:
             entries = self.outbox.entries_by_id([i for n in stale for i in pending[n]])
             for number, data in self.store.order_payloads(stale).items():
                 steps = [entries[i] for i in pending[number] if i in entries]
                 o = self._lay_over(data, steps).order
-                self._laid[number] = (keys[number], o.status, o.picker, sum(ln.qty for ln in o.lines))
-        if len(self._laid) > 2 * len(keys) + 1000:  # orders whose steps were all confirmed
-            self._laid = {n: v for n, v in self._laid.items() if n in keys}
-        return {n: self._laid[n][1:] for n in keys if n in self._laid and self._laid[n][0] == keys[n]}
+                laid[number] = (keys[number], o.status, o.picker, sum(ln.qty for ln in o.lines))
+        for n in gone:
+            del laid[n]
+        if stale or gone:
+            self.store.save_order_overlays(
+                [(n, json.dumps([list(laid[n][0][0]), list(laid[n][0][1]), _RULES]), laid[n][1].value, laid[n][2],
+                  laid[n][3]) for n in stale if n in laid], gone)
+        return {n: laid[n][1:] for n in keys if n in laid and laid[n][0] == keys[n]}
+
+    def _kept(self) -> dict[str, tuple[tuple, OrderStatus, str, int]]:
+        """The laid-over orders the device database kept; a row from other rules or unreadable is left out
+        (laid over again on this draw)."""
+        self._laid = {}
+        for number, basis, status, picker, items in self.store.order_overlays():
+            try:
+                row, ids, rules = json.loads(basis)
+                if rules == _RULES:
+                    self._laid[number] = ((tuple(row), tuple(ids)), OrderStatus(status), picker, items)
+            except (ValueError, TypeError):
+                continue
+        return self._laid
 
     def find(self, text: str) -> list[str]:
         """Order numbers matching a number, a customer's name, or a scanned/typed pickup code."""

@@ -115,6 +115,19 @@ class LocalOrder(DeviceModel, table=True):
     version: int = 0
 
 
+class OrderOverlay(DeviceModel, table=True):
+    """An order with this device's steps still pending, as last laid over: what its queue row shows, and
+    what that was worked out from (the order row and the pending entries). Kept on disk so that the queue
+    screen's first draw after the app starts reads it back instead of parsing and replaying every order."""
+
+    __tablename__ = "order_overlay"
+    number: str = Field(primary_key=True)
+    basis: str  # JSON: [[version, status, items, picker], [pending entry ids], rules]
+    status: str
+    picker: str = ""
+    items: int = 0
+
+
 class KnownStaff(DeviceModel, table=True):
     """People who signed in online on this device: what offline sign-in checks against.
     The verifier is this device's own scrypt hash of the PIN, never the PIN and never the server's."""
@@ -355,6 +368,25 @@ class LocalStore:
                                         f"({','.join('?' * len(part))})", part).fetchall()
             out.update((n, json.loads(p)) for n, p in rows)
         return out
+
+    def order_overlays(self) -> list[tuple[str, str, str, str, int]]:
+        """(number, basis, status, picker, items) of every order laid over and kept."""
+        with self._lock:
+            return self._db.execute("SELECT number, basis, status, picker, items FROM order_overlay").fetchall()
+
+    def save_order_overlays(self, rows: list[tuple[str, str, str, str, int]], drop: list[str]) -> None:
+        """Keep these laid-over orders and forget those whose steps are no longer pending, in one transaction."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("INSERT OR REPLACE INTO order_overlay(number, basis, status, picker, items)"
+                               " VALUES (?,?,?,?,?)", rows)
+                db.executemany("DELETE FROM order_overlay WHERE number = ?", [(n,) for n in drop])
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     def orders(self) -> list[dict]:
         with self._lock:
