@@ -126,7 +126,7 @@ def test_cannot_find_offers_alternatives_and_reroutes(device, sqlite_server):
 
 
 def test_ship_to_store_received_by_scanning_on_the_device(device, sqlite_server):
-    from store_associate.ui.orders_vm import OrderViewModel
+    from store_associate.ui.orders_vm import OrderViewModel, QueuesViewModel
 
     r = httpx.post(f"{sqlite_server.url}/api/v1/orders", json={
         "store": "NYC-01", "fulfilment": "ship_to_store", "customer": {"name": "Sam", "email": "s@example.com"},
@@ -135,6 +135,15 @@ def test_ship_to_store_received_by_scanning_on_the_device(device, sqlite_server)
     n = r.json()["number"]
     device.sync()
     assert n in [x.number for x in device.orders.queues()["incoming"]]
+    (row,) = [x for x in QueuesViewModel(device.orders).load("incoming").rows if x.number == n]
+    assert row.parcel.startswith("From ") and row.parcel.endswith("requested")
+    (transfer,) = r.json()["transfers"]
+    shipped = httpx.post(f"{sqlite_server.url}/api/v1/transfers/{transfer['id']}/ship", headers=sqlite_server.sign_in(
+        "admin"), json={"carrier": "ups", "tracking": "1Z999AA10123456784"})
+    assert shipped.status_code == 200, shipped.text
+    device.sync()
+    (row,) = [x for x in QueuesViewModel(device.orders).load("incoming").rows if x.number == n]
+    assert row.parcel.endswith("shipped · UPS 1Z999AA10123456784")  # the carrier and tracking number in the queue
     vm = OrderViewModel(device.orders, n, device.lookup)
     assert "receive" in vm.state.actions and vm.state.shipments
     vm.scan(sqlite_server.gtin("100055"))

@@ -88,6 +88,7 @@ def test_ship_to_store_tracked_received_by_scan_staged_and_ready(browser, setup)
     by_id(page, "queue-incoming").click()
     expect(by_id(page, f"order-{n}")).to_be_visible(timeout=10_000)
     expect(by_id(page, f"order-{n}")).to_contain_text("Waiting for a transfer")
+    expect(by_id(page, f"order-{n}")).to_contain_text(re.compile(r"From .+: requested"))  # the parcel, in the row
     shot(page, "50-incoming")
     by_id(page, f"order-{n}").click()
     expect(by_id(page, "order-title")).to_have_text(f"Order {n}", timeout=15_000)

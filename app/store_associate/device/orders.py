@@ -208,6 +208,10 @@ class Orders:
                 continue
         return self._laid
 
+    def transfers(self, numbers: list[str]) -> dict[str, list[dict]]:
+        """The parcels coming for these orders (source, state, carrier, tracking), as the server last said."""
+        return {n: data.get("transfers", []) for n, data in self.store.order_payloads(numbers).items()}
+
     def find(self, text: str) -> list[str]:
         """Order numbers matching a number, a customer's name, or a scanned/typed pickup code."""
         q = text.strip()

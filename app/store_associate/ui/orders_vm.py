@@ -37,6 +37,7 @@ class QueueRow:
     overdue: bool
     status: str
     picker: str = ""
+    parcel: str = ""  # in Incoming: where each parcel comes from, its state, carrier and tracking number
 
 
 @dataclass
@@ -57,12 +58,17 @@ class QueuesViewModel:
             self.state.current = queue
         queues = self.orders.queues()
         self.state.counts = {name: len(rows) for name, rows in queues.items()}
+        shown = queues[self.state.current]
+        # Only the Incoming queue reads its orders' payloads: a clerk expecting parcels asks "which carrier,
+        # which tracking number", and there are few of them.
+        parcels = self.orders.transfers([o.number for o in shown]) if self.state.current == "incoming" else {}
         self.state.rows = [
             QueueRow(o.number, o.customer, t("orders.items", n=o.items),
                      local_time(o.promised_at) if o.promised_at else "",
                      o.overdue, t(f"order.status.{o.status.value}"),
-                     t("order.picker", who=o.picker) if o.picker else "")
-            for o in queues[self.state.current]
+                     t("order.picker", who=o.picker) if o.picker else "",
+                     "\n".join(_shipment_text(x) for x in parcels.get(o.number, [])))
+            for o in shown
         ]
         return self.state
 

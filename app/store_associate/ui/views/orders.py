@@ -99,7 +99,8 @@ class QueuesView:
         when = r.promised + (f" · {t('orders.overdue')}" if r.overdue else "") + (f" · {r.picker}" if r.picker
                                                                                    else "")
         title.value = f"{r.number} · {r.customer}"
-        subtitle.value, subtitle.color = f"{r.items} · {when}", ft.Colors.ERROR if r.overdue else None
+        subtitle.value = f"{r.items} · {when}" + (f"\n{r.parcel}" if r.parcel else "")
+        subtitle.color = ft.Colors.ERROR if r.overdue else None
         trailing.value = r.status
         return row
 
