@@ -236,4 +236,5 @@ def shot(page: Page, name: str) -> Path:
     return path
 
 
-__all__ = ["by_id", "expect", "fill_field", "mail_for", "open_app", "shot", "sign_in_ui", "wedge_scan"]
+__all__ = ["by_id", "ensure_signed_in", "expect", "fill_field", "mail_for", "open_app", "shot", "sign_in_ui",
+           "wedge_scan"]
