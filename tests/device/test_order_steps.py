@@ -32,6 +32,14 @@ def device(sqlite_server, tmp_path):
 
 
 
+def go_offline(device: Device) -> SyncClient:
+    """Point the device's sync at a port nobody listens on (the network gone); returns the real client."""
+    dead = SyncClient(f"http://127.0.0.1:{free_port()}", timeout=1)
+    dead.device_token = device.client.device_token
+    real, device.engine.client = device.engine.client, dead
+    return real
+
+
 def test_queue_pick_stage_hand_over_offline_then_synced(device, sqlite_server):
     late = sqlite_server.place_order([{"sku": "100040", "qty": 2}, {"sku": "100041", "qty": 1}],
                  promised_at=datetime.now(UTC) - timedelta(minutes=5))
@@ -40,9 +48,7 @@ def test_queue_pick_stage_hand_over_offline_then_synced(device, sqlite_server):
     mine = next(o for o in queues["new"] if o.number == late["number"])
     assert mine.overdue and mine.items == 3 and mine.customer == "Robin Buyer"
     n = late["number"]
-    dead = SyncClient(f"http://127.0.0.1:{free_port()}", timeout=1)
-    dead.device_token = device.client.device_token
-    real, device.engine.client = device.engine.client, dead
+    real = go_offline(device)
     device.orders.do(AcknowledgeOrder(order=n))
     line = device.orders.line_for_scan(n, sqlite_server.gtin("100040"))
     assert line == 1
@@ -192,9 +198,7 @@ def test_two_devices_pick_in_one_store_one_of_them_offline(server, tmp_path):
         second = server.place_order([{"sku": "100062", "qty": 2}])
         a.sync()
         b.sync()
-        dead = SyncClient(f"http://127.0.0.1:{free_port()}", timeout=1)
-        dead.device_token = b.client.device_token
-        real, b.engine.client = b.engine.client, dead
+        real = go_offline(b)
         # B, offline: picks line 1 of the first order and all of the second.
         b.orders.do(PickLine(order=first["number"], line_no=1, qty=1, scanned=server.gtin("100060")))
         b.orders.do(PickLine(order=second["number"], line_no=1, qty=2, scanned=server.gtin("100062")))
@@ -261,9 +265,7 @@ def test_the_queue_follows_new_steps_and_a_pulled_change_of_an_order_with_steps_
     o = sqlite_server.place_order([{"sku": "100043", "qty": 2}, {"sku": "100044", "qty": 1}])
     n = o["number"]
     device.sync()
-    dead = SyncClient(f"http://127.0.0.1:{free_port()}", timeout=1)
-    dead.device_token = device.client.device_token
-    device.engine.client = dead
+    go_offline(device)
 
     def where() -> tuple[str, str]:
         found = [(q, s) for q, rows in device.orders.queues().items() for s in rows if s.number == n]
@@ -286,9 +288,7 @@ def test_an_app_start_reads_laid_over_orders_back_and_lays_over_again_what_chang
     o = sqlite_server.place_order([{"sku": "100043", "qty": 2}, {"sku": "100044", "qty": 1}])
     n = o["number"]
     device.sync()
-    dead = SyncClient(f"http://127.0.0.1:{free_port()}", timeout=1)
-    dead.device_token = device.client.device_token
-    real, device.engine.client = device.engine.client, dead
+    real = go_offline(device)
     device.orders.do(AcknowledgeOrder(order=n))
     device.orders.do(PickLine(order=n, line_no=1, qty=2, scanned=sqlite_server.gtin("100043")))
     device.orders.queues()
