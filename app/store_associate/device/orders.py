@@ -5,6 +5,7 @@ what the server last said, and the steps themselves (checked locally first, then
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -101,6 +102,7 @@ class Orders:
         # and pull, and mostly nothing changed for most of those orders. Read from the device database on
         # first use (None until then), so an app start does not lay every order over again.
         self._laid: dict[str, tuple[tuple, OrderStatus, str, int]] | None = None
+        self._laying = threading.Lock()  # browser sessions and the sync worker's redraws share one device
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -177,23 +179,24 @@ class Orders:
         """(status, picker, items) of each order with steps pending, laid over again only where its row
         (version, status, items, picker) or its pending steps changed since it was last laid over; what that
         needs (payloads, entries) is read in one query each, and what changed is kept on disk."""
-        laid = self._kept() if self._laid is None else self._laid
-        keys = {n: (row, tuple(pending[n])) for n, row in rows.items()}
-        stale = [n for n, key in keys.items() if laid.get(n, (None,))[0] != key]
-        gone = [n for n in laid if n not in keys]  # orders whose steps were all confirmed
-        if stale:
-            entries = self.outbox.entries_by_id([i for n in stale for i in pending[n]])
-            for number, data in self.store.order_payloads(stale).items():
-                steps = [entries[i] for i in pending[number] if i in entries]
-                o = self._lay_over(data, steps).order
-                laid[number] = (keys[number], o.status, o.picker, sum(ln.qty for ln in o.lines))
-        for n in gone:
-            del laid[n]
-        if stale or gone:
-            self.store.save_order_overlays(
-                [(n, json.dumps([list(laid[n][0][0]), list(laid[n][0][1]), _RULES]), laid[n][1].value, laid[n][2],
-                  laid[n][3]) for n in stale if n in laid], gone)
-        return {n: laid[n][1:] for n in keys if n in laid and laid[n][0] == keys[n]}
+        with self._laying:
+            laid = self._kept() if self._laid is None else self._laid
+            keys = {n: (row, tuple(pending[n])) for n, row in rows.items()}
+            stale = [n for n, key in keys.items() if laid.get(n, (None,))[0] != key]
+            gone = [n for n in laid if n not in keys]  # orders whose steps were all confirmed
+            if stale:
+                entries = self.outbox.entries_by_id([i for n in stale for i in pending[n]])
+                for number, data in self.store.order_payloads(stale).items():
+                    steps = [entries[i] for i in pending[number] if i in entries]
+                    o = self._lay_over(data, steps).order
+                    laid[number] = (keys[number], o.status, o.picker, sum(ln.qty for ln in o.lines))
+            for n in gone:
+                del laid[n]
+            if stale or gone:
+                self.store.save_order_overlays(
+                    [(n, json.dumps([list(laid[n][0][0]), list(laid[n][0][1]), _RULES]), laid[n][1].value, laid[n][2],
+                      laid[n][3]) for n in stale if n in laid], gone)
+            return {n: laid[n][1:] for n in keys if n in laid and laid[n][0] == keys[n]}
 
     def _kept(self) -> dict[str, tuple[tuple, OrderStatus, str, int]]:
         """The laid-over orders the device database kept; a row from other rules or unreadable is left out
