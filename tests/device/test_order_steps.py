@@ -248,6 +248,27 @@ def test_hand_over_to_a_customer_found_by_name_needs_an_id_check(device, sqlite_
     assert hand["staff_number"] == device.auth.session.staff_number
 
 
+def test_only_the_orders_own_pickup_code_hands_it_over_without_an_id_check(device, sqlite_server):
+    from store_associate.ui.orders_vm import OrderViewModel
+
+    o = sqlite_server.place_order([{"sku": "100063", "qty": 1}], customer="Ana Other")
+    other = sqlite_server.place_order([{"sku": "100064", "qty": 1}])
+    n = o["number"]
+    device.sync()
+    device.orders.do(PickLine(order=n, line_no=1, qty=1, scanned=sqlite_server.gtin("100063")))
+    device.orders.do(StageOrder(order=n, bin="B-2"))
+    vm = OrderViewModel(device.orders, n, device.lookup)
+    # The order number is on the bin label and the name is anyone's to say: they find the order, but they
+    # are not the customer's code. Nor is another order's code, or a made-up one.
+    assert device.orders.find(n) == device.orders.find("Ana Other") == [n]
+    for wrong in (n, "Ana Other", "other", other["pickup_code"], f"PU-{other['pickup_code']}", "ZZZZZZ", "PU-"):
+        vm.hand_over(wrong, id_checked=False)
+        assert vm.state.error and vm.state.notice.startswith("This pickup code belongs to another order"), wrong
+        assert vm.state.status_key == "ready_for_pickup" and device.outbox.pending_count() == 2
+    vm.hand_over(f"  pu-{o['pickup_code'].lower()} ", id_checked=False)  # scanned, or typed in any case
+    assert not vm.state.error and vm.state.status_key == "handed_over"
+
+
 def test_an_open_line_warns_when_another_clerk_found_the_sku_not_in_stock(device, sqlite_server):
     from store_associate.ui.orders_vm import OrderViewModel
 

@@ -231,6 +231,16 @@ class Orders:
         return [o["number"] for o in self.store.orders()
                 if low in o["number"].lower() or low in ((o.get("customer") or {}).get("name", "").lower())]
 
+    def is_pickup_code_of(self, number: str, text: str) -> bool:
+        """Whether a scanned or typed pickup code is this order's. Only the code counts here: an order number
+        or a customer's name finds an order, but is printed on labels and known to anyone, so it proves nothing
+        at the counter."""
+        q = text.strip()
+        info = interpret(q)
+        code = info.reference if info.kind is CodeKind.PICKUP and info.reference else q.upper()
+        found = self.store.order_by_pickup_code(code) if code else None
+        return found is not None and found["number"] == number
+
     def line_for_scan(self, number: str, scanned: str, status: LineStatus = LineStatus.OPEN) -> int | None:
         """Which line of the order (open, or in transit when receiving) the scanned item belongs to
         (None: not an item of this order)."""

@@ -287,7 +287,7 @@ class OrderViewModel:
         """Hand over everything picked, after the customer's code (scanned or typed) matches. A customer
         found by name without the code (a flat phone) is handed over on an ID check instead."""
         if pickup_code.strip():
-            if self.orders.find(pickup_code) != [self.number]:
+            if not self.orders.is_pickup_code_of(self.number, pickup_code):
                 self.state.notice, self.state.error = t("order.code_mismatch"), True
                 return self.state
         elif not id_checked:
