@@ -59,8 +59,10 @@ def test_queue_pick_stage_hand_over_offline_then_synced(device, sqlite_server):
     assert shown.order.status is OrderStatus.PICKED and shown.pending_steps == 3
     with pytest.raises(Refused):
         device.orders.do(HandOverOrder(order=n, lines=[1, 2]))  # not staged yet: refused on the device
+    assert next(o for o in device.orders.queues()["picking"] if o.number == n).overdue  # still owed
     device.orders.do(StageOrder(order=n, bin="B-3"))
-    assert n in [o.number for o in device.orders.queues()["ready"]]
+    (ready,) = [o for o in device.orders.queues()["ready"] if o.number == n]
+    assert not ready.overdue  # late, but ready now: the customer is no longer waiting on the store
     assert device.orders.find(f"PU-{late['pickup_code']}") == [n]
     assert device.orders.find("robin") and device.orders.find(n) == [n]
     device.orders.do(HandOverOrder(order=n, lines=[1, 2]))

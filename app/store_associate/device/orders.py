@@ -20,6 +20,7 @@ from ..domain.commands import (
 )
 from ..domain.pickup import (
     BEFORE_PICKED,
+    BEFORE_READY,
     QUEUES,
     Action,
     Line,
@@ -167,8 +168,7 @@ class Orders:
             promised = datetime.fromisoformat(promised_text) if promised_text else None
             out[queue_of(status)].append(OrderSummary(
                 number, customer, items, status, promised,
-                overdue=bool(promised and promised < now and status not in (OrderStatus.HANDED_OVER,
-                                                                            OrderStatus.CANCELLED)),
+                overdue=bool(promised and promised < now and status in BEFORE_READY),
                 picker=picker,
             ))
         for rows in out.values():

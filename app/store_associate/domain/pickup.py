@@ -72,6 +72,8 @@ FINAL = {OrderStatus.HANDED_OVER, OrderStatus.REJECTED, OrderStatus.CANCELLED, O
 BEFORE_PICKED = {OrderStatus.NEW, OrderStatus.ACKNOWLEDGED, OrderStatus.PICKING}
 ASSIGNABLE = BEFORE_PICKED | {OrderStatus.PICKED, OrderStatus.AWAITING_TRANSFER}
 COLLECTABLE = {OrderStatus.READY_FOR_PICKUP, OrderStatus.PARTLY_HANDED_OVER}
+# Not ready yet: the store still owes the customer a ready order, so past the promised time it is overdue.
+BEFORE_READY = BEFORE_PICKED | {OrderStatus.PICKED, OrderStatus.STAGED, OrderStatus.AWAITING_TRANSFER}
 # Queues on the device: which statuses each one shows.
 QUEUES: dict[str, frozenset[OrderStatus]] = {
     "new": frozenset({OrderStatus.NEW, OrderStatus.ACKNOWLEDGED}),
