@@ -163,7 +163,7 @@ class Shell:
 
     async def show_orders(self, _e: ft.Event | None = None, queue: str | None = None) -> None:
         self.dev.auth.touch()
-        vm = QueuesViewModel(self.dev.orders)
+        vm = QueuesViewModel(self.dev.orders, lookup=self.dev.lookup)
         if queue:
             vm.load(queue)
         view = QueuesView(vm, self.page, self.open_order, self._back_to_scan, self.open_wave)

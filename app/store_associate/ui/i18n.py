@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_datetime, format_timedelta
@@ -83,5 +84,19 @@ def duration(seconds: float) -> str:
     return format_timedelta(timedelta(seconds=max(0.0, seconds)), locale=get_locale(), threshold=1.1)
 
 
-def local_time(when: datetime) -> str:
-    return format_datetime(when, format="short", locale=get_locale())
+def local_time(when: datetime, zone: str | None = None) -> str:
+    """A stored (UTC) time as the wall clock of `zone`, the store's time zone. Without a known zone the
+    time stays UTC and says so: a bare UTC time read as local is hours wrong at the counter."""
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    tz = _zone(zone) if zone else None
+    if tz is None:
+        return t("time.utc", time=format_datetime(when, format="short", tzinfo=ZoneInfo("UTC"), locale=get_locale()))
+    return format_datetime(when, format="short", tzinfo=tz, locale=get_locale())
+
+
+@lru_cache
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

@@ -49,9 +49,11 @@ class QueuesState:
 
 
 class QueuesViewModel:
-    def __init__(self, orders: Orders, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self.orders, self.clock = orders, clock
+    def __init__(self, orders: Orders, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 lookup: LookupService | None = None) -> None:
+        self.orders, self.clock, self.lookup = orders, clock, lookup
         self.state = QueuesState()
+        self._zone: str | None = None
 
     def load(self, queue: str | None = None) -> QueuesState:
         if queue in QUEUES:
@@ -64,13 +66,20 @@ class QueuesViewModel:
         parcels = self.orders.transfers([o.number for o in shown]) if self.state.current == "incoming" else {}
         self.state.rows = [
             QueueRow(o.number, o.customer, t("orders.items", n=o.items),
-                     local_time(o.promised_at) if o.promised_at else "",
+                     local_time(o.promised_at, self.zone()) if o.promised_at else "",
                      o.overdue, t(f"order.status.{o.status.value}"),
                      t("order.picker", who=o.picker) if o.picker else "",
                      "\n".join(_shipment_text(x) for x in parcels.get(o.number, [])))
             for o in shown
         ]
         return self.state
+
+    def zone(self) -> str | None:
+        """The store's time zone; kept once known (the list is drawn again after every scan and poke), asked
+        again while unknown (a new device has no store list before its first pull)."""
+        if self._zone is None:
+            self._zone = store_zone(self.lookup)
+        return self._zone
 
     def can_wave(self) -> bool:
         return self.state.current in ("new", "picking") and len(self.state.rows) > 1
@@ -89,6 +98,14 @@ class QueuesViewModel:
         return None
 
 
+def store_zone(lookup: LookupService | None) -> str | None:
+    """The time zone of the device's store, from its copy of the store list (None: not known yet)."""
+    if lookup is None:
+        return None
+    here = lookup.store.locations().get(lookup.store_code)
+    return here.timezone if here and here.timezone else None
+
+
 @dataclass(frozen=True)
 class LineRow:
     line_no: int
@@ -100,6 +117,10 @@ class LineRow:
     open: bool
     location: str = ""
     warning: str = ""
+    collectable: bool = False  # picked (or kept from an earlier visit): can be handed over now
+
+
+REST_CHOICES = ("keep", "refund")
 
 
 @dataclass
@@ -119,6 +140,16 @@ class OrderState:
     picker: str = ""
     shipments: list[ShipmentRow] = field(default_factory=list)
     parent: str = ""
+    promised: str = ""
+    # At the counter: the lines ticked to hand over now, and what happens to the unticked rest
+    # ("keep" | "refund"; "" until the clerk chooses: refunding is never what happens by default).
+    chosen: set[int] = field(default_factory=set)
+    rest: str = ""
+    keep_code: bool = False  # refused before the code was looked at: the typed code stays in its field
+
+    @property
+    def unticked(self) -> list[LineRow]:
+        return [ln for ln in self.lines if ln.collectable and ln.line_no not in self.chosen]
 
 
 @dataclass(frozen=True)
@@ -141,6 +172,7 @@ class OrderViewModel:
     def __init__(self, orders: Orders, number: str, lookup: LookupService | None = None, me: str = "") -> None:
         self.orders, self.number, self.lookup, self.me = orders, number, lookup, me
         self.state = OrderState(number=number)
+        self._offered: set[int] = set()  # the collectable lines already offered with a tick box
         self.load()
 
     def load(self) -> OrderState:
@@ -160,8 +192,15 @@ class OrderViewModel:
                            t(f"line.status.{ln.status.value}") + (f" · {t('reject.reason.' + ln.reason)}"
                                                                    if ln.reason else ""),
                            ln.status.value, ln.status is LineStatus.OPEN, shown.location_of(ln.line_no),
-                           self._stock_warning(ln.sku, ln.qty - ln.picked) if ln.status is LineStatus.OPEN else "")
+                           self._stock_warning(ln.sku, ln.qty - ln.picked) if ln.status is LineStatus.OPEN else "",
+                           ln.status in (LineStatus.PICKED, LineStatus.KEPT))
                    for ln in o.lines]
+        # A line that becomes collectable is ticked; the clerk's unticks stay while the line is still there.
+        collectable = {ln.line_no for ln in s.lines if ln.collectable}
+        s.chosen = (s.chosen & collectable) | (collectable - self._offered)
+        self._offered = collectable
+        promised = _promised_at(data)
+        s.promised = local_time(promised, store_zone(self.lookup)) if promised else ""
         s.actions = _actions(o.status)
         if any(ln.status is LineStatus.IN_TRANSIT for ln in o.lines):
             s.actions.add("receive")
@@ -283,9 +322,38 @@ class OrderViewModel:
             return self.state
         return self._do(StageOrder(order=self.number, bin=bin_code.strip()[:32]), t("order.done.staged"))
 
+    def tick(self, line_no: int, on: bool) -> OrderState:
+        """Tick or untick a line to hand over now."""
+        if on:
+            self.state.chosen.add(line_no)
+        else:
+            self.state.chosen.discard(line_no)
+        return self.state
+
+    def choose_rest(self, rest: str) -> OrderState:
+        self.state.rest = rest if rest in REST_CHOICES else ""
+        return self.state
+
     def hand_over(self, pickup_code: str, id_checked: bool, collected_by: str = "") -> OrderState:
-        """Hand over everything picked, after the customer's code (scanned or typed) matches. A customer
-        found by name without the code (a flat phone) is handed over on an ID check instead."""
+        """Hand over the ticked lines, after the customer's code (scanned or typed) matches. A customer
+        found by name without the code (a flat phone) is handed over on an ID check instead. When lines
+        are unticked, the clerk has said whether they are kept for later or refunded."""
+        s = self.state
+        shown = self.orders.shown(self.number)
+        waiting = [ln for ln in shown.order.lines if ln.status in (LineStatus.PICKED, LineStatus.KEPT)] if shown else []
+        lines = [ln.line_no for ln in waiting if ln.line_no in s.chosen]
+        rest = [ln.line_no for ln in waiting if ln.line_no not in s.chosen]
+        s.keep_code = True
+        if not waiting:
+            s.notice, s.error = t("order.refused.not_ready"), True
+            return s
+        if not lines:
+            s.notice, s.error = t("order.hand.none_chosen"), True
+            return s
+        if rest and s.rest not in REST_CHOICES:
+            s.notice, s.error = t("order.hand.choose_rest"), True
+            return s
+        s.keep_code = False
         if pickup_code.strip():
             if not self.orders.is_pickup_code_of(self.number, pickup_code):
                 self.state.notice, self.state.error = t("order.code_mismatch"), True
@@ -293,11 +361,29 @@ class OrderViewModel:
         elif not id_checked:
             self.state.notice, self.state.error = t("order.code_or_id"), True
             return self.state
-        shown = self.orders.shown(self.number)
-        lines = [ln.line_no for ln in shown.order.lines if ln.status in (LineStatus.PICKED, LineStatus.KEPT)]
-        who = collected_by.strip()[:120] or self.state.customer
-        return self._do(HandOverOrder(order=self.number, lines=lines, id_checked=id_checked, collected_by=who),
-                        t("order.done.handed"))
+        who = collected_by.strip()[:120] or s.customer
+        keep = s.rest != "refund"
+        titles = {ln.line_no: ln.title or ln.sku for ln in s.lines}
+        if not rest:
+            done = t("order.done.handed_to", who=who)
+        else:
+            done = t("order.done.handed_part_keep" if keep else "order.done.handed_part_refund", who=who,
+                     given=", ".join(titles.get(n, str(n)) for n in lines),
+                     rest=", ".join(titles.get(n, str(n)) for n in rest))
+        self._do(HandOverOrder(order=self.number, lines=lines, id_checked=id_checked, keep_rest=keep,
+                               collected_by=who), done)
+        if not s.error:
+            # The next visit starts afresh: everything still waiting ticked, the rest not yet decided.
+            s.chosen, s.rest = {ln.line_no for ln in s.lines if ln.collectable}, ""
+        return s
+
+
+def _promised_at(data: dict) -> datetime | None:
+    text = data.get("promised_at") or ""
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _actions(status: OrderStatus) -> set[str]:

@@ -172,9 +172,19 @@ class OrderView:
         await self._run(self.vm.stage, self.bin.value or "")
 
     async def _hand(self, _e: ft.Event) -> None:
-        code, self.code.value = self.code.value or "", ""
-        who, self.collected_by.value = self.collected_by.value or "", ""
+        code, who = self.code.value or "", self.collected_by.value or ""
         await self._run(self.vm.hand_over, code, bool(self.id_checked.value), who)
+        # Refused over the ticks (none, or the rest undecided): the scanned code and the name stay, so the
+        # clerk fixes the choice and taps again without asking for the phone once more.
+        if not self.vm.state.keep_code:
+            self.code.value = self.collected_by.value = ""
+            self.page.update()
+
+    async def _rest(self, e: ft.Event) -> None:
+        self.on_activity()
+        self.vm.choose_rest(e.control.value or "")
+        self.render()
+        self.page.update()
 
     def _build(self) -> None:
         """The parts that hold input fields are built once and only shown or hidden afterwards: a
@@ -182,11 +192,12 @@ class OrderView:
         self.customer = ft.Text("", size=15)
         self.status = ft.Text("", size=16, weight=ft.FontWeight.BOLD)
         self.bin_text = ft.Text("", visible=False)
+        self.promised_text = ft.Text("", visible=False)
         self.picker_text = ft.Text("", visible=False)
         self.parent_text = ft.Text("", visible=False)
         self.shipments = ft.Column(spacing=4)
         self.pending_text = ft.Text("", color=ft.Colors.ORANGE_800, visible=False)
-        self.head = ft.Column([self.customer, labelled("order-status", self.status), self.bin_text,
+        self.head = ft.Column([self.customer, labelled("order-status", self.status), self.promised_text, self.bin_text,
                                self.picker_text, self.parent_text, self.shipments, self.pending_text], spacing=4)
         self._shipment_rows: list[tuple[ft.Control, ft.Text, ft.TextButton]] = []
         self._line_rows: dict[int, tuple[ft.Control, list[ft.Text], ft.Control]] = {}
@@ -203,6 +214,18 @@ class OrderView:
         # Not one wrapping row: a wrapping row cannot hold the expanding field (a grey error box).
         self.code_row = ft.Row([labelled("order-code", self.code, expand=True)])
         self.who_row = ft.Row([labelled("order-collected-by", self.collected_by, expand=True)])
+        # What is handed over now: a tick box per line waiting at the counter, and, when some are unticked,
+        # what happens to those (no choice made for the clerk: a silent refund is money gone).
+        self._hand_boxes: dict[int, tuple[ft.Control, ft.Checkbox]] = {}
+        self.hand_lines = ft.Column(spacing=0)
+        self.rest_group = ft.RadioGroup(content=ft.Row([
+            labelled("order-rest-keep", ft.Radio(value="keep", label=t("order.hand.keep"))),
+            labelled("order-rest-refund", ft.Radio(value="refund", label=t("order.hand.refund"))),
+        ], wrap=True), on_change=self._rest)
+        self.rest_text = ft.Text("", weight=ft.FontWeight.BOLD)
+        self.rest_box = labelled("order-rest", ft.Column([self.rest_text, self.rest_group], spacing=0))
+        self.hand_part = ft.Column([ft.Text(t("order.hand.lines"), weight=ft.FontWeight.BOLD), self.hand_lines,
+                                    self.rest_box], spacing=4)
         self.hand_row = ft.Row([self.id_checked, labelled("order-hand-over", ft.FilledButton(
             t("order.hand_over"), icon=ft.Icons.HANDSHAKE, on_click=self._hand))], wrap=True)
         self.assign_button = labelled("order-assign", ft.OutlinedButton(
@@ -216,7 +239,8 @@ class OrderView:
         # The wrapper is what is shown or hidden: a Semantics around a hidden control is a Flutter error box.
         self.notice_box = labelled("order-notice", self.notice)
         self.body.controls = [card(self.head), self.notice_box, self.ack_row, self.receive_hint, self.scan_row,
-                              self.stage_row, self.code_row, self.who_row, self.hand_row, self.extra_row, self.lines]
+                              self.stage_row, self.code_row, self.who_row, self.hand_part, self.hand_row,
+                              self.extra_row, self.lines]
 
     def render(self) -> None:
         if not self.body.controls:
@@ -225,6 +249,8 @@ class OrderView:
         self.customer.value = f"{s.customer} · {s.total}"
         self.status.value = s.status
         self.bin_text.value, self.bin_text.visible = t("order.in_bin", bin=s.bin), bool(s.bin)
+        self.promised_text.value = t("order.promised", when=s.promised)
+        self.promised_text.visible = bool(s.promised)
         self.picker_text.value, self.picker_text.visible = t("order.picker", who=s.picker), bool(s.picker)
         self.parent_text.value, self.parent_text.visible = t("order.parent", parent=s.parent), bool(s.parent)
         self.shipments.controls = [self._shipment(i, x) for i, x in enumerate(s.shipments)]
@@ -243,10 +269,32 @@ class OrderView:
         self.label_button.visible = "label" in s.actions
         self.extra_row.visible = any(c.visible for c in self.extra_row.controls)
         self.stage_row.visible = "stage" in s.actions
-        self.code_row.visible = self.who_row.visible = self.hand_row.visible = "hand_over" in s.actions
+        handing = "hand_over" in s.actions
+        self.code_row.visible = self.who_row.visible = self.hand_row.visible = self.hand_part.visible = handing
+        self.hand_lines.controls = [self._hand_box(ln) for ln in s.lines if ln.collectable]
+        unticked = s.unticked
+        self.rest_box.visible = handing and bool(unticked) and len(unticked) < len(self.hand_lines.controls)
+        self.rest_text.value = t("order.hand.rest", n=len(unticked))
+        self.rest_group.value = s.rest or None
         # Always offered: the ID check is what hands over an order to a customer found by name, without code.
         self.id_checked.label = t("order.id_checked_required") if s.id_check else t("order.id_checked")
         self.lines.controls = [self._line(ln, "pick" in s.actions) for ln in s.lines]
+
+    def _hand_box(self, ln: LineRow) -> ft.Control:
+        """A line's tick box at the counter: built once per line, its tick following the view-model."""
+        if ln.line_no not in self._hand_boxes:
+            async def ticked(e: ft.Event, n: int = ln.line_no) -> None:
+                self.on_activity()
+                self.vm.tick(n, bool(e.control.value))
+                self.render()
+                self.page.update()
+
+            box = ft.Checkbox(on_change=ticked)
+            self._hand_boxes[ln.line_no] = (labelled(f"hand-line-{ln.line_no}", box), box)
+        row, box = self._hand_boxes[ln.line_no]
+        box.label = f"{ln.title or ln.sku} · {ln.progress}"
+        box.value = ln.line_no in self.vm.state.chosen
+        return row
 
     def _shipment(self, i: int, x: ShipmentRow) -> ft.Control:
         """A parcel coming here: where from, its state, the carrier and tracking number, and a link to the
