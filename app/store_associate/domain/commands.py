@@ -7,13 +7,35 @@ are deltas, so that two clerks changing the same SKU offline both count.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from . import pickup
+from .codes import GS
 from .permissions import Permission
+
+# Control characters (C0, DEL, C1) have no place in what a person types here: PostgreSQL refuses NUL in
+# text, so one would fail the whole push it is written in, and the others only garble logs and screens.
+# (Pydantic already refuses a lone surrogate in any str: it could not be stored either.)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def refuse_controls(value: str, allowed: str = "") -> str:
+    """The value, if its only control characters are the `allowed` ones (a ValueError says where one is)."""
+    for found in _CONTROL.finditer(value):
+        if found.group() not in allowed:
+            raise ValueError(f"control character U+{ord(found.group()):04X} at position {found.start()} "
+                             "is not allowed")
+    return value
+
+
+Text = Annotated[str, AfterValidator(refuse_controls)]
+"""Free text (a note, a bin, a name): no control characters. Add the length with Field()."""
+# A scanned code may carry GS1's FNC1 separator (GS), which domain/codes.interpret reads; nothing else.
+ScannedText = Annotated[str, AfterValidator(lambda value: refuse_controls(value, GS))]
 
 Sku = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")]
 ADJUST_REASONS = ("damaged", "found", "theft", "correction", "received", "returned_to_vendor")
@@ -44,7 +66,7 @@ class AdjustStock(Command):
     sku: Sku
     delta: int = Field(ge=-MAX_QTY, le=MAX_QTY)
     reason: Literal["damaged", "found", "theft", "correction", "received", "returned_to_vendor"]
-    note: str = Field(default="", max_length=200)
+    note: Text = Field(default="", max_length=200)
 
     def stock_deltas(self) -> dict[str, int]:
         return {self.sku: self.delta}
@@ -65,6 +87,7 @@ class CountStock(Command):
 
 
 OrderNumber = Annotated[str, Field(min_length=3, max_length=20, pattern=r"^[A-Z0-9-]+$")]
+LineNo = Annotated[int, Field(ge=1, le=500)]
 
 
 class OrderCommand(Command):
@@ -82,7 +105,7 @@ class PickLine(OrderCommand):
     name: ClassVar[str] = "pick_line"
     line_no: int = Field(ge=1, le=500)
     qty: int = Field(default=1, ge=1, le=999)
-    scanned: str = Field(default="", max_length=128)  # the code scanned to verify the item
+    scanned: ScannedText = Field(default="", max_length=128)  # the code scanned to verify the item
 
 
 class RejectOrderLine(OrderCommand):
@@ -93,15 +116,15 @@ class RejectOrderLine(OrderCommand):
 
 class StageOrder(OrderCommand):
     name: ClassVar[str] = "stage_order"
-    bin: str = Field(min_length=1, max_length=32)
+    bin: Text = Field(min_length=1, max_length=32)
 
 
 class HandOverOrder(OrderCommand):
     name: ClassVar[str] = "hand_over"
-    lines: list[int] = Field(min_length=1, max_length=500)
+    lines: list[LineNo] = Field(min_length=1, max_length=500)
     id_checked: bool = False
     keep_rest: bool = True
-    collected_by: str = Field(default="", max_length=120)
+    collected_by: Text = Field(default="", max_length=120)
 
 
 StaffNumber = Annotated[str, Field(max_length=16, pattern=r"^[A-Za-z0-9-]*$")]
@@ -126,7 +149,7 @@ class RerouteLines(OrderCommand):
     """Lines this store cannot fill: collect them at another store, or ship them here from another location."""
 
     name: ClassVar[str] = "reroute_lines"
-    lines: list[int] = Field(min_length=1, max_length=500)
+    lines: list[LineNo] = Field(min_length=1, max_length=500)
     to: StoreCode
     ship: bool = False
     reason: Literal["not_in_stock", "damaged", "wrong_item_on_shelf"] = "not_in_stock"
@@ -137,7 +160,7 @@ class ReceiveLine(OrderCommand):
 
     name: ClassVar[str] = "receive_line"
     line_no: int = Field(ge=1, le=500)
-    scanned: str = Field(default="", max_length=128)
+    scanned: ScannedText = Field(default="", max_length=128)
 
 
 class ResendReady(OrderCommand):
@@ -185,10 +208,12 @@ class Mutation(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     id: int = Field(ge=1)
-    name: str = Field(min_length=1, max_length=40)
+    # The envelope is written to the mutation log whatever becomes of the command: a name or staff number
+    # that could not be stored refuses the push (422) rather than failing it (500). A device never makes one.
+    name: Text = Field(min_length=1, max_length=40)
     version: int = Field(default=1, ge=1, le=100)
     args: dict
-    staff_number: str | None = Field(default=None, max_length=16)
+    staff_number: Text | None = Field(default=None, max_length=16)
     created_at: datetime
 
 

@@ -302,7 +302,8 @@ def _promised(value: str | datetime | None, now: datetime) -> datetime:
     if value is None:
         return now + timedelta(hours=2)  # the web shop's usual promise when it sends none
     when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    # In UTC: SQLite's DateTime keeps the wall time and drops the offset (the API sends UTC already).
+    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 class IntakeQueue:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, EmailStr, Field, StrictBool, StrictInt
 from sqlalchemy import select
 
+from ...domain.commands import StoreCode, Text
 from ...domain.permissions import Permission
 from .. import orders
 from ..intake import IntakeError
@@ -23,31 +24,60 @@ Intake = principal_dep(Permission.ORDER_INTAKE)
 Reader = principal_dep(Permission.ORDERS_READ)
 
 
+def _named(value: str) -> str:
+    if not value.strip():
+        raise ValueError("the customer's name is blank")
+    return value
+
+
 class CustomerIn(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
-    email: EmailStr
+    name: Annotated[Text, AfterValidator(_named)] = Field(min_length=1, max_length=120)
+    email: EmailStr = Field(max_length=254)
     phone: str = Field(default="", max_length=40, pattern=r"^[0-9 +()./-]*$")
     locale: str = Field(default="en", max_length=16, pattern=r"^[A-Za-z]{2}([_-][A-Za-z]{2})?$")
 
 
 Sku = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
+# The oldest and latest promise taken: anything outside is a mistake (a mistyped year), and it keeps the
+# order's date arithmetic (expiry, reminders) far from datetime's limits.
+PROMISE_RANGE = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+
+
+def _iso_text(value: object) -> object:
+    # A number would be read as seconds or milliseconds since 1970 by its size: a guess, not a promise.
+    if not isinstance(value, str):
+        raise ValueError("promised_at is an ISO 8601 date and time with a UTC offset, e.g. 2026-11-26T10:00:00Z")
+    return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    """The promise as the same instant in UTC: SQLite's DateTime keeps the wall time and drops the offset."""
+    try:
+        when = value.astimezone(UTC)
+    except OverflowError:  # (e.g. 0001-01-01T00:00+01:00): before year 1 in UTC
+        raise ValueError("promised_at is out of range") from None
+    if not PROMISE_RANGE[0] <= when < PROMISE_RANGE[1]:
+        raise ValueError(f"promised_at must be from {PROMISE_RANGE[0].year} to {PROMISE_RANGE[1].year - 1}")
+    return when
 
 
 class LineIn(BaseModel):
     sku: str = Sku
-    qty: int = Field(ge=1, le=99)
+    # Strict: a JSON integer. `true`, "2" or 2.5 is a web shop's bug, not a quantity to guess at.
+    qty: StrictInt = Field(ge=1, le=99)
     substitute: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$",
                                    description="a SKU the customer accepts if this one cannot be found")
 
 
 class OrderIn(BaseModel):
-    store: str = Field(min_length=1, max_length=16)
+    store: StoreCode
     fulfilment: Literal["pickup", "ship_to_store"] = Field(
         default="pickup", description="ship_to_store: the items come from a warehouse or another store")
     customer: CustomerIn
     lines: list[LineIn] = Field(min_length=1, max_length=50)
-    promised_at: datetime | None = None
-    id_check: bool = False
+    promised_at: Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)] | None = Field(
+        default=None, description="with a UTC offset or Z (a time without one is refused); answered in UTC")
+    id_check: StrictBool = False
 
 
 class LineOut(BaseModel):
