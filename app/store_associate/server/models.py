@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, String, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, String, TypeDecorator, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 if TYPE_CHECKING:
@@ -21,6 +21,25 @@ if TYPE_CHECKING:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp with time zone that is UTC with its offset on both databases. SQLite keeps no offset: an
+    aware time is written as UTC (not as its local wall clock) and read back as UTC; PostgreSQL answers in
+    the session's time zone, read back as UTC too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None or value.tzinfo is None:
+            return value  # naive is UTC by this schema's rule
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _ts(**kw: Any) -> Any:
@@ -330,12 +349,16 @@ class OrderLine(SQLModel, table=True):
 
 
 class OrderEvent(SQLModel, table=True):
-    """The audit trail of an order: who did what, when, from which device."""
+    """The audit trail of an order: who did what, when, from which device.
+
+    `at` is when the person did it (a device's step: the time it was done, offline perhaps, as the device's
+    clock had it, never later than the server's time); `recorded_at` is when the server wrote it down."""
 
     __tablename__ = "order_event"
     id: int | None = Field(default=None, primary_key=True)
     order_number: str = Field(max_length=20, index=True)
-    at: datetime = _ts()
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    recorded_at: datetime | None = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), default=utcnow))
     action: str = Field(max_length=32)
     staff_number: str | None = Field(default=None, max_length=16)
     device_id: str | None = Field(default=None, max_length=32)
@@ -348,8 +371,10 @@ class Notification(SQLModel, table=True):
     __tablename__ = "notification"
     id: int | None = Field(default=None, primary_key=True)
     order_number: str = Field(max_length=20, index=True)
-    kind: str = Field(max_length=24)  # ready | completed | rejected | expired | cancelled | partly_collected
+    kind: str = Field(max_length=24)  # ready | completed | rejected | expired | cancelled | partly_collected | ...
     to_email: str = Field(max_length=254)
+    # What the message is about beyond the order, fixed when queued (line_rejected: the line and its refund).
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default=text("'{}'")))
     status: str = Field(default="pending", max_length=16, index=True)  # pending | sent | failed
     attempts: int = 0
     created_at: datetime = _ts()
