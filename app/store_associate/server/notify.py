@@ -7,6 +7,7 @@ for a step that did not happen, and never lost for one that did. The sender buil
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import logging
@@ -14,6 +15,7 @@ import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 from email.utils import make_msgid
 from functools import lru_cache
@@ -23,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import segno
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_datetime_format
+from babel.numbers import format_currency
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
@@ -54,6 +57,22 @@ def pickup_qr_png(pickup_code: str) -> bytes:
     return buf.getvalue()
 
 
+def _babel_locale(locale: str) -> Locale:
+    try:
+        return Locale.parse((locale or "en").replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def money(amount: str, currency: str, locale: str) -> str:
+    """An amount as the customer reads it in their language ("$25.98", "25,98 US$")."""
+    try:
+        value = Decimal(amount)
+    except (InvalidOperation, TypeError):
+        return f"{amount} {currency}"
+    return format_currency(value, currency or "USD", locale=_babel_locale(locale))
+
+
 def collect_by(expires: datetime, timezone: str, locale: str) -> str:
     """When a ready order stops waiting, as the customer reads it: in the store's local time (its opening hours
     in the same e-mail are local too), with the hour (a store may keep orders only hours), in their language."""
@@ -62,10 +81,7 @@ def collect_by(expires: datetime, timezone: str, locale: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         where = ZoneInfo("UTC")
     local = (expires if expires.tzinfo else expires.replace(tzinfo=UTC)).astimezone(where)
-    try:
-        lang = Locale.parse((locale or "en").replace("-", "_"))
-    except (UnknownLocaleError, ValueError):
-        lang = Locale.parse("en")
+    lang = _babel_locale(locale)
     return str(get_datetime_format("full", locale=lang)).replace(
         "{1}", format_date(local, "full", locale=lang)).replace("{0}", format_time(local, "short", locale=lang))
 
@@ -84,6 +100,11 @@ def build(session: Session, note: Notification, sender: str) -> EmailMessage:
               "code": f"PU-{order.pickup_code}", "hours": hours,
               "expires": collect_by(expires, store.timezone, customer.locale or "en"),
               "parent": order.parent_number or order.number, "tracking": _tracking(session, order.number, tpl)}
+    if note.kind == "line_rejected":
+        about = note.detail or {}
+        fields["item"] = f"{about.get('qty', '')} \u00d7 {about.get('name', '')}"
+        fields["refund"] = money(str(about.get("amount", "0")), about.get("currency") or order.currency,
+                                 customer.locale or "en")
     msg = EmailMessage()
     msg["Subject"] = tpl[f"{note.kind}.subject"].format(**fields)
     msg["From"] = sender
@@ -92,9 +113,12 @@ def build(session: Session, note: Notification, sender: str) -> EmailMessage:
     msg.set_content(tpl[f"{note.kind}.body"].format(**fields))
     if note.kind in ("ready", "partly_collected", "reminder"):
         cid = make_msgid()
-        html = tpl[f"{note.kind}.body"].format(**fields).replace("\n", "<br>")
-        msg.add_alternative(f"<p>{html}</p><p><img src=\"cid:{cid[1:-1]}\" alt=\"PU-{order.pickup_code}\"></p>",
-                            subtype="html")
+        # Every value is escaped for HTML (the customer's name is whatever the web shop was given); the
+        # template's own text is ours. The plain-text part above keeps the values as they are.
+        escaped = {k: html.escape(str(v), quote=True) for k, v in fields.items()}
+        body = tpl[f"{note.kind}.body"].format(**escaped).replace("\n", "<br>")
+        alt = html.escape(f"PU-{order.pickup_code}", quote=True)
+        msg.add_alternative(f"<p>{body}</p><p><img src=\"cid:{cid[1:-1]}\" alt=\"{alt}\"></p>", subtype="html")
         msg.get_payload()[1].add_related(pickup_qr_png(order.pickup_code), maintype="image", subtype="png",
                                          cid=cid, filename=f"pickup-{order.number}.png")
     return msg

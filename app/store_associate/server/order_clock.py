@@ -21,7 +21,7 @@ from ..config import get_settings
 from ..domain.pickup import COLLECTABLE, Expire, OrderStatus, Refused, apply
 from .crud import lock_counter, next_versions
 from .models import CustomerOrder, OrderEvent, Store, pickup_hours
-from .orders import _stock_effects, domain_order, load, queue_notification
+from .orders import _stock_effects, domain_order, load, queue_notification, record_refund
 from .periodic import Periodic
 from .sync import notify
 
@@ -75,6 +75,7 @@ def sweep(engine: Engine, now: datetime, remind_before: timedelta,
                 session.add(OrderEvent(order_number=number, action="expired",
                                        detail={"expires_at": expires.isoformat()}))
                 _stock_effects(session, store, number, effects, None, None)
+                record_refund(session, order, [by_no[n] for n in effects.refund_lines], "expired", None, None)
                 queue_notification(session, order, "expired")
                 notify(session, store)
                 done["expired"] += 1

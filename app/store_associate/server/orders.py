@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from ..config import get_settings
-from ..domain.commands import OrderCommand, PickLine, ReceiveLine, pickup_action
+from ..domain.commands import OrderCommand, PickLine, ReceiveLine, RejectOrderLine, pickup_action
 from ..domain.pickup import (
     Effects,
     Line,
@@ -47,6 +47,19 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def step_time(done_at: datetime | None, now: datetime) -> datetime:
+    """When a person did a step, for the audit trail: the device's time of it (offline steps reach the server
+    later), in UTC (a naive time is UTC, as devices send it), but never after the server's `now`: a device
+    whose clock runs fast must not date a step in the future."""
+    if done_at is None:
+        return now
+    try:
+        done = done_at.replace(tzinfo=UTC) if done_at.tzinfo is None else done_at.astimezone(UTC)
+    except OverflowError:  # year 1 with an offset west of UTC: no clock this far off is worth believing
+        return now
+    return min(done, now)
 
 
 def _new_number(session: Session) -> str:
@@ -108,9 +121,10 @@ def verify_scan(session: Session, sku: str, scanned: str) -> bool:
 
 
 def perform(session: Session, store: str, command: OrderCommand, staff: str | None, device: str | None,
-            mutation_id: int | None) -> Effects:
+            mutation_id: int | None, done_at: datetime | None = None) -> Effects:
     """Apply one step. Raises pickup.Refused (a rejection the device shows) when it does not fit; every
-    check is made before the first write, so a refused step leaves nothing behind."""
+    check is made before the first write, so a refused step leaves nothing behind. `done_at`: when the
+    person did it, by the device's clock (see step_time); the trail is dated then."""
     found = load(session, store, command.order)
     if found is None:
         raise Refused("order.refused.not_found", command.order)
@@ -133,26 +147,59 @@ def perform(session: Session, store: str, command: OrderCommand, staff: str | No
         row.picked, row.status, row.reason, row.substitute_sku = ln.picked, ln.status.value, ln.reason, ln.substitute
     order.status, order.bin, order.picker = new.status.value, new.bin, new.picker
     now = now_utc()
+    at = step_time(done_at, now)
+    # The pickup window runs from when the server made the order ready: the customer is told it then.
     if new.status is OrderStatus.READY_FOR_PICKUP and order.expires_at is None:
         order.expires_at = now + timedelta(hours=session.get(Store, store).pickup_hours(get_settings()))
     order.updated_at, order.version = now, next_versions(session, 1)
     session.add(OrderEvent(order_number=order.number, action=command.name, staff_number=staff, device_id=device,
-                           detail=command.model_dump(mode="json")))
-    _stock_effects(session, store, order.number, effects, device, mutation_id)
+                           detail=command.model_dump(mode="json"), at=at, recorded_at=now))
+    _stock_effects(session, store, order.number, effects, device, mutation_id, at)
     if isinstance(command, ReceiveLine):
         transfers.line_received(session, order.number, command.line_no)
     if effects.cancel_transfers:
         transfers.cancel_open(session, order.number)
+    child = None
     if effects.reroute is not None:
-        _reroute(session, order, [by_no[n] for n in effects.reroute.lines], effects.reroute)
+        child = _reroute(session, order, [by_no[n] for n in effects.reroute.lines], effects.reroute, at)
     elif effects.notify:
         queue_notification(session, order, effects.notify)
+    refund = record_refund(session, order, [by_no[n] for n in effects.refund_lines], command.name, staff, device,
+                           at, to_order=child)
+    if isinstance(command, RejectOrderLine) and effects.notify is None:
+        # One line is gone, the rest is still being prepared: the customer hears of it now, not at the end.
+        # (When it was the last line, the order's own "rejected" message says it all.)
+        line = by_no[command.line_no]
+        queue_notification(session, order, "line_rejected",
+                           {"line_no": line.line_no, "name": line.name, "qty": line.qty,
+                            "amount": refund["amount"], "currency": order.currency})
     return effects
 
 
-def queue_notification(session: Session, order: CustomerOrder, kind: str) -> None:
+def queue_notification(session: Session, order: CustomerOrder, kind: str, detail: dict | None = None) -> None:
     customer = session.get(Customer, order.customer_id)
-    session.add(Notification(order_number=order.number, kind=kind, to_email=customer.email))
+    session.add(Notification(order_number=order.number, kind=kind, to_email=customer.email, detail=detail or {}))
+
+
+def record_refund(session: Session, order: CustomerOrder, lines: list[OrderLine], cause: str, staff: str | None,
+                  device: str | None, at: datetime | None = None, to_order: str | None = None) -> dict:
+    """The refund a step owes the customer, in the order's trail ("refund_recorded"): which lines, how many
+    units, how much (a Decimal string in the order's currency, at the prices the customer paid). `to_order`:
+    the lines moved to that order, which carries their amount. Returns the event's detail (none for no lines)."""
+    if not lines:
+        return {}
+    cent = Decimal("0.01")
+    rows = [{"line_no": ln.line_no, "sku": ln.sku, "name": ln.name, "qty": ln.qty, "unit_price": str(ln.unit_price),
+             "amount": str((Decimal(ln.unit_price) * ln.qty).quantize(cent))}
+            for ln in sorted(lines, key=lambda x: x.line_no)]
+    detail = {"cause": cause, "lines": rows, "units": sum(r["qty"] for r in rows),
+              "amount": str(sum((Decimal(r["amount"]) for r in rows), Decimal("0")).quantize(cent)),
+              "currency": order.currency}
+    if to_order:
+        detail["to_order"] = to_order
+    session.add(OrderEvent(order_number=order.number, action="refund_recorded", staff_number=staff,
+                           device_id=device, detail=detail, **({"at": at} if at else {})))
+    return detail
 
 
 def _check_reroute(session: Session, order: CustomerOrder, lines: list[OrderLine], reroute: Reroute) -> None:
@@ -166,13 +213,15 @@ def _check_reroute(session: Session, order: CustomerOrder, lines: list[OrderLine
             raise Refused("order.refused.no_stock_there", f"{by_no[n].sku}@{reroute.to}")
 
 
-def _reroute(session: Session, order: CustomerOrder, lines: list[OrderLine], reroute: Reroute) -> None:
-    """Ship the lines here from the other location (a transfer), or move them to a new order there."""
+def _reroute(session: Session, order: CustomerOrder, lines: list[OrderLine], reroute: Reroute,
+             at: datetime | None = None) -> str | None:
+    """Ship the lines here from the other location (a transfer), or move them to a new order there (its
+    number is returned)."""
     if reroute.ship:
         transfers.request(session, order, reroute.to, [{"line_no": ln.line_no, "sku": ln.sku, "qty": ln.qty}
                                                        for ln in lines])
         queue_notification(session, order, "in_transit")
-        return
+        return None
     child = CustomerOrder(
         number=_new_number(session), store_code=reroute.to, channel=order.channel, fulfilment="pickup",
         status=OrderStatus.NEW.value, customer_id=order.customer_id, pickup_code=new_pickup_code(),
@@ -186,19 +235,21 @@ def _reroute(session: Session, order: CustomerOrder, lines: list[OrderLine], rer
     paid = [(SimpleNamespace(sku=ln.sku, name=ln.name, price=ln.unit_price), ln.qty, ln.substitute_sku)
             for ln in lines]
     _add_lines(session, child, paid, reserve_from=next_versions(session, len({ln.sku for ln in lines})))
+    when = {"at": at} if at else {}
     session.add(OrderEvent(order_number=child.number, action="rerouted_from",
                            detail={"order": order.number, "store": order.store_code,
-                                   "lines": [ln.line_no for ln in lines]}))
+                                   "lines": [ln.line_no for ln in lines]}, **when))
     session.add(OrderEvent(order_number=order.number, action="rerouted_to",
-                           detail={"order": child.number, "store": child.store_code}))
+                           detail={"order": child.number, "store": child.store_code}, **when))
     queue_notification(session, child, "rerouted")
     from .sync import notify
 
     notify(session, child.store_code)
+    return child.number
 
 
 def _stock_effects(session: Session, store: str, number: str, fx: Effects, device: str | None,
-                   mutation_id: int | None) -> None:
+                   mutation_id: int | None, at: datetime | None = None) -> None:
     changes: dict[str, dict[str, int]] = {}
     reasons: dict[str, str] = {}
 
@@ -228,7 +279,8 @@ def _stock_effects(session: Session, store: str, number: str, fx: Effects, devic
             .where(CustomerOrder.store_code == store, OrderLine.sku == sku, OrderLine.status == "open",
                    CustomerOrder.number != number)
         ).scalars():
-            session.add(OrderEvent(order_number=other, action="stock_alert", detail={"sku": sku}))
+            session.add(OrderEvent(order_number=other, action="stock_alert", detail={"sku": sku},
+                                   **({"at": at} if at else {})))
             o = session.get(CustomerOrder, other)
             o.version = next_versions(session, 1)
 

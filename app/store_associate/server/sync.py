@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy import JSON, Engine, Executable, bindparam, insert, select, text, update
+from sqlalchemy.exc import DataError
 from sqlmodel import Session
 
 from ..domain.commands import (
@@ -67,6 +68,14 @@ class Rejected(Exception):
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def _utc(t: datetime) -> datetime:
+    """A device's time in UTC (SQLite would keep an offset time's wall clock and drop the offset)."""
+    try:
+        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    except OverflowError:  # year 1 west of UTC: kept as sent
+        return t
 
 
 def sync_state(session: Session, device_id: str) -> DeviceSyncState:
@@ -310,7 +319,7 @@ class _Batch:
             "device_id": p.device_id, "mutation_id": m.id, "store_code": p.store_code, "name": m.name[:40],
             "version": m.version, "args": m.args if status == "applied" or reason != REJECT_MALFORMED else {},
             "staff_number": m.staff_number, "status": status, "reason": reason, "detail": detail,
-            "created_at": m.created_at, "applied_at": self.now,
+            "created_at": _utc(m.created_at), "applied_at": self.now,
         })
         return MutationResult(m.id, status, reason, detail)
 
@@ -347,9 +356,17 @@ class _Batch:
         try:
             with self.session.begin_nested():  # a rejection half-way leaves nothing of this step behind
                 orders.perform(self.session, self.store, command, m.staff_number or p.staff_number,
-                               p.device_id, m.id)
+                               p.device_id, m.id, done_at=m.created_at)
         except OrderRefused as exc:
             raise Rejected(exc.reason, exc.detail) from None
+        except DataError as exc:
+            # A value this database cannot hold (input validation should have stopped it): the savepoint is
+            # rolled back and this step alone is refused, else the device would resend the batch forever.
+            # Lock timeouts, deadlocks and serialisation failures are not DataError: they fail the push.
+            log.warning("order step %s of device %s refused by the database: %s", m.id, p.device_id,
+                        type(exc.orig).__name__)
+            raise Rejected(REJECT_MALFORMED, f"the database could not store a value of this step "
+                                             f"({type(exc.orig).__name__})") from None
         finally:
             # The step may have changed stock (handover, not in stock): read the figures again.
             self.on_hand.clear()

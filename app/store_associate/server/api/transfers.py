@@ -13,7 +13,7 @@ from ...domain.carriers import TrackingError
 from ...domain.permissions import Permission
 from .. import transfers
 from ..crud import lock_counter
-from ..models import CustomerOrder, Store, Transfer
+from ..models import CustomerOrder, OrderEvent, Store, Transfer
 from ..orders import queue_notification
 from ..sync import notify
 from .deps import SessionDep, principal_dep, require_own_store
@@ -76,6 +76,12 @@ def ship(transfer_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], body: ShipI
         raise ApiError(exc.status, exc.error, exc.message) from None
     order = session.get(CustomerOrder, transfer.order_number)
     if changed and order is not None:
+        # Who sent the order's units, how, and under which number: the order's trail, with its other steps.
+        session.add(OrderEvent(order_number=order.number, action="transfer_shipped",
+                               staff_number=principal.staff_number, device_id=principal.device_id,
+                               detail={"transfer": transfer.id, "from": transfer.from_location,
+                                       "to": transfer.to_store, "carrier": transfer.carrier,
+                                       "tracking": transfer.tracking, "lines": transfer.lines}))
         queue_notification(session, order, "shipped")  # with the tracking link
         notify(session, transfer.to_store)
     session.commit()
