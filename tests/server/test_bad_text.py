@@ -252,3 +252,17 @@ def test_promised_at_is_kept_as_the_instant_sent(server):
     assert (stored if stored.tzinfo else stored.replace(tzinfo=UTC)) == sent
     shown = httpx.get(f"{server.url}/api/v1/orders/{first.json()['number']}", headers=server.sign_in("manager"))
     assert datetime.fromisoformat(shown.json()["promised_at"]) == sent
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders/SA-%0012345", "/api/v1/orders/SA-%0012345/events",
+                                  "/api/v1/orders/%ED%A0%80", "/api/v1/orders/" + "9" * 5000])
+def test_reading_an_order_by_a_hostile_number_finds_none(server, path):
+    r = httpx.get(server.url + path, headers=server.sign_in("manager"))
+    assert r.status_code == 404 and r.json()["detail"]["error"] == "order.not_found", r.text
+
+
+@pytest.mark.parametrize("role,params", [("manager", {"store": "NYC-01", "status": "new\x00"}),
+                                         ("admin", {"store": "NYC\x00"})])
+def test_listing_orders_with_a_hostile_filter_is_refused(server, role, params):
+    r = httpx.get(f"{server.url}/api/v1/orders", params=params, headers=server.sign_in(role))
+    assert r.status_code == 422 and r.json()["detail"]["error"] == "request.invalid", r.text
