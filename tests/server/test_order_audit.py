@@ -135,6 +135,9 @@ def test_an_offline_step_is_dated_when_the_clerk_did_it(server):
     assert before - timedelta(seconds=1) <= aware(trail["pick_line"]["at"]) <= after + timedelta(seconds=1)
     for e in events(server, n):  # every time has its offset, on either database
         aware(e["at"])
+    # The answer says when the server recorded it as well.
+    assert aware(trail["acknowledge_order"]["recorded_at"]) - aware(trail["acknowledge_order"]["at"]) > \
+        timedelta(hours=2)
     with db(server) as s:
         ack = s.execute(select(OrderEvent).where(OrderEvent.order_number == n,
                                                  OrderEvent.action == "acknowledge_order")).scalar_one()

@@ -326,4 +326,5 @@ def order_json(order: CustomerOrder, lines: list[OrderLine], customer: Customer 
 def _iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).isoformat()
+    # A PostgreSQL session in another time zone answers the same instant with its own offset: always UTC.
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC).isoformat()

@@ -132,7 +132,10 @@ class OrderOut(BaseModel):
 
 
 class EventOut(BaseModel):
-    at: datetime
+    at: datetime = Field(description="When the person did it (the device's clock, in UTC, never later than "
+                                        "the server's)")
+    recorded_at: datetime | None = Field(None, description="When the server recorded it (later for a step "
+                                                              "done offline)")
     action: str
     staff_number: str | None
     device_id: str | None
@@ -221,5 +224,5 @@ def order_events(number: str, principal: Reader, session: SessionDep) -> list[Ev
     order = _own(principal, session, number)
     rows = session.execute(select(OrderEvent).where(OrderEvent.order_number == order.number)
                            .order_by(OrderEvent.id)).scalars()
-    return [EventOut(at=e.at, action=e.action, staff_number=e.staff_number, device_id=e.device_id, detail=e.detail)
-            for e in rows]
+    return [EventOut(at=e.at, recorded_at=e.recorded_at, action=e.action, staff_number=e.staff_number,
+                     device_id=e.device_id, detail=e.detail) for e in rows]
