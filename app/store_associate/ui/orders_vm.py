@@ -173,6 +173,7 @@ class OrderViewModel:
         self.orders, self.number, self.lookup, self.me = orders, number, lookup, me
         self.state = OrderState(number=number)
         self._offered: set[int] = set()  # the collectable lines already offered with a tick box
+        self._zone: str | None = None  # the store's time zone, once known (the screen redraws on every poke)
         self.load()
 
     def load(self) -> OrderState:
@@ -200,7 +201,9 @@ class OrderViewModel:
         s.chosen = (s.chosen & collectable) | (collectable - self._offered)
         self._offered = collectable
         promised = _promised_at(data)
-        s.promised = local_time(promised, store_zone(self.lookup)) if promised else ""
+        if promised and self._zone is None:
+            self._zone = store_zone(self.lookup)
+        s.promised = local_time(promised, self._zone) if promised else ""
         s.actions = _actions(o.status)
         if any(ln.status is LineStatus.IN_TRANSIT for ln in o.lines):
             s.actions.add("receive")

@@ -101,6 +101,10 @@ def test_part_handed_over_the_rest_refunded(device, sqlite_server):
     final = on_server(sqlite_server, order["number"])
     assert final["status"] == "handed_over"
     assert [ln["status"] for ln in final["lines"]] == ["refunded", "handed_over"]
+    events = httpx.get(f"{sqlite_server.url}/api/v1/orders/{order['number']}/events",
+                       headers=sqlite_server.sign_in("manager")).json()
+    (refund,) = [e for e in events if e["action"] == "refund_recorded"]  # only the unticked line is refunded
+    assert [ln["line_no"] for ln in refund["detail"]["lines"]] == [1]
 
 
 def test_handing_over_nothing_is_refused(device, sqlite_server):
