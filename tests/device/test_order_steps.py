@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -330,10 +331,19 @@ def test_an_app_start_reads_laid_over_orders_back_and_lays_over_again_what_chang
     # hand shows through: proof that it was read, not worked out again).
     kept(status="staged")
     assert started()[n] == "staged"
-    # Kept under other rules, or unreadable: laid over again, and kept right.
-    for basis in ('[[1, "new", 3, ""], [1, 2], 0]', "not json", '{"a": 1}'):
-        kept(status="staged", basis=basis)
+    # Kept under other rules (the same order row and steps, another app version), or unreadable: laid over
+    # again, and kept right.
+    (basis,) = device.store._db.execute("SELECT basis FROM order_overlay").fetchone()
+    row, ids, rules = json.loads(basis)
+    for other in (json.dumps([row, ids, rules + "-older"]), "not json", '{"a": 1}'):
+        kept(status="staged", basis=other)
         assert started()[n] == "picking"
+        assert device.store._db.execute("SELECT basis FROM order_overlay").fetchone() == (basis,)
+    # A row kept under other rules for an order with nothing pending any more is forgotten, not kept for good.
+    device.store._db.execute("INSERT INTO order_overlay(number, basis, status, picker, items) VALUES"
+                             " ('SA-GONE', ?, 'picking', '', 1)", (json.dumps([row, ids, rules + "-older"]),))
+    started()
+    assert device.store._db.execute("SELECT count(*) FROM order_overlay WHERE number = 'SA-GONE'").fetchone() == (0,)
     # The order's row changed (a pull) or another step was recorded: laid over again.
     kept(status="staged")
     device.orders.do(PickLine(order=n, line_no=2, qty=1, scanned=sqlite_server.gtin("100044")))
@@ -348,6 +358,22 @@ def test_an_app_start_reads_laid_over_orders_back_and_lays_over_again_what_chang
     assert device.outbox.pending_count() == 0
     assert started()[n] == "picked"
     assert device.store._db.execute("SELECT count(*) FROM order_overlay").fetchone() == (0,)
+
+
+def test_a_waiting_step_that_todays_rules_refuse_leaves_the_screens_working(device, sqlite_server):
+    """A step an older app recorded (before control characters were refused), still waiting to be sent: the
+    queue and the order are shown without it, as the server will refuse it too."""
+    o = sqlite_server.place_order([{"sku": "100045", "qty": 1}])
+    n = o["number"]
+    device.sync()
+    go_offline(device)
+    device.orders.do(PickLine(order=n, line_no=1, qty=1, scanned=sqlite_server.gtin("100045")))
+    device.record(StageOrder.model_construct(order=n, bin="B\t7"))  # as the older app wrote it
+    assert device.outbox.pending_count() == 2
+    (row,) = [s for rows in device.orders.queues().values() for s in rows if s.number == n]
+    assert row.status is OrderStatus.PICKED
+    shown = device.orders.shown(n)
+    assert shown.order.status is OrderStatus.PICKED and shown.pending_steps == 1
 
 
 def test_a_web_shop_order_reaches_the_stores_device_by_a_poke(server, tmp_path):

@@ -4,6 +4,7 @@ what the server last said, and the steps themselves (checked locally first, then
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import threading
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from ..domain.codes import CodeKind, interpret
 from ..domain.commands import (
     ORDER_COMMANDS,
     Command,
+    CommandError,
     OrderCommand,
     parse_command,
     pickup_action,
@@ -35,10 +37,19 @@ from ..domain.pickup import (
 from .outbox import Outbox
 from .store import LocalStore
 
-# Kept laid-over orders were worked out by these rules: raise it when a change to the pickup rules (domain/
-# pickup.py) or to what a command means changes what a step does to an order, and an updated app lays every
-# order over again instead of trusting what the old one kept.
-_RULES = 1
+
+def _rules() -> str:
+    """What kept laid-over orders were worked out by. Every app update counts as new rules (the pickup rules or
+    what a command means may have changed), so an updated app lays every order over again once instead of
+    trusting what the old one kept; raise the number for a change made without a new version."""
+    try:
+        version = importlib.metadata.version("store-associate")
+    except importlib.metadata.PackageNotFoundError:  # a bundle without package metadata
+        version = ""
+    return f"1/{version}"
+
+
+_RULES = _rules()
 
 __all__ = ["LineStatus", "OrderStatus", "Orders", "OrderSummary", "QUEUES", "RejectReason", "Refused", "ShownOrder",
            "WaveItem"]
@@ -133,8 +144,8 @@ class Orders:
             try:
                 order, _ = apply(order, self._action(entry))
                 steps += 1
-            except Refused:
-                continue  # the server will refuse it too, and say so
+            except (Refused, CommandError):
+                continue  # the server will refuse it too, and say so (a step an older app recorded, say)
         return ShownOrder(order, data, steps)
 
     def _action(self, entry) -> Action:  # noqa: ANN001 - an outbox entry
@@ -201,14 +212,18 @@ class Orders:
     def _kept(self) -> dict[str, tuple[tuple, OrderStatus, str, int]]:
         """The laid-over orders the device database kept; a row from other rules or unreadable is left out
         (laid over again on this draw)."""
-        self._laid = {}
+        self._laid, untrusted = {}, []
         for number, basis, status, picker, items in self.store.order_overlays():
             try:
                 row, ids, rules = json.loads(basis)
                 if rules == _RULES:
                     self._laid[number] = ((tuple(row), tuple(ids)), OrderStatus(status), picker, items)
+                    continue
             except (ValueError, TypeError):
-                continue
+                pass
+            untrusted.append(number)
+        if untrusted:  # forgotten now: an order whose steps are all confirmed by then would keep its row for good
+            self.store.save_order_overlays([], untrusted)
         return self._laid
 
     def transfers(self, numbers: list[str]) -> dict[str, list[dict]]:
