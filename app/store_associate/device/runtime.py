@@ -21,6 +21,8 @@ from ..domain.commands import (
     ResendReady,
     StageOrder,
     SubstituteLine,
+    scanned_text,
+    without_controls,
 )
 from .auth import DeviceAuth, Enrol
 from .lookup import LookupService
@@ -32,7 +34,7 @@ from .sync_engine import SyncEngine
 
 __all__ = ["AcknowledgeOrder", "AdjustStock", "AssignOrder", "Command", "CountStock", "Device", "HandOverOrder",
            "PickLine", "ReceiveLine", "RejectOrderLine", "RerouteLines", "ResendReady", "StageOrder", "SubstituteLine",
-           "SyncStatus"]
+           "SyncStatus", "scanned_text", "without_controls"]
 
 
 @dataclass

@@ -32,6 +32,18 @@ def refuse_controls(value: str, allowed: str = "") -> str:
     return value
 
 
+def without_controls(value: str, allowed: str = "") -> str:
+    """The value with its control characters other than the `allowed` ones taken out: what a screen does with
+    what was typed or scanned (a name kept from an older order, a scanner's stray suffix) before making a
+    command of it, rather than have the command refused."""
+    return _CONTROL.sub(lambda found: found.group() if found.group() in allowed else "", value)
+
+
+def scanned_text(code: str) -> str:
+    """A scanned code as a step keeps it: GS1's separator kept, any other control character dropped."""
+    return without_controls(code, GS)[:128]
+
+
 Text = Annotated[str, AfterValidator(refuse_controls)]
 """Free text (a note, a bin, a name): no control characters. Add the length with Field()."""
 # A scanned code may carry GS1's FNC1 separator (GS), which domain/codes.interpret reads; nothing else.

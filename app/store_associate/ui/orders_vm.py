@@ -21,6 +21,8 @@ from ..device.runtime import (
     ResendReady,
     StageOrder,
     SubstituteLine,
+    scanned_text,
+    without_controls,
 )
 from .i18n import local_time, money, t
 
@@ -286,19 +288,20 @@ class OrderViewModel:
 
     def scan(self, text: str) -> OrderState:
         """Picking is verified by scanning the item: the right item counts one, a wrong one warns."""
-        code = text.strip()
+        code = scanned_text(text).strip()
         if not code:
             return self.state
         line = self.orders.line_for_scan(self.number, code)
         if line is None and "receive" in self.state.actions:
             incoming = self.orders.line_for_scan(self.number, code, LineStatus.IN_TRANSIT)
             if incoming is not None:
-                return self._do(ReceiveLine(order=self.number, line_no=incoming, scanned=code[:128]),
+                return self._do(ReceiveLine(order=self.number, line_no=incoming, scanned=scanned_text(code)),
                                 t("order.done.received"))
         if line is None:
             self.state.notice, self.state.error = t("order.wrong_item"), True
             return self.load()
-        return self._do(PickLine(order=self.number, line_no=line, qty=1, scanned=code[:128]), t("order.done.picked"))
+        return self._do(PickLine(order=self.number, line_no=line, qty=1, scanned=scanned_text(code)),
+                        t("order.done.picked"))
 
     def pick_rest(self, line_no: int) -> OrderState:
         """Several of one item: after one is scanned, the rest are counted in one go."""
@@ -323,7 +326,8 @@ class OrderViewModel:
         if not bin_code.strip():
             self.state.notice, self.state.error = t("order.refused.bad_bin"), True
             return self.state
-        return self._do(StageOrder(order=self.number, bin=bin_code.strip()[:32]), t("order.done.staged"))
+        return self._do(StageOrder(order=self.number, bin=without_controls(bin_code).strip()[:32]),
+                        t("order.done.staged"))
 
     def tick(self, line_no: int, on: bool) -> OrderState:
         """Tick or untick a line to hand over now."""
@@ -364,7 +368,7 @@ class OrderViewModel:
         elif not id_checked:
             self.state.notice, self.state.error = t("order.code_or_id"), True
             return self.state
-        who = collected_by.strip()[:120] or s.customer
+        who = without_controls(collected_by.strip() or s.customer)[:120]
         keep = s.rest != "refund"
         titles = {ln.line_no: ln.title or ln.sku for ln in s.lines}
         if not rest:
@@ -437,7 +441,7 @@ class WaveViewModel:
         return self.state
 
     def scan(self, text: str) -> WaveState:
-        code = text.strip()
+        code = scanned_text(text).strip()
         if not code:
             return self.state
         item = self.orders.wave_line_for_scan(self.state.numbers, code)
@@ -445,7 +449,7 @@ class WaveViewModel:
             self.state.notice, self.state.error = t("wave.not_needed"), True
             return self.load()
         try:
-            self.orders.do(PickLine(order=item.order, line_no=item.line_no, qty=1, scanned=code[:128]))
+            self.orders.do(PickLine(order=item.order, line_no=item.line_no, qty=1, scanned=scanned_text(code)))
             self.state.notice, self.state.error = t("wave.picked", name=item.name, order=item.order), False
         except Refused as exc:
             self.state.notice, self.state.error = t(exc.reason), True

@@ -150,3 +150,25 @@ def test_the_queue_shows_promised_times_in_the_stores_zone(device, sqlite_server
     # A queue without the device's store list (no lookup) names the zone it shows.
     (bare,) = [r for r in QueuesViewModel(device.orders).load("new").rows if r.number == order["number"]]
     assert bare.promised.endswith("3:30\u202fPM UTC")
+
+
+def test_control_characters_in_a_name_bin_or_scan_are_dropped_not_a_dead_button(device, sqlite_server):
+    """What the screens turn into steps has no control characters (which steps refuse): a customer's name kept
+    from before intake refused them, a bin or an item read by a scanner that adds a stray one."""
+    order = sqlite_server.place_order([{"sku": "100072", "qty": 1}], customer="Parker Partial")
+    n = order["number"]
+    device.sync()
+    data = device.store.order(n)
+    device.store._apply_orders([{**data, "customer": {**data["customer"], "name": "Ana\tOld"}}])
+    vm = OrderViewModel(device.orders, n, device.lookup)
+    vm.scan(sqlite_server.gtin("100072") + "\x1b")
+    assert not vm.state.error, vm.state.notice
+    vm.stage("B-\x0012")
+    assert not vm.state.error and vm.state.bin == "B-12"
+    vm.hand_over(f"PU-{order['pickup_code']}", id_checked=False)
+    assert not vm.state.error and vm.state.status_key == "handed_over"
+    device.sync()
+    assert device.status.rejected == 0
+    events = httpx.get(f"{sqlite_server.url}/api/v1/orders/{n}/events", headers=sqlite_server.sign_in("manager"))
+    hand = next(e for e in events.json() if e["action"] == "hand_over")
+    assert hand["detail"]["collected_by"] == "AnaOld"
