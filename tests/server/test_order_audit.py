@@ -74,6 +74,19 @@ def test_a_rejected_line_records_its_refund_and_tells_the_customer(server):
     assert [r["lines"][0]["line_no"] for r in refunds(server, n)] == [1, 2]
 
 
+def test_a_rejected_last_line_after_the_rest_went_elsewhere_promises_nothing_here(server):
+    moved, rejected = stocked(server, "NYC-01", 22)[20:22]
+    target = other_store(server, moved, 1, has=True)
+    order = place(server, [{"sku": moved, "qty": 1}, {"sku": rejected, "qty": 1}])
+    n, device = order["number"], Device(server)
+    assert device.do("reroute_lines", order=n, lines=[1], to=target)["status"] == "applied"
+    before = notes(server, n)
+    assert device.do("reject_line", order=n, line_no=2, reason="damaged")["status"] == "applied"
+    # Nothing is left to be made ready here: no "the rest will be ready" mail; the refund is still recorded.
+    assert notes(server, n) == before and "line_rejected" not in before
+    assert [r["cause"] for r in refunds(server, n)] == ["reroute_lines", "reject_line"]
+
+
 def test_handover_with_the_rest_refunded_records_the_refund(server):
     skus = stocked(server, "NYC-01", 15)[13:15]
     order = place(server, [{"sku": skus[0], "qty": 1}, {"sku": skus[1], "qty": 3}])
@@ -122,6 +135,10 @@ def test_an_offline_step_is_dated_when_the_clerk_did_it(server):
     (sku,) = stocked(server, "NYC-01", 19)[18:19]
     order = place(server, [{"sku": sku, "qty": 1}])
     n, device = order["number"], Device(server)
+    taken = (datetime.now(UTC) - timedelta(hours=4)).replace(microsecond=0)
+    with db(server) as s:  # the web shop's order came in this morning; the clerk worked on it offline since
+        s.get(CustomerOrder, n).created_at = taken
+        s.commit()
     offline = (datetime.now(UTC) - timedelta(hours=3)).replace(microsecond=0)
     # A device whose zone is not UTC: the same instant, written with its own offset.
     local = offline.astimezone(timezone(timedelta(hours=5, minutes=30)))
@@ -132,6 +149,11 @@ def test_an_offline_step_is_dated_when_the_clerk_did_it(server):
     after = datetime.now(UTC)
     trail = {e["action"]: e for e in events(server, n)}
     assert aware(trail["acknowledge_order"]["at"]) == offline
+    # A tablet whose clock was reset does not date a step before the order existed.
+    assert push_at(device, "assign_order", datetime(2001, 1, 1, tzinfo=UTC), order=n,
+                   picker=server.person("associate")["staff_number"])["status"] == "applied"
+    assigned = next(e for e in events(server, n) if e["action"] == "assign_order")
+    assert aware(assigned["at"]) == taken
     assert before - timedelta(seconds=1) <= aware(trail["pick_line"]["at"]) <= after + timedelta(seconds=1)
     for e in events(server, n):  # every time has its offset, on either database
         aware(e["at"])

@@ -23,6 +23,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(t: datetime) -> datetime | None:
+    """A time a device sent, in UTC (a naive one is UTC, as devices send it); None when it cannot be (year 1
+    west of UTC: no clock that far off is worth believing)."""
+    try:
+        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp with time zone that is UTC with its offset on both databases. SQLite keeps no offset: an
     aware time is written as UTC (not as its local wall clock) and read back as UTC; PostgreSQL answers in

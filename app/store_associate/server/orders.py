@@ -17,6 +17,7 @@ from sqlmodel import Session
 from ..config import get_settings
 from ..domain.commands import OrderCommand, PickLine, ReceiveLine, RejectOrderLine, pickup_action
 from ..domain.pickup import (
+    FINAL,
     Effects,
     Line,
     LineStatus,
@@ -39,27 +40,24 @@ from .models import (
     Product,
     Store,
     Transfer,
+    as_utc,
+    utcnow,
 )
 from .stock import available, book, reserve_many
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def step_time(done_at: datetime | None, now: datetime) -> datetime:
+def step_time(done_at: datetime | None, now: datetime, since: datetime | None = None) -> datetime:
     """When a person did a step, for the audit trail: the device's time of it (offline steps reach the server
-    later), in UTC (a naive time is UTC, as devices send it), but never after the server's `now`: a device
-    whose clock runs fast must not date a step in the future."""
-    if done_at is None:
+    later), in UTC, but never after the server's `now` (a device whose clock runs fast must not date a step in
+    the future) nor before `since`, when the order was taken (one whose clock was reset must not date it
+    before the order existed)."""
+    done = as_utc(done_at) if done_at is not None else None
+    if done is None:
         return now
-    try:
-        done = done_at.replace(tzinfo=UTC) if done_at.tzinfo is None else done_at.astimezone(UTC)
-    except OverflowError:  # year 1 with an offset west of UTC: no clock this far off is worth believing
-        return now
-    return min(done, now)
+    floor = as_utc(since) if since is not None else None
+    return min(max(done, floor) if floor else done, now)
 
 
 def _new_number(session: Session) -> str:
@@ -146,8 +144,8 @@ def perform(session: Session, store: str, command: OrderCommand, staff: str | No
                 InventoryLevel.store_code == store, InventoryLevel.sku == ln.sku)).scalar_one_or_none() or ""
         row.picked, row.status, row.reason, row.substitute_sku = ln.picked, ln.status.value, ln.reason, ln.substitute
     order.status, order.bin, order.picker = new.status.value, new.bin, new.picker
-    now = now_utc()
-    at = step_time(done_at, now)
+    now = utcnow()
+    at = step_time(done_at, now, order.created_at)
     # The pickup window runs from when the server made the order ready: the customer is told it then.
     if new.status is OrderStatus.READY_FOR_PICKUP and order.expires_at is None:
         order.expires_at = now + timedelta(hours=session.get(Store, store).pickup_hours(get_settings()))
@@ -166,9 +164,10 @@ def perform(session: Session, store: str, command: OrderCommand, staff: str | No
         queue_notification(session, order, effects.notify)
     refund = record_refund(session, order, [by_no[n] for n in effects.refund_lines], command.name, staff, device,
                            at, to_order=child)
-    if isinstance(command, RejectOrderLine) and effects.notify is None:
+    if isinstance(command, RejectOrderLine) and effects.notify is None and new.status not in FINAL:
         # One line is gone, the rest is still being prepared: the customer hears of it now, not at the end.
-        # (When it was the last line, the order's own "rejected" message says it all.)
+        # (When it was the last line, the order's own "rejected" message says it all; when the rest went to
+        # other stores, nothing is left to be ready here and their messages say where.)
         line = by_no[command.line_no]
         queue_notification(session, order, "line_rejected",
                            {"line_no": line.line_no, "name": line.name, "qty": line.qty,
@@ -198,7 +197,7 @@ def record_refund(session: Session, order: CustomerOrder, lines: list[OrderLine]
     if to_order:
         detail["to_order"] = to_order
     session.add(OrderEvent(order_number=order.number, action="refund_recorded", staff_number=staff,
-                           device_id=device, detail=detail, **({"at": at} if at else {})))
+                           device_id=device, detail=detail, at=at or utcnow()))
     return detail
 
 
@@ -235,12 +234,12 @@ def _reroute(session: Session, order: CustomerOrder, lines: list[OrderLine], rer
     paid = [(SimpleNamespace(sku=ln.sku, name=ln.name, price=ln.unit_price), ln.qty, ln.substitute_sku)
             for ln in lines]
     _add_lines(session, child, paid, reserve_from=next_versions(session, len({ln.sku for ln in lines})))
-    when = {"at": at} if at else {}
+    when = at or utcnow()
     session.add(OrderEvent(order_number=child.number, action="rerouted_from",
                            detail={"order": order.number, "store": order.store_code,
-                                   "lines": [ln.line_no for ln in lines]}, **when))
+                                   "lines": [ln.line_no for ln in lines]}, at=when))
     session.add(OrderEvent(order_number=order.number, action="rerouted_to",
-                           detail={"order": child.number, "store": child.store_code}, **when))
+                           detail={"order": child.number, "store": child.store_code}, at=when))
     queue_notification(session, child, "rerouted")
     from .sync import notify
 
@@ -280,7 +279,7 @@ def _stock_effects(session: Session, store: str, number: str, fx: Effects, devic
                    CustomerOrder.number != number)
         ).scalars():
             session.add(OrderEvent(order_number=other, action="stock_alert", detail={"sku": sku},
-                                   **({"at": at} if at else {})))
+                                   at=at or utcnow()))
             o = session.get(CustomerOrder, other)
             o.version = next_versions(session, 1)
 

@@ -38,7 +38,7 @@ from ..domain.pickup import Refused as OrderRefused
 from . import orders
 from .access import Principal
 from .crud import lock_counter, next_versions
-from .models import DeviceSyncState, InventoryLevel, InventoryMovement, MutationLog, Product, Staff
+from .models import DeviceSyncState, InventoryLevel, InventoryMovement, MutationLog, Product, Staff, as_utc
 
 log = logging.getLogger("store_associate.sync")
 POKE_CHANNEL = "store_associate_pokes"
@@ -68,14 +68,6 @@ class Rejected(Exception):
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
-
-
-def _utc(t: datetime) -> datetime:
-    """A device's time in UTC (SQLite would keep an offset time's wall clock and drop the offset)."""
-    try:
-        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-    except OverflowError:  # year 1 west of UTC: kept as sent
-        return t
 
 
 def sync_state(session: Session, device_id: str) -> DeviceSyncState:
@@ -319,7 +311,7 @@ class _Batch:
             "device_id": p.device_id, "mutation_id": m.id, "store_code": p.store_code, "name": m.name[:40],
             "version": m.version, "args": m.args if status == "applied" or reason != REJECT_MALFORMED else {},
             "staff_number": m.staff_number, "status": status, "reason": reason, "detail": detail,
-            "created_at": _utc(m.created_at), "applied_at": self.now,
+            "created_at": as_utc(m.created_at) or m.created_at, "applied_at": self.now,
         })
         return MutationResult(m.id, status, reason, detail)
 
