@@ -171,6 +171,8 @@ BAD_BODIES = {
     "id_check number": order_body(id_check=1),
     "promised_at naive": order_body(promised_at="2026-11-26T10:00:00"),
     "promised_at number": order_body(promised_at=1_790_000_000),
+    "promised_at digits": order_body(promised_at="1790000000"),
+    "promised_at date only": order_body(promised_at="2026-11-26"),
     "promised_at year 1": order_body(promised_at="0001-01-01T00:00:00+01:00"),
     "promised_at year 9999": order_body(promised_at="9999-12-31T23:00:00-05:00"),
     "huge name": order_body(**{"customer.name": "D" * 100_000}),

@@ -44,9 +44,13 @@ Sku = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
 PROMISE_RANGE = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
 
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
 def _iso_text(value: object) -> object:
-    # A number would be read as seconds or milliseconds since 1970 by its size: a guess, not a promise.
-    if not isinstance(value, str):
+    # A number, or a string of digits, would be read as seconds or milliseconds since 1970 by its size: a
+    # guess, not a promise.
+    if not isinstance(value, str) or not _ISO_DATE_TIME.match(value):
         raise ValueError("promised_at is an ISO 8601 date and time with a UTC offset, e.g. 2026-11-26T10:00:00Z")
     return value
 
