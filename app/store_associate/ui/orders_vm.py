@@ -55,7 +55,7 @@ class QueuesViewModel:
                  lookup: LookupService | None = None) -> None:
         self.orders, self.clock, self.lookup = orders, clock, lookup
         self.state = QueuesState()
-        self._zone: str | None = None
+        self.zone = StoreZone(lookup)
 
     def load(self, queue: str | None = None) -> QueuesState:
         if queue in QUEUES:
@@ -76,13 +76,6 @@ class QueuesViewModel:
         ]
         return self.state
 
-    def zone(self) -> str | None:
-        """The store's time zone; kept once known (the list is drawn again after every scan and poke), asked
-        again while unknown (a new device has no store list before its first pull)."""
-        if self._zone is None:
-            self._zone = store_zone(self.lookup)
-        return self._zone
-
     def can_wave(self) -> bool:
         return self.state.current in ("new", "picking") and len(self.state.rows) > 1
 
@@ -100,12 +93,19 @@ class QueuesViewModel:
         return None
 
 
-def store_zone(lookup: LookupService | None) -> str | None:
-    """The time zone of the device's store, from its copy of the store list (None: not known yet)."""
-    if lookup is None:
-        return None
-    here = lookup.store.locations().get(lookup.store_code)
-    return here.timezone if here and here.timezone else None
+class StoreZone:
+    """The time zone of the device's store, from its copy of the store list; kept once known (the screens
+    are drawn again after every scan and poke), asked again while unknown (a new device has no store list
+    before its first pull). None: not known yet."""
+
+    def __init__(self, lookup: LookupService | None) -> None:
+        self.lookup, self._zone = lookup, None
+
+    def __call__(self) -> str | None:
+        if self._zone is None and self.lookup is not None:
+            here = self.lookup.store.locations().get(self.lookup.store_code)
+            self._zone = here.timezone if here and here.timezone else None
+        return self._zone
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ class OrderViewModel:
         self.orders, self.number, self.lookup, self.me = orders, number, lookup, me
         self.state = OrderState(number=number)
         self._offered: set[int] = set()  # the collectable lines already offered with a tick box
-        self._zone: str | None = None  # the store's time zone, once known (the screen redraws on every poke)
+        self.zone = StoreZone(lookup)
         self.load()
 
     def load(self) -> OrderState:
@@ -203,9 +203,7 @@ class OrderViewModel:
         s.chosen = (s.chosen & collectable) | (collectable - self._offered)
         self._offered = collectable
         promised = _promised_at(data)
-        if promised and self._zone is None:
-            self._zone = store_zone(self.lookup)
-        s.promised = local_time(promised, self._zone) if promised else ""
+        s.promised = local_time(promised, self.zone()) if promised else ""
         s.actions = _actions(o.status)
         if any(ln.status is LineStatus.IN_TRANSIT for ln in o.lines):
             s.actions.add("receive")
