@@ -134,7 +134,7 @@ def test_a_retry_in_a_later_batch_gets_the_same_order_and_changes_nothing(engine
     assert counts(engine) == before and reserved(engine, a) == level
 
 
-def wait_until(condition, seconds: float = 10.0) -> None:
+def wait_until(condition, seconds: float = 60.0) -> None:
     ends = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < ends, "condition not reached"
@@ -266,10 +266,15 @@ def test_two_processes_take_one_kiosk_request_once(engine):
     second = threading.Thread(target=lambda: outcome.update(
         answer=IntakeQueue(other).take(None, key, body([(a, 1)], channel="kiosk"))))
     second.start()
-    with Session(engine) as watch:  # B is waiting for A's row lock on the index
-        wait_until(lambda: watch.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )).scalar_one() > 0)
+    def b_waits() -> bool:
+        # A new transaction each time: PostgreSQL keeps one snapshot of pg_stat_activity per transaction, so a
+        # first look taken before B reached the lock would be all a single transaction ever sees.
+        with Session(engine) as watch:
+            return watch.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )).scalar_one() > 0
+
+    wait_until(b_waits)  # B is waiting for A's lock (a deadline, not a timing: it is met at once)
     session.commit()
     session.close()
     second.join(30)
