@@ -233,3 +233,28 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
         yield inbox, controller.port
     finally:
         controller.stop()
+
+
+@pytest.fixture()
+def associate_device(sqlite_server: RunningServer, tmp_path: Path) -> Iterator[object]:
+    """A device enrolled in NYC-01 on the SQLite server, with its associate signed in (not yet synced)."""
+    from store_associate.config import Settings
+    from store_associate.device.runtime import Device
+
+    d = Device(Settings(server_url=sqlite_server.url, device_db=tmp_path / "d.db", http_timeout_seconds=2))
+    d.enrol(sqlite_server.enrolment_code("NYC-01"), "t")
+    person = sqlite_server.person("associate")
+    d.auth.sign_in(person["staff_number"], person["pin"])
+    yield d
+    d.close()
+
+
+def go_offline(device):  # noqa: ANN001, ANN201 - a Device; returns its real SyncClient
+    """Point the device's sync at a port nobody listens on (the network gone); returns the real client."""
+    from store_associate.device.sync_client import SyncClient
+
+    dead = SyncClient(f"http://127.0.0.1:{free_port()}", timeout=1)
+    dead.device_token = device.client.device_token
+    real, device.engine.client = device.engine.client, dead
+    return real
+

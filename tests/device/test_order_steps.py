@@ -18,27 +18,12 @@ from store_associate.device.runtime import (
     RejectOrderLine,
     StageOrder,
 )
-from store_associate.device.sync_client import SyncClient
-from tests.conftest import free_port
+from tests.conftest import go_offline
 
 
 @pytest.fixture()
-def device(sqlite_server, tmp_path):
-    d = Device(Settings(server_url=sqlite_server.url, device_db=tmp_path / "d.db", http_timeout_seconds=2))
-    d.enrol(sqlite_server.enrolment_code("NYC-01"), "t")
-    person = sqlite_server.person("associate")
-    d.auth.sign_in(person["staff_number"], person["pin"])
-    yield d
-    d.close()
-
-
-
-def go_offline(device: Device) -> SyncClient:
-    """Point the device's sync at a port nobody listens on (the network gone); returns the real client."""
-    dead = SyncClient(f"http://127.0.0.1:{free_port()}", timeout=1)
-    dead.device_token = device.client.device_token
-    real, device.engine.client = device.engine.client, dead
-    return real
+def device(associate_device):  # noqa: ANN001, ANN201
+    return associate_device
 
 
 def test_queue_pick_stage_hand_over_offline_then_synced(device, sqlite_server):

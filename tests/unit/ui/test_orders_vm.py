@@ -8,20 +8,14 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from store_associate.config import Settings
 from store_associate.device.runtime import Device, PickLine, StageOrder
 from store_associate.ui import i18n
 from store_associate.ui.orders_vm import OrderViewModel, QueuesViewModel
 
 
 @pytest.fixture()
-def device(sqlite_server, tmp_path):
-    d = Device(Settings(server_url=sqlite_server.url, device_db=tmp_path / "d.db", http_timeout_seconds=2))
-    d.enrol(sqlite_server.enrolment_code("NYC-01"), "t")
-    person = sqlite_server.person("associate")
-    d.auth.sign_in(person["staff_number"], person["pin"])
-    yield d
-    d.close()
+def device(associate_device):  # noqa: ANN001, ANN201
+    return associate_device
 
 
 @pytest.fixture(autouse=True)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from store_associate.config import Settings
-from store_associate.device.runtime import Device
-from store_associate.device.sync_client import SyncClient
 from store_associate.ui.i18n import set_locale
 from store_associate.ui.pending_vm import PendingViewModel
 from store_associate.ui.scan_vm import ScanViewModel
-from tests.conftest import free_port
+from tests.conftest import go_offline
 
 
 @pytest.fixture(scope="module")
@@ -25,21 +22,10 @@ def sqlite_server(tmp_path_factory):
 
 
 @pytest.fixture()
-def device(sqlite_server, tmp_path):
+def device(associate_device):  # noqa: ANN001, ANN201
     set_locale("en")
-    d = Device(Settings(server_url=sqlite_server.url, device_db=tmp_path / "d.db", http_timeout_seconds=2))
-    d.enrol(sqlite_server.enrolment_code("NYC-01"), "t")
-    person = sqlite_server.person("associate")
-    d.auth.sign_in(person["staff_number"], person["pin"])
-    d.sync()
-    yield d
-    d.close()
-
-
-def offline(d: Device) -> None:
-    dead = SyncClient(f"http://127.0.0.1:{free_port()}", timeout=1)
-    dead.device_token = d.client.device_token
-    d.engine.client = dead
+    associate_device.sync()
+    return associate_device
 
 
 def test_count_and_adjust_show_at_once_and_wait_offline(device, sqlite_server):
@@ -47,7 +33,7 @@ def test_count_and_adjust_show_at_once_and_wait_offline(device, sqlite_server):
     vm = ScanViewModel(device.lookup, record=device.record)
     vm.submit(ex["gtin"])
     on_hand = int(next(f.value for f in vm.state.product.stock if f.key == "on_hand"))
-    offline(device)
+    go_offline(device)
     assert vm.adjust("-2", "damaged") is None
     assert next(f.value for f in vm.state.product.stock if f.key == "on_hand") == str(on_hand - 2)
     assert vm.count(str(on_hand + 10)) is None
