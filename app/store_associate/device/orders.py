@@ -24,6 +24,7 @@ from ..domain.pickup import (
     BEFORE_PICKED,
     BEFORE_READY,
     QUEUES,
+    TO_HAND_OVER,
     Action,
     Line,
     LineStatus,
@@ -52,7 +53,7 @@ def _rules() -> str:
 _RULES = _rules()
 
 __all__ = ["LineStatus", "OrderStatus", "Orders", "OrderSummary", "QUEUES", "RejectReason", "Refused", "ShownOrder",
-           "WaveItem"]
+           "TO_HAND_OVER", "WaveItem"]
 
 
 @dataclass(frozen=True)

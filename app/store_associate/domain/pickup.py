@@ -72,6 +72,8 @@ FINAL = {OrderStatus.HANDED_OVER, OrderStatus.REJECTED, OrderStatus.CANCELLED, O
 BEFORE_PICKED = {OrderStatus.NEW, OrderStatus.ACKNOWLEDGED, OrderStatus.PICKING}
 ASSIGNABLE = BEFORE_PICKED | {OrderStatus.PICKED, OrderStatus.AWAITING_TRANSFER}
 COLLECTABLE = {OrderStatus.READY_FOR_PICKUP, OrderStatus.PARTLY_HANDED_OVER}
+# A line waiting at the counter: picked (and staged with its order), or kept from an earlier partial handover.
+TO_HAND_OVER = frozenset({LineStatus.PICKED, LineStatus.KEPT})
 # Not ready yet: the store still owes the customer a ready order, so past the promised time it is overdue.
 BEFORE_READY = BEFORE_PICKED | {OrderStatus.PICKED, OrderStatus.STAGED, OrderStatus.AWAITING_TRANSFER}
 # Queues on the device: which statuses each one shows.
@@ -105,7 +107,7 @@ class Line:
 
     @property
     def to_collect(self) -> int:
-        return self.picked if self.status in (LineStatus.PICKED, LineStatus.KEPT) else 0
+        return self.picked if self.status in TO_HAND_OVER else 0
 
 
 @dataclass(frozen=True)
@@ -269,7 +271,7 @@ def apply(order: Order, action: Action) -> tuple[Order, Effects]:
             if order.status not in COLLECTABLE:
                 raise Refused("order.refused.not_ready", order.status.value)
             reserved = _still_reserved(order)
-            refunds = tuple(ln.line_no for ln in order.lines if ln.status in (LineStatus.PICKED, LineStatus.KEPT))
+            refunds = tuple(ln.line_no for ln in order.lines if ln.status in TO_HAND_OVER)
             lines = tuple(replace(ln, status=LineStatus.REFUNDED) if ln.line_no in refunds else ln
                           for ln in order.lines)
             return (replace(order, status=OrderStatus.EXPIRED, lines=lines),
@@ -371,7 +373,7 @@ def _hand_over(order: Order, collected: tuple[int, ...], checked: bool, keep: bo
         raise Refused("order.refused.not_ready", order.status.value)
     if order.id_check and not checked:
         raise Refused("order.refused.id_check")
-    waiting = {ln.line_no: ln for ln in order.lines if ln.status in (LineStatus.PICKED, LineStatus.KEPT)}
+    waiting = {ln.line_no: ln for ln in order.lines if ln.status in TO_HAND_OVER}
     if not collected or any(n not in waiting for n in collected) or len(set(collected)) != len(collected):
         raise Refused("order.refused.bad_lines", ",".join(map(str, collected)))
     ship: dict[str, int] = {}

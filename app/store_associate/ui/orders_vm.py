@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from ..device.labels import pickup_label_pdf
 from ..device.lookup import LookupService
-from ..device.orders import QUEUES, LineStatus, Orders, OrderStatus, Refused, RejectReason, WaveItem
+from ..device.orders import QUEUES, TO_HAND_OVER, LineStatus, Orders, OrderStatus, Refused, RejectReason, WaveItem
 from ..device.runtime import (
     AcknowledgeOrder,
     AssignOrder,
@@ -196,7 +196,7 @@ class OrderViewModel:
                                                                    if ln.reason else ""),
                            ln.status.value, ln.status is LineStatus.OPEN, shown.location_of(ln.line_no),
                            self._stock_warning(ln.sku, ln.qty - ln.picked) if ln.status is LineStatus.OPEN else "",
-                           ln.status in (LineStatus.PICKED, LineStatus.KEPT))
+                           ln.status in TO_HAND_OVER)
                    for ln in o.lines]
         # A line that becomes collectable is ticked; the clerk's unticks stay while the line is still there.
         collectable = {ln.line_no for ln in s.lines if ln.collectable}
@@ -293,12 +293,12 @@ class OrderViewModel:
         if line is None and "receive" in self.state.actions:
             incoming = self.orders.line_for_scan(self.number, code, LineStatus.IN_TRANSIT)
             if incoming is not None:
-                return self._do(ReceiveLine(order=self.number, line_no=incoming, scanned=scanned_text(code)),
+                return self._do(ReceiveLine(order=self.number, line_no=incoming, scanned=code),
                                 t("order.done.received"))
         if line is None:
             self.state.notice, self.state.error = t("order.wrong_item"), True
             return self.load()
-        return self._do(PickLine(order=self.number, line_no=line, qty=1, scanned=scanned_text(code)),
+        return self._do(PickLine(order=self.number, line_no=line, qty=1, scanned=code),
                         t("order.done.picked"))
 
     def pick_rest(self, line_no: int) -> OrderState:
@@ -345,7 +345,7 @@ class OrderViewModel:
         are unticked, the clerk has said whether they are kept for later or refunded."""
         s = self.state
         shown = self.orders.shown(self.number)
-        waiting = [ln for ln in shown.order.lines if ln.status in (LineStatus.PICKED, LineStatus.KEPT)] if shown else []
+        waiting = [ln for ln in shown.order.lines if ln.status in TO_HAND_OVER] if shown else []
         lines = [ln.line_no for ln in waiting if ln.line_no in s.chosen]
         rest = [ln.line_no for ln in waiting if ln.line_no not in s.chosen]
         s.keep_code = True
@@ -447,7 +447,7 @@ class WaveViewModel:
             self.state.notice, self.state.error = t("wave.not_needed"), True
             return self.load()
         try:
-            self.orders.do(PickLine(order=item.order, line_no=item.line_no, qty=1, scanned=scanned_text(code)))
+            self.orders.do(PickLine(order=item.order, line_no=item.line_no, qty=1, scanned=code))
             self.state.notice, self.state.error = t("wave.picked", name=item.name, order=item.order), False
         except Refused as exc:
             self.state.notice, self.state.error = t(exc.reason), True
