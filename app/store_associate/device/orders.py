@@ -236,13 +236,9 @@ class Orders:
         q = text.strip()
         if not q:
             return []
-        info = interpret(q)
-        if info.kind is CodeKind.PICKUP and info.reference:
-            found = self.store.order_by_pickup_code(info.reference)
+        found, scanned = self._by_pickup_code(q)
+        if found or scanned:  # a scanned pickup QR names one order, or none: never a name search
             return [found["number"]] if found else []
-        found = self.store.order_by_pickup_code(q.upper())
-        if found:
-            return [found["number"]]
         low = q.lower()
         return [o["number"] for o in self.store.orders()
                 if low in o["number"].lower() or low in ((o.get("customer") or {}).get("name", "").lower())]
@@ -251,11 +247,16 @@ class Orders:
         """Whether a scanned or typed pickup code is this order's. Only the code counts here: an order number
         or a customer's name finds an order, but is printed on labels and known to anyone, so it proves nothing
         at the counter."""
-        q = text.strip()
-        info = interpret(q)
-        code = info.reference if info.kind is CodeKind.PICKUP and info.reference else q.upper()
-        found = self.store.order_by_pickup_code(code) if code else None
+        found, _ = self._by_pickup_code(text.strip())
         return found is not None and found["number"] == number
+
+    def _by_pickup_code(self, q: str) -> tuple[dict | None, bool]:
+        """The order whose pickup code this is (a scanned "PU-…" QR or the code typed, in any case), and
+        whether it was a scanned pickup code."""
+        info = interpret(q)
+        if info.kind is CodeKind.PICKUP and info.reference:
+            return self.store.order_by_pickup_code(info.reference), True
+        return (self.store.order_by_pickup_code(q.upper()) if q else None), False
 
     def line_for_scan(self, number: str, scanned: str, status: LineStatus = LineStatus.OPEN) -> int | None:
         """Which line of the order (open, or in transit when receiving) the scanned item belongs to

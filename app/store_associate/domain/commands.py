@@ -115,14 +115,14 @@ class AcknowledgeOrder(OrderCommand):
 
 class PickLine(OrderCommand):
     name: ClassVar[str] = "pick_line"
-    line_no: int = Field(ge=1, le=500)
+    line_no: LineNo
     qty: int = Field(default=1, ge=1, le=999)
     scanned: ScannedText = Field(default="", max_length=128)  # the code scanned to verify the item
 
 
 class RejectOrderLine(OrderCommand):
     name: ClassVar[str] = "reject_line"
-    line_no: int = Field(ge=1, le=500)
+    line_no: LineNo
     reason: Literal["not_in_stock", "damaged", "wrong_item_on_shelf"]
 
 
@@ -154,7 +154,7 @@ class SubstituteLine(OrderCommand):
     """Pick the substitute the customer allowed instead of the line's product."""
 
     name: ClassVar[str] = "substitute_line"
-    line_no: int = Field(ge=1, le=500)
+    line_no: LineNo
 
 
 class RerouteLines(OrderCommand):
@@ -171,7 +171,7 @@ class ReceiveLine(OrderCommand):
     """A line that came by transfer is received here, verified by scanning the item."""
 
     name: ClassVar[str] = "receive_line"
-    line_no: int = Field(ge=1, le=500)
+    line_no: LineNo
     scanned: ScannedText = Field(default="", max_length=128)
 
 
