@@ -29,7 +29,7 @@ from ..domain.pickup import LineStatus, OrderStatus
 from . import transfers
 from .crud import lock_counter, next_versions
 from .db import writer_turn
-from .models import ApiKey, Customer, CustomerOrder, OrderEvent, OrderLine, Product, Store
+from .models import ApiKey, Customer, CustomerOrder, OrderEvent, OrderLine, Product, Store, utc
 from .orders import new_pickup_code, order_json, orders_json
 from .stock import lock_levels, reserve_batch
 from .sync import notify
@@ -303,7 +303,7 @@ def _promised(value: str | datetime | None, now: datetime) -> datetime:
         return now + timedelta(hours=2)  # the web shop's usual promise when it sends none
     when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     # In UTC: SQLite's DateTime keeps the wall time and drops the offset (the API sends UTC already).
-    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    return utc(when)
 
 
 class IntakeQueue:

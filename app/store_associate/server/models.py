@@ -23,11 +23,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def utc(t: datetime) -> datetime:
+    """The same instant in UTC. A naive time is UTC: SQLite gives stored times back naive, and devices send
+    them so. (OverflowError for a time with no UTC equivalent: year 1 west of UTC.)"""
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
 def as_utc(t: datetime) -> datetime | None:
-    """A time a device sent, in UTC (a naive one is UTC, as devices send it); None when it cannot be (year 1
-    west of UTC: no clock that far off is worth believing)."""
+    """A time a device sent, in UTC; None when it has none (year 1 west of UTC: no clock that far off is
+    worth believing)."""
     try:
-        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+        return utc(t)
     except OverflowError:
         return None
 
@@ -46,9 +52,7 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return None if value is None else utc(value)
 
 
 def _ts(**kw: Any) -> Any:

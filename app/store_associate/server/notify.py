@@ -31,7 +31,7 @@ from sqlmodel import Session
 
 from ..config import get_settings
 from ..domain.carriers import CARRIERS, tracking_url
-from .models import Customer, CustomerOrder, Notification, Store
+from .models import Customer, CustomerOrder, Notification, Store, utc
 from .periodic import Periodic
 from .transfers import transfers_of
 
@@ -80,7 +80,7 @@ def collect_by(expires: datetime, timezone: str, locale: str) -> str:
         where = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         where = ZoneInfo("UTC")
-    local = (expires if expires.tzinfo else expires.replace(tzinfo=UTC)).astimezone(where)
+    local = utc(expires).astimezone(where)
     lang = _babel_locale(locale)
     return str(get_datetime_format("full", locale=lang)).replace(
         "{1}", format_date(local, "full", locale=lang)).replace("{0}", format_time(local, "short", locale=lang))

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from ..config import get_settings
 from ..domain.pickup import COLLECTABLE, Expire, OrderStatus, Refused, apply
 from .crud import lock_counter, next_versions
-from .models import CustomerOrder, OrderEvent, Store, pickup_hours
+from .models import CustomerOrder, OrderEvent, Store, pickup_hours, utc
 from .orders import _stock_effects, domain_order, load, queue_notification, record_refund
 from .periodic import Periodic
 from .sync import notify
@@ -29,10 +29,6 @@ from .sync import notify
 def reminder_lead(remind_before: timedelta, window_hours: float) -> timedelta:
     """How long before expiry an order of a store with this pickup window is reminded of."""
     return min(remind_before, timedelta(hours=window_hours) / 2)
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)  # SQLite gives back naive UTC
 
 
 def sweep(engine: Engine, now: datetime, remind_before: timedelta,
@@ -52,7 +48,7 @@ def sweep(engine: Engine, now: datetime, remind_before: timedelta,
                    CustomerOrder.expires_at <= now + remind_before)).all()
     leads = {number: reminder_lead(remind_before, pickup_hours(hours, default_window_days))
              for number, _, _, hours in rows}
-    due = [(number, store) for number, store, expires, _ in rows if _aware(expires) <= now + leads[number]]
+    due = [(number, store) for number, store, expires, _ in rows if utc(expires) <= now + leads[number]]
     for number, store in due:
         with Session(engine) as session:
             lock_counter(session)  # before the order's row, as every writer does
@@ -60,7 +56,7 @@ def sweep(engine: Engine, now: datetime, remind_before: timedelta,
             if found is None:
                 continue
             order, lines = found
-            expires = _aware(order.expires_at)
+            expires = utc(order.expires_at)
             if order.status not in statuses:
                 continue  # handed over between the query and the lock
             if expires <= now:

@@ -7,7 +7,7 @@ and turns the rules' effects into stock ledger rows, an audit event and customer
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -41,6 +41,7 @@ from .models import (
     Store,
     Transfer,
     as_utc,
+    utc,
     utcnow,
 )
 from .stock import available, book, reserve_many
@@ -326,4 +327,4 @@ def _iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     # A PostgreSQL session in another time zone answers the same instant with its own offset: always UTC.
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    return utc(dt).isoformat()
