@@ -15,7 +15,7 @@ from ...domain.commands import StoreCode, Text
 from ...domain.permissions import Permission
 from .. import orders
 from ..intake import IntakeError
-from ..models import CustomerOrder, OrderEvent
+from ..models import CustomerOrder, OrderEvent, as_utc
 from .deps import SessionDep, principal_dep, require_own_store
 from .errors import ApiError
 
@@ -57,10 +57,9 @@ def _iso_text(value: object) -> object:
 
 def _in_utc(value: datetime) -> datetime:
     """The promise as the same instant in UTC: SQLite's DateTime keeps the wall time and drops the offset."""
-    try:
-        when = value.astimezone(UTC)
-    except OverflowError:  # (e.g. 0001-01-01T00:00+01:00): before year 1 in UTC
-        raise ValueError("promised_at is out of range") from None
+    when = as_utc(value)
+    if when is None:  # (e.g. 0001-01-01T00:00+01:00): before year 1 in UTC
+        raise ValueError("promised_at is out of range")
     if not PROMISE_RANGE[0] <= when < PROMISE_RANGE[1]:
         raise ValueError(f"promised_at must be from {PROMISE_RANGE[0].year} to {PROMISE_RANGE[1].year - 1}")
     return when
