@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from store_associate.device.store import LocalStore
+from store_associate.domain.permissions import Role
 from store_associate.server import crud
 from store_associate.server.db import make_engine, upgrade
 from store_associate.server.models import Barcode, Product, Store
@@ -109,11 +110,12 @@ def test_pages_never_split_a_version(tmp_path):
         s.execute(update(Barcode).where(Barcode.sku.in_(skus)).values(version=shared))
         s.execute(update(Store).values(version=shared))
         s.commit()
-        everything = {name: len(rows) for name, rows in crud.changes_since(s, "NYC-01", 0, 1_000_000)[0].items()}
+        device = crud.Puller("NYC-01", Role.DEVICE)
+        everything = {name: len(rows) for name, rows in crud.changes_since(s, device, 0, 1_000_000)[0].items()}
         for limit in (1, 3, 7, 50):
             cursor, seen = 0, {name: [] for name in crud.SYNC_TABLES}
             for _ in range(10_000):
-                rows, cursor_after, more = crud.changes_since(s, "NYC-01", cursor, limit)
+                rows, cursor_after, more = crud.changes_since(s, device, cursor, limit)
                 assert cursor_after >= cursor
                 for name, found in rows.items():
                     seen[name].extend(found)

@@ -61,6 +61,8 @@ class Device:
         self.status = SyncStatus()
         self.engine = SyncEngine(self.store, self.outbox, self.client, lambda: self.store_code,
                                  on_change=self.refresh_counts)
+        if self.auth.kind == "kiosk":
+            self.store.forget_people()
         last = self.store.get_meta("last_pull_at")
         if last:
             self.status.last_sync = datetime.fromisoformat(last)

@@ -29,6 +29,7 @@ class Permission(StrEnum):
     ORDER_REQUEST_CREATE = "order_request.create"  # a shopper's "order this for me" at a kiosk
     ORDER_INTAKE = "order.intake"  # web-shop orders
     ORDERS_READ = "orders.read"
+    ORDERS_SYNC = "orders.sync"  # keep the store's orders on the device for offline work (they come with pull)
     ORDERS_FULFIL = "orders.fulfil"  # pick, stage, hand over
     TRANSFERS_SHIP = "transfers.ship"  # record a ship-to-store parcel's carrier and tracking number
     RETURNS_PROCESS = "returns.process"
@@ -44,7 +45,7 @@ class Permission(StrEnum):
 _ASSOCIATE = {
     Permission.CATALOG_READ, Permission.STOCK_READ, Permission.STORES_READ, Permission.SYNC_PULL,
     Permission.SYNC_PUSH, Permission.STOCK_ADJUST, Permission.ORDER_REQUEST_CREATE, Permission.ORDERS_READ,
-    Permission.ORDERS_FULFIL, Permission.RETURNS_PROCESS, Permission.CUSTOMERS_READ,
+    Permission.ORDERS_SYNC, Permission.ORDERS_FULFIL, Permission.RETURNS_PROCESS, Permission.CUSTOMERS_READ,
 }
 _MANAGER = _ASSOCIATE | {
     Permission.RETURNS_APPROVE, Permission.DEVICES_ENROL, Permission.DEVICES_MANAGE, Permission.AUDIT_READ,
@@ -55,6 +56,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ASSOCIATE: frozenset(_ASSOCIATE),
     Role.MANAGER: frozenset(_MANAGER),
     Role.ADMIN: frozenset(_MANAGER | {Permission.STAFF_MANAGE}),
+    # A kiosk is a shoppers' device: no ORDERS_SYNC. Of the orders it pulls only its own requests, and those
+    # without the customer or the pickup code (see server/crud.py sync_scope): the next shopper must not read them.
     Role.KIOSK: frozenset({
         Permission.CATALOG_READ, Permission.STOCK_READ, Permission.STORES_READ, Permission.SYNC_PULL,
         Permission.ORDER_REQUEST_CREATE,
@@ -62,9 +65,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # An enrolled tablet pushes its outbox even when nobody is signed in online (offline sign-in, or
     # the person signed out before the network came back); each mutation names who did it and the
     # server checks that person's role for it.
+    # It keeps the store's orders (ORDERS_SYNC) with nobody signed in too: the tablet has one pull cursor for
+    # everyone who uses it, so order changes skipped by a pull made while nobody is signed in would never come
+    # back once someone signs in; and offline sign-in needs the orders already on the tablet.
     Role.DEVICE: frozenset({
         Permission.CATALOG_READ, Permission.STOCK_READ, Permission.STORES_READ, Permission.SYNC_PULL,
-        Permission.SYNC_PUSH,
+        Permission.SYNC_PUSH, Permission.ORDERS_SYNC,
     }),
     Role.WEB_SHOP: frozenset({Permission.ORDER_INTAKE}),
 }

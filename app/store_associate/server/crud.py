@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -12,6 +13,7 @@ from sqlmodel import Session
 
 from ..domain.codes import CodeInfo, CodeKind
 from ..domain.locations import OpeningHours, distance_km
+from ..domain.permissions import Permission, Role, allowed
 from .models import Barcode, CustomerOrder, InventoryLevel, Product, Store, SyncCounter
 
 _LOCK_COUNTER = select(SyncCounter.value).where(SyncCounter.id == 1).with_for_update()
@@ -212,20 +214,69 @@ def availability(
 
 # --- sync pull -----------------------------------------------------------------------------------
 
-SYNC_TABLES = ("stores", "products", "barcodes", "stock", "orders")
+# Each table of the change log and the permission a puller needs to have it: the permission table's word
+# for the rows a route would show (stores and hours, the catalogue, stock, the store's orders). This is the
+# one place that decides who pulls what; sync_scope turns it into rows, for the pages (change_window) and
+# their rows (changes_since, api/sync.py's columns) alike. A table added here without its rows in _SYNC_ROWS
+# fails in sync_scope, and tests/sync/test_pull_scope.py fails until it says who may pull the new table.
+SYNC_TABLES: dict[str, Permission] = {
+    "stores": Permission.STORES_READ,
+    "products": Permission.CATALOG_READ,
+    "barcodes": Permission.CATALOG_READ,
+    "stock": Permission.STOCK_READ,
+    "orders": Permission.ORDERS_SYNC,
+}
+# ...and the model behind each, with which of its rows belong to the pulled store: every location and the
+# whole catalogue (a device shows other stores' hours and finds any product), the store's own stock and orders.
+_SYNC_ROWS: dict[str, tuple[type, Callable[[str], list]]] = {
+    "stores": (Store, lambda store: []),
+    "products": (Product, lambda store: []),
+    "barcodes": (Barcode, lambda store: []),
+    "stock": (InventoryLevel, lambda store: [InventoryLevel.store_code == store]),
+    "orders": (CustomerOrder, lambda store: [CustomerOrder.store_code == store]),
+}
 
 
-def sync_scope(name: str, store_code: str) -> tuple[type, list]:
-    """The model behind a pulled table, and what of it a device of the store may see."""
-    if name == "stock":
-        return InventoryLevel, [InventoryLevel.store_code == store_code]
-    if name == "orders":
-        return CustomerOrder, [CustomerOrder.store_code == store_code]
-    return {"stores": Store, "products": Product, "barcodes": Barcode}[name], []
+@dataclass(frozen=True)
+class Puller:
+    """Who pulls a store's change log, as far as what they get depends on it."""
+
+    store: str
+    role: Role
+    device_id: str | None = None
 
 
-def change_window(session: Session, store_code: str, cursor: int, limit: int) -> tuple[int, bool]:
-    """(bound, more): a page of changes is every row in the store's scope with cursor < version <= bound.
+class TableScope(NamedTuple):
+    model: type
+    where: list  # which of the table's rows the puller gets
+    personal: bool = True  # False: orders go out without what names a person or hands the order over
+
+
+def sync_model(name: str) -> type:
+    """The model behind a pulled table."""
+    return _SYNC_ROWS[name][0]
+
+
+def sync_scope(name: str, puller: Puller) -> TableScope | None:
+    """The model behind a pulled table and which of its rows the puller may have; None: none of them."""
+    model, rows = _SYNC_ROWS[name]
+    if allowed(puller.role, SYNC_TABLES[name]):
+        return TableScope(model, rows(puller.store))
+    if name == "orders" and puller.device_id and allowed(puller.role, Permission.ORDER_REQUEST_CREATE):
+        # A kiosk: of the orders only the requests it made itself (POST /orders/requests stores them with no
+        # API key and the device's id before the key; a device id is 32 hex digits, so the prefix is exact),
+        # and those without the customer and the pickup code: the next shopper must not read them.
+        prefix = f"{puller.device_id}:"
+        return TableScope(model, [
+            CustomerOrder.store_code == puller.store, CustomerOrder.channel == "kiosk",
+            CustomerOrder.api_key_id.is_(None),
+            func.substr(CustomerOrder.idempotency_key, 1, len(prefix)) == prefix,
+        ], personal=False)
+    return None
+
+
+def change_window(session: Session, puller: Puller, cursor: int, limit: int) -> tuple[int, bool]:
+    """(bound, more): a page of changes is every row in the puller's scope with cursor < version <= bound.
 
     The bound is the `limit`-th smallest version after the cursor over all tables, worked out by the
     database from each table's version index (one query), so a page holds about `limit` rows, never
@@ -236,11 +287,15 @@ def change_window(session: Session, store_code: str, cursor: int, limit: int) ->
     upto = current_version(session)
     arms = []
     for name in SYNC_TABLES:
-        model, scope = sync_scope(name, store_code)
-        version = model.__table__.c.version
-        first = (select(version.label("v")).where(*scope, version > cursor, version <= upto)
+        scope = sync_scope(name, puller)
+        if scope is None:  # rows the puller never gets count for nothing: its pages are as full as anyone's
+            continue
+        version = scope.model.__table__.c.version
+        first = (select(version.label("v")).where(*scope.where, version > cursor, version <= upto)
                  .order_by(version).limit(limit).subquery())
         arms.append(select(first.c.v))
+    if not arms:  # a role that may pull but gets no table: nothing to page through
+        return max(upto, cursor), False
     merged = union_all(*arms).subquery()
     bound = session.connection().execute(
         select(merged.c.v).order_by(merged.c.v).offset(limit - 1).limit(1)).scalar()
@@ -248,14 +303,19 @@ def change_window(session: Session, store_code: str, cursor: int, limit: int) ->
     return (max(upto, cursor), False) if bound is None else (bound, True)
 
 
-def changes_since(session: Session, store_code: str, cursor: int, limit: int) -> tuple[dict, int, bool]:
-    """Rows of the store's scope with version > cursor, about the globally smallest `limit` versions
-    (see change_window), by table, and the cursor to pull from next."""
-    bound, more = change_window(session, store_code, cursor, limit)
+def changes_since(session: Session, puller: Puller, cursor: int, limit: int) -> tuple[dict, int, bool]:
+    """Rows of the puller's scope with version > cursor, about the globally smallest `limit` versions
+    (see change_window), by table (every table, empty where the puller gets nothing), and the cursor to pull
+    from next. Orders are the rows themselves: see sync_scope's `personal` for what of them may go out."""
+    bound, more = change_window(session, puller, cursor, limit)
     out: dict[str, list] = {}
     for name in SYNC_TABLES:
-        model, scope = sync_scope(name, store_code)
+        scope = sync_scope(name, puller)
+        if scope is None:
+            out[name] = []
+            continue
+        model = scope.model
         out[name] = list(session.execute(
-            select(model).where(*scope, model.version > cursor, model.version <= bound).order_by(model.version)
+            select(model).where(*scope.where, model.version > cursor, model.version <= bound).order_by(model.version)
         ).scalars())
     return out, bound, more

@@ -285,14 +285,28 @@ def _stock_effects(session: Session, store: str, number: str, fx: Effects, devic
             o.version = next_versions(session, 1)
 
 
-def orders_json(session: Session, rows: list[CustomerOrder]) -> list[dict]:
-    """Orders as devices and the API see them: lines, customer and transfers, loaded in one query each."""
+def _without_people(order: dict) -> dict:
+    """An order without what names a person or hands the order over (a kiosk's copy of its own requests: the
+    next shopper at the kiosk must not read them): the customer (name, e-mail, phone), the pickup code (what
+    hands the order over), the picker (a clerk's staff number), the bin (where the staged order waits for its
+    customer) and the transfers (a parcel's carrier and tracking number). The rest stays: the number (printed
+    on labels, it proves nothing at the counter), store, channel, fulfilment, status, id_check (whether ID will
+    be asked for), money, times, the parent order's number and the lines (items, quantities, aisle)."""
+    order.update(customer=None, pickup_code="", picker="", bin="", transfers=[])
+    return order
+
+
+def orders_json(session: Session, rows: list[CustomerOrder], personal: bool = True) -> list[dict]:
+    """Orders as devices and the API see them: lines, customer and transfers, loaded in one query each.
+    personal=False: without what names a person or hands the order over (see _without_people), same shape."""
     if not rows:
         return []
     numbers = [o.number for o in rows]
     lines: dict[str, list[OrderLine]] = {n: [] for n in numbers}
     for ln in session.execute(select(OrderLine).where(OrderLine.order_number.in_(numbers))).scalars():
         lines[ln.order_number].append(ln)
+    if not personal:
+        return [_without_people(order_json(o, lines[o.number], None)) for o in rows]
     customers = {c.id: c for c in session.execute(
         select(Customer).where(Customer.id.in_({o.customer_id for o in rows}))).scalars()}
     shipments: dict[str, list[dict]] = {}
