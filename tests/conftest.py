@@ -100,6 +100,17 @@ class RunningServer:
         r.raise_for_status()
         return {**device, "Authorization": f"Bearer {r.json()['session_token']}"}
 
+    def sign_in_on(self, device: dict[str, str], role: str = "associate", store: str | None = None) -> str:
+        """Sign a person of `role` in on an enrolled device (the real flow: staff number and PIN) and return
+        their staff number. The device's headers stay without the session: what it pushes afterwards is
+        named after this person, as a device does once the network is gone or the person signed out, and
+        the server accepts the name because this sign-in happened on this device."""
+        person = self.person(role, store)
+        r = httpx.post(f"{self.url}/api/v1/auth/sign-in", headers=device,
+                       json={"staff_number": person["staff_number"], "pin": person["pin"]})
+        r.raise_for_status()
+        return person["staff_number"]
+
     def place_order(self, lines: list[dict], customer: str = "Robin Buyer", promised_at=None) -> dict:  # noqa: ANN001
         """A web-shop order for the demo store, as the web shop sends it."""
         body = {"store": "NYC-01", "customer": {"name": customer, "email": "shopper@example.com"}, "lines": lines}

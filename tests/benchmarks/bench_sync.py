@@ -145,8 +145,9 @@ def push_rate(server, total: int, batch: int, writers: int, skus: list[str], cap
     """`writers` enrolled devices push `total` mutations together, in batches of `batch`, over HTTP.
     A phase stops sending after `cap_s` seconds (concurrent pushes can stall on server errors); the
     rate is what the server applied in the time taken."""
-    staff = server.person("associate")["staff_number"]
     devices = [server.enrol(STORE) for _ in range(writers)]
+    for d in devices:  # the person each device's mutations name signed in on it
+        staff = server.sign_in_on(d, "associate")
     per_device = total // writers
     before = on_hand(server.database_url, skus)
     retries, errors, sent = [0], [], [0] * writers
@@ -280,7 +281,7 @@ def bench_pokes(kind: str, tmp: Path, samples: int) -> dict:
         server = start_server(url, examples, free_port(), tmp / f"server-{kind}-pokes.log")
         try:
             writer, listener = server.enrol(STORE), server.enrol(STORE)
-            staff = server.person("associate")["staff_number"]
+            staff = server.sign_in_on(writer, "associate")
             arrivals: queue.Queue[float] = queue.Queue()
             opened = threading.Event()
             stop = threading.Event()

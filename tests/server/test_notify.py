@@ -40,7 +40,7 @@ def test_ready_email_with_qr_then_handover_by_that_qr(smtp, tmp_path):
             "lines": [{"sku": "100010", "qty": 1}]},
             headers={"X-Api-Key": server.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex}).json()
         n, device = order["number"], server.enrol("NYC-01")
-        staff = server.person("associate")["staff_number"]
+        staff = server.sign_in_on(device, "associate")
         assert push(server, device, 1, "pick_line", staff, order=n, line_no=1, qty=1)["status"] == "applied"
         assert inbox.messages == []  # nothing is sent before every line is staged
         assert push(server, device, 2, "stage_order", staff, order=n, bin="B-4")["status"] == "applied"
@@ -75,7 +75,8 @@ def test_unreachable_smtp_keeps_messages_queued(tmp_path):
             "store": "NYC-01", "customer": {"name": "R", "email": "r@example.com"},
             "lines": [{"sku": "100011", "qty": 1}]},
             headers={"X-Api-Key": server.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex}).json()
-        device, staff = server.enrol("NYC-01"), server.person("associate")["staff_number"]
+        device = server.enrol("NYC-01")
+        staff = server.sign_in_on(device, "associate")
         push(server, device, 1, "reject_line", staff, order=order["number"], line_no=1, reason="damaged")
     finally:
         server.stop()

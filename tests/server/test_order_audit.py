@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from store_associate.server.db import make_engine
-from store_associate.server.models import CustomerOrder, OrderEvent
+from store_associate.server.models import CustomerOrder, OrderEvent, StaffSession
 from store_associate.server.order_clock import sweep
 from tests.conftest import seed_database, smtp_server, start_server
 from tests.server.test_orders import Device, db
@@ -38,12 +38,13 @@ def amount(order: dict, *line_nos: int) -> Decimal:
                Decimal("0"))
 
 
-def push_at(device: Device, name: str, created_at: datetime, **args) -> dict:
-    """A step the clerk did at `created_at` (offline, say), pushed now."""
+def push_at(device: Device, name: str, created_at: datetime, sent_at: datetime | None = None, **args) -> dict:
+    """A step the clerk did at `created_at` (offline, say), pushed now; `sent_at`: the device's clock now."""
     m = {"id": device.next_id, "name": name, "version": 1, "args": args, "staff_number": device.staff,
          "created_at": created_at.isoformat()}
     device.next_id += 1
-    r = httpx.post(f"{device.server.url}/api/v1/sync/push", headers=device.headers, json={"mutations": [m]})
+    body = {"mutations": [m], **({"sent_at": sent_at.isoformat()} if sent_at else {})}
+    r = httpx.post(f"{device.server.url}/api/v1/sync/push", headers=device.headers, json=body)
     assert r.status_code == 200, r.text
     return r.json()["results"][0]
 
@@ -139,21 +140,38 @@ def test_an_offline_step_is_dated_when_the_clerk_did_it(server):
     with db(server) as s:  # the web shop's order came in this morning; the clerk worked on it offline since
         s.get(CustomerOrder, n).created_at = taken
         s.commit()
+    with db(server) as s:  # and the clerk signed in on the tablet (online) before that
+        for row in s.execute(select(StaffSession).where(StaffSession.device_id == device.id)).scalars():
+            row.created_at = row.last_seen_at = datetime.now(UTC) - timedelta(hours=5)
+        s.commit()
     offline = (datetime.now(UTC) - timedelta(hours=3)).replace(microsecond=0)
     # A device whose zone is not UTC: the same instant, written with its own offset.
     local = offline.astimezone(timezone(timedelta(hours=5, minutes=30)))
     assert push_at(device, "acknowledge_order", local, order=n)["status"] == "applied"
     before = datetime.now(UTC)
-    ahead = datetime.now(UTC) + timedelta(days=2)  # a tablet whose clock runs two days fast
+    ahead = datetime.now(UTC) + timedelta(minutes=4)  # a tablet whose clock runs a few minutes fast
     assert push_at(device, "pick_line", ahead, order=n, line_no=1, qty=1)["status"] == "applied"
     after = datetime.now(UTC)
     trail = {e["action"]: e for e in events(server, n)}
     assert aware(trail["acknowledge_order"]["at"]) == offline
-    # A tablet whose clock was reset does not date a step before the order existed.
-    assert push_at(device, "assign_order", datetime(2001, 1, 1, tzinfo=UTC), order=n,
+    # A tablet whose clock was off does not date a step before the order existed.
+    assert push_at(device, "assign_order", taken - timedelta(minutes=30), order=n,
                    picker=server.person("associate")["staff_number"])["status"] == "applied"
     assigned = next(e for e in events(server, n) if e["action"] == "assign_order")
     assert aware(assigned["at"]) == taken
+    # A tablet whose clock runs two days fast says so with the push (sent_at, by the same clock): its step is
+    # put on the server's clock, shows the clerk's sign-in, and is dated when it was done.
+    fast = timedelta(days=2)
+    done = datetime.now(UTC) - timedelta(minutes=20)
+    picker = server.person("associate")["staff_number"]
+    assert push_at(device, "assign_order", done + fast, sent_at=datetime.now(UTC) + fast, order=n,
+                   picker=picker)["status"] == "applied"
+    reassigned = [e for e in events(server, n) if e["action"] == "assign_order"][-1]
+    assert abs(aware(reassigned["at"]) - done) < timedelta(minutes=2)
+    # Without its clock, a time days off either way shows no sign-in of the clerk's here: refused (server/actors.py).
+    for wrong in (datetime.now(UTC) + timedelta(days=2), datetime(2001, 1, 1, tzinfo=UTC)):
+        refused = push_at(device, "assign_order", wrong, order=n, picker="")
+        assert (refused["status"], refused["reason"]) == ("rejected", "reject.not_allowed"), refused
     assert before - timedelta(seconds=1) <= aware(trail["pick_line"]["at"]) <= after + timedelta(seconds=1)
     for e in events(server, n):  # every time has its offset, on either database
         aware(e["at"])

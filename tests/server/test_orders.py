@@ -37,7 +37,8 @@ class Device:
 
     def __init__(self, server, store: str = "NYC-01") -> None:
         self.server, self.headers, self.next_id = server, server.enrol(store), 1
-        self.staff = server.person("associate", store)["staff_number"]
+        self.staff = server.sign_in_on(self.headers, "associate", store)
+        self.id = httpx.get(f"{server.url}/api/v1/auth/me", headers=self.headers).json()["device_id"]
 
     def do(self, name: str, **args) -> dict:
         m = {"id": self.next_id, "name": name, "version": 1, "args": args, "staff_number": self.staff,

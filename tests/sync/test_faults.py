@@ -93,7 +93,7 @@ def test_proxy_faults_are_bounded_and_stream_events(sqlite_backend, tmp_path):
         try:
             device = server.enrol("NYC-01")
             listener = server.enrol("NYC-01")
-            staff = server.person("associate")["staff_number"]
+            staff = server.sign_in_on(device, "associate")
             base = proxy.url_for("t")
             opened, poked = threading.Event(), threading.Event()
 
@@ -153,7 +153,7 @@ def test_sqlite_push_batch_is_all_or_nothing(sqlite_backend, tmp_path):
         server = start_server(url, sqlite_backend.examples, port, tmp_path / "server.log")
         try:
             headers = server.enrol("NYC-01")
-            staff = server.person("associate")["staff_number"]
+            staff = server.sign_in_on(headers, "associate")
             device_id = httpx.get(f"{server.url}/api/v1/auth/me", headers=headers).json()["device_id"]
 
             def batch(ids: range) -> dict:

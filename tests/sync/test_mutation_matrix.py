@@ -48,6 +48,8 @@ def test_command_permissions(server, actor, name):
     else:
         role, store = ACTORS[actor]
         staff = server.person(role, store)["staff_number"]
+        if actor != "other_store_associate":  # (who cannot sign in on this store's devices at all)
+            server.sign_in_on(device, role, store)
     r = httpx.post(f"{server.url}/api/v1/sync/push", headers=device, json={"mutations": [{
         "id": 1, "name": name, "version": 1, "args": args, "staff_number": staff,
         "created_at": datetime.now(UTC).isoformat()}]})

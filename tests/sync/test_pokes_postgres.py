@@ -20,7 +20,7 @@ def test_poke_crosses_server_processes():
         first, second = start_server(url, examples), start_server(url, examples)
         try:
             writer, listener = first.enrol("NYC-01"), second.enrol("NYC-01")
-            staff = first.person("associate")["staff_number"]
+            staff = first.sign_in_on(writer, "associate")
             got = threading.Event()
             opened = threading.Event()
 

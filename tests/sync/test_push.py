@@ -21,9 +21,10 @@ def mutation(i: int, name: str = "adjust_stock", staff: str | None = None, **arg
 
 @pytest.fixture()
 def device(server):
-    """A fresh tablet of the demo store with nobody signed in online, and the associate's number."""
+    """A fresh tablet of the demo store on which the associate signed in (and is no longer online), and
+    the associate's number."""
     headers = server.enrol("NYC-01")
-    return headers, server.person("associate")["staff_number"]
+    return headers, server.sign_in_on(headers, "associate")
 
 
 def level(server, sku: str, store: str = "NYC-01") -> InventoryLevel:
@@ -103,6 +104,11 @@ def test_bad_batches_change_nothing(server, device):
         ({"mutations": [mutation(i + 1, sku="100005", delta=1, reason="found") for i in range(501)]}, 422),
         ({"mutations": [{**m, "id": 0}]}, 422),
         ({"mutations": [{**m, "id": "one"}]}, 422),
+        # A time is ISO text: a number would have been read as seconds since 1970.
+        ({"mutations": [{**m, "created_at": 555}]}, 422),
+        ({"mutations": [m], "oldest_pending_at": 555}, 422),
+        ({"mutations": [m], "sent_at": 1.5}, 422),
+        ({"mutations": [m], "sent_at": "yesterday"}, 422),
         ({"mutations": "nope"}, 422),
         ({}, 422),
     ]

@@ -4,12 +4,14 @@ sessions that end on sign-out or inactivity, and what a revoked device does.
 
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from ..domain.credentials import hash_pin, valid_pin_format, verify_pin
+from ..domain.credentials import hash_pin, normalise_enrolment_code, token_hash, valid_pin_format, verify_pin
 from ..domain.lockout import lock_after, remaining
 from ..domain.permissions import ROLE_PERMISSIONS, Permission, Role
 from .store import KnownStaff, LocalStore
@@ -28,6 +30,18 @@ class SignIn(StrEnum):
     REVOKED = "revoked"
     KIOSK = "kiosk"
     NOT_ENROLLED = "not_enrolled"
+
+
+# One send and two more at once when no answer comes back: enough for an answer lost on the way (the
+# server knows the id and hands the device back); a network that is down shows as "offline" a few seconds
+# later, and the person (or the next start) tries again with the same id.
+ENROL_SENDS = 3
+_ENROLMENT = "enrolment_attempt"  # meta key: {"id", "code" (a tag, not the code), "attempt"}
+
+
+def _code_tag(code: str) -> str:
+    """Enough of the code's hash to tell "the same code again" from a new one; the code itself is not kept."""
+    return token_hash(normalise_enrolment_code(code))[:16]
 
 
 class Enrol(StrEnum):
@@ -58,6 +72,11 @@ class SignInResult:
     message: str | None = None  # the server's sentence, for logs
 
 
+def _days(value: object) -> int | None:
+    """The server's offline window from the sign-in answer; None when it gave none (an older server)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 class DeviceAuth:
     def __init__(self, store: LocalStore, client: SyncClient, idle: timedelta, offline_days: int,
                  clock=lambda: datetime.now(UTC)) -> None:  # noqa: ANN001
@@ -68,6 +87,7 @@ class DeviceAuth:
         self.clock = clock
         self.session: StaffSession | None = None
         self._lock = threading.Lock()
+        self._enrol_lock = threading.Lock()
         client.device_token = store.get_meta("device_token")
         client.on_refused = self._on_refused
 
@@ -94,20 +114,48 @@ class DeviceAuth:
         return self.store.get_meta("device_id")
 
     def enrol(self, code: str, name: str) -> Enrol:
-        try:
-            answer = self.client.enrol(code.strip(), name.strip()[:80])
-        except Offline:
-            return Enrol.OFFLINE
-        except ServerRefused:
-            return Enrol.INVALID
+        """Exchange the code for this device's token. An answer lost on the way back (connection dropped,
+        server restarted, app killed) is asked for again with the same enrolment id, kept in the device's
+        database before each send; the server then gives the same device a new token."""
+        code, name = code.strip(), name.strip()[:80]
+        with self._enrol_lock:  # a double tap must not send two attempts of one id at once
+            enrolment_id, attempt = self._enrolment_attempt(code)
+            for _ in range(ENROL_SENDS):
+                attempt += 1
+                # On disk before it leaves: after a crash the next start sends the same id, a higher attempt.
+                self.store.set_meta(_ENROLMENT, json.dumps({"id": enrolment_id, "code": _code_tag(code),
+                                                            "attempt": attempt}))
+                try:
+                    answer = self.client.enrol(code, name, enrolment_id, attempt)
+                    break
+                except Offline:
+                    continue  # maybe applied with the answer lost: ask again, same id
+                except ServerRefused as exc:
+                    if exc.error == "enrol.code_invalid":
+                        self.store.set_meta(_ENROLMENT, "")  # refused for good: the pair is of no more use
+                    return Enrol.INVALID
+            else:
+                return Enrol.OFFLINE  # the pair is kept: trying again later (or after a restart) resumes it
         # A device enrolled again starts clean: its people sign in online once more.
         self.store.forget_all_staff()
         for key, value in (("device_id", answer["device_id"]), ("device_token", answer["device_token"]),
-                           ("store_code", answer["store"]), ("device_kind", answer["kind"]), ("revoked", "0")):
+                           ("store_code", answer["store"]), ("device_kind", answer["kind"]), ("revoked", "0"),
+                           (_ENROLMENT, "")):
             self.store.set_meta(key, value)
         self.client.device_token = answer["device_token"]
         self.session = None
         return Enrol.OK
+
+    def _enrolment_attempt(self, code: str) -> tuple[str, int]:
+        """The enrolment id and last attempt number kept for this code, or a new id for a code typed anew."""
+        try:
+            kept = json.loads(self.store.get_meta(_ENROLMENT) or "{}")
+        except ValueError:
+            kept = {}
+        if isinstance(kept, dict) and kept.get("code") == _code_tag(code) and isinstance(kept.get("id"), str) \
+                and isinstance(kept.get("attempt"), int):
+            return kept["id"], kept["attempt"]
+        return uuid.uuid4().hex, 0
 
     def _on_refused(self, refused: ServerRefused) -> None:
         if refused.error == "device.revoked":
@@ -146,6 +194,7 @@ class DeviceAuth:
         self.store.remember_staff(KnownStaff(
             staff_number=staff["staff_number"], name=staff["name"], role=staff["role"], store_code=staff["store"],
             verifier=hash_pin(pin), last_online_at=now.isoformat(), failed_attempts=0, locked_until=None,
+            offline_days=_days(answer.get("offline_signin_days")),
         ))
         self._start(staff["staff_number"], staff["name"], Role(staff["role"]), staff["store"],
                     answer["session_token"], offline=False)
@@ -162,7 +211,7 @@ class DeviceAuth:
     def _offline_sign_in(self, staff_number: str, pin: str) -> SignInResult:
         known = self.store.known_staff(staff_number)
         now = self.clock()
-        if known is None or now - datetime.fromisoformat(known.last_online_at) > timedelta(days=self.offline_days):
+        if known is None or now - datetime.fromisoformat(known.last_online_at) > timedelta(days=self.offline_window()):
             return SignInResult(SignIn.OFFLINE_UNKNOWN)
         wait = remaining(datetime.fromisoformat(known.locked_until) if known.locked_until else None, now)
         if wait:
@@ -179,6 +228,14 @@ class DeviceAuth:
         self.store.remember_staff(known)
         self._start(known.staff_number, known.name, Role(known.role), known.store_code, None, offline=True)
         return SignInResult(SignIn.OK_OFFLINE)
+
+    def offline_window(self) -> int:
+        """Days after an online sign-in that offline sign-in is allowed: this device's own setting, or the
+        server's if shorter. The server counts what a person did offline as theirs only within its window
+        (its latest word, from the latest online sign-in here): a longer one here would let people work
+        whose work is then refused."""
+        stated = self.store.offline_days_stated()
+        return self.offline_days if stated is None else min(self.offline_days, stated)
 
     def _start(self, number: str, name: str, role: Role, store: str | None, token: str | None,
                offline: bool) -> None:

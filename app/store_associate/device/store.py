@@ -23,7 +23,7 @@ from sqlmodel import Field, SQLModel, create_engine
 
 from ..domain.inventory import StockFigures
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class DeviceModel(SQLModel, registry=registry()):
@@ -141,6 +141,8 @@ class KnownStaff(DeviceModel, table=True):
     last_online_at: str
     failed_attempts: int = 0
     locked_until: str | None = None
+    # The offline window the server stated at this online sign-in (None: an older server said nothing).
+    offline_days: int | None = None
 
 
 class Meta(DeviceModel, table=True):
@@ -202,6 +204,9 @@ def _upgrade(path: Path) -> None:
             db.execute("UPDATE pickup_order SET items = (SELECT COALESCE(SUM(json_extract(value, '$.qty')), 0)"
                        " FROM json_each(payload, '$.lines')), picker = COALESCE(json_extract(payload, '$.picker'), '')")
             db.execute("COMMIT")
+        staff_columns = {row[1] for row in db.execute("PRAGMA table_info(known_staff)")}
+        if "offline_days" not in staff_columns:  # version 2 -> 3: the window the server stated
+            db.execute("ALTER TABLE known_staff ADD COLUMN offline_days INTEGER")
     finally:
         db.close()
 
@@ -393,6 +398,30 @@ class LocalStore:
             rows = self._db.execute("SELECT payload FROM pickup_order ORDER BY promised_at, number").fetchall()
         return [json.loads(r[0]) for r in rows]
 
+    def forget_people(self) -> int:
+        """Delete every order that names a customer or carries a pickup code, and overwrite where it was on
+        disk: a kiosk keeps nobody's data. (A kiosk pulls its own requests without them; this clears what a
+        kiosk pulled before the server scoped its pulls, and what a tablet held before it became a kiosk.)
+        Returns how many were deleted."""
+        with self._lock:
+            self._db.execute("PRAGMA secure_delete=ON")  # the freed pages are zeroed, not left readable
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                gone = self._db.execute(
+                    "DELETE FROM pickup_order WHERE pickup_code != '' OR customer_name != ''"
+                    " OR json_extract(payload, '$.customer') IS NOT NULL").rowcount
+                self._db.execute("DELETE FROM order_overlay WHERE number NOT IN (SELECT number FROM pickup_order)")
+                self._db.execute("COMMIT")
+                if gone:
+                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the old pages leave the WAL too
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            finally:
+                self._db.execute("PRAGMA secure_delete=OFF")
+        return gone
+
     def order(self, number: str) -> dict | None:
         with self._lock:
             row = self._db.execute("SELECT payload FROM pickup_order WHERE number=?", (number,)).fetchone()
@@ -491,21 +520,28 @@ class LocalStore:
     def known_staff(self, staff_number: str) -> KnownStaff | None:
         with self._lock:
             r = self._db.execute(
-                "SELECT staff_number, name, role, store_code, verifier, last_online_at, failed_attempts, locked_until"
-                " FROM known_staff WHERE staff_number=?", (staff_number,)
+                "SELECT staff_number, name, role, store_code, verifier, last_online_at, failed_attempts, locked_until,"
+                " offline_days FROM known_staff WHERE staff_number=?", (staff_number,)
             ).fetchone()
         if r is None:
             return None
         return KnownStaff(staff_number=r[0], name=r[1], role=r[2], store_code=r[3], verifier=r[4],
-                          last_online_at=r[5], failed_attempts=r[6], locked_until=r[7])
+                          last_online_at=r[5], failed_attempts=r[6], locked_until=r[7], offline_days=r[8])
+
+    def offline_days_stated(self) -> int | None:
+        """The offline window the server stated at the latest online sign-in on this device (None: never)."""
+        with self._lock:
+            r = self._db.execute("SELECT offline_days FROM known_staff WHERE offline_days IS NOT NULL"
+                                 " ORDER BY last_online_at DESC LIMIT 1").fetchone()
+        return r[0] if r else None
 
     def remember_staff(self, k: KnownStaff) -> None:
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO known_staff(staff_number, name, role, store_code, verifier, last_online_at,"
-                " failed_attempts, locked_until) VALUES (?,?,?,?,?,?,?,?)",
+                " failed_attempts, locked_until, offline_days) VALUES (?,?,?,?,?,?,?,?,?)",
                 (k.staff_number, k.name, k.role, k.store_code, k.verifier, k.last_online_at, k.failed_attempts,
-                 k.locked_until),
+                 k.locked_until, k.offline_days),
             )
 
     def forget_all_staff(self) -> None:

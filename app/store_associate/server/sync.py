@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from sqlalchemy import JSON, Engine, Executable, bindparam, insert, select, text, update
@@ -37,6 +37,7 @@ from ..domain.permissions import Role, allowed
 from ..domain.pickup import Refused as OrderRefused
 from . import orders
 from .access import Principal
+from .actors import NONE, Evidence, Witness, manager_only, shifted
 from .crud import lock_counter, next_versions
 from .models import DeviceSyncState, InventoryLevel, InventoryMovement, MutationLog, Product, Staff, as_utc
 
@@ -70,6 +71,22 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+# A device clock this far off the server's is corrected; closer than that, the difference is the network's.
+CLOCK_TOLERANCE = timedelta(minutes=1)
+
+
+def device_clock_offset(sent_at: datetime | None, now: datetime) -> timedelta:
+    """What to add to a device's times to get the server's: the device says what its clock read when it sent
+    the push. Tablets' clocks run days off (a reset battery, a wrong zone set by hand); their work is dated
+    by the server's clock instead, so that it still shows the sign-in it was done under and the order trail
+    has the real time. A clock reset while the work was done, and put right before the push, is not seen."""
+    sent = as_utc(sent_at) if sent_at is not None else None
+    if sent is None:
+        return timedelta(0)
+    offset = now - sent
+    return offset if abs(offset) > CLOCK_TOLERANCE else timedelta(0)
+
+
 def sync_state(session: Session, device_id: str) -> DeviceSyncState:
     """The device's row, locked for the rest of the transaction: one push per device at a time."""
     state = session.execute(
@@ -85,20 +102,29 @@ def sync_state(session: Session, device_id: str) -> DeviceSyncState:
 
 
 def push(session: Session, principal: Principal, mutations: list[Mutation], pending: int = 0,
-         oldest_pending_at: datetime | None = None) -> PushOutcome:
+         oldest_pending_at: datetime | None = None, *, offline_days: float,
+         clock_offset: timedelta = timedelta(0)) -> PushOutcome:
+    """`offline_days`: the offline sign-in window (the settings' offline_signin_days, which the server also
+    tells the device at sign-in): how old a person's last online sign-in on the device may be for what
+    they did offline to count as theirs. `clock_offset`: what to add to the device's clock to get the
+    server's (see device_clock_offset); a mutation was done at its created_at plus this."""
     assert principal.device_id is not None and principal.store_code is not None
     lock_counter(session)  # then the device's row, then stock and orders
     state = sync_state(session, principal.device_id)
     out = PushOutcome(last_applied=state.last_applied)
     replayed = _logged(session, principal.device_id, [m.id for m in mutations if m.id <= state.last_applied])
     staff_cache: dict = {}  # staff number -> Staff, and (staff number, command type) -> verdict
+    times = [t for m in mutations
+             if m.id > state.last_applied and (t := shifted(as_utc(m.created_at), clock_offset)) is not None]
+    witness = Witness(session, principal.device_id, principal.store_code, offline_days, now_utc(),
+                      earliest=min(times, default=None), clock_offset=clock_offset)
     # Everything that can be checked without touching a row is checked first (the command's shape, the
     # person's right to do it), so that a rejection never has anything to undo.
     parsed: dict[int, Command | Rejected] = {}
     for m in mutations:  # the run of ids that follows on from last_applied (a gap ends it)
         if m.id == state.last_applied + len(parsed) + 1:
-            parsed[m.id] = _parse(session, principal, m, staff_cache)
-    batch = _Batch(session, principal)
+            parsed[m.id] = _parse(session, principal, m, staff_cache, witness)
+    batch = _Batch(session, principal, clock_offset)
     batch.load({sku for c in parsed.values() if isinstance(c, AdjustStock | CountStock) for sku in c.stock_deltas()})
     last = state.last_applied
     for m in mutations:
@@ -111,12 +137,13 @@ def push(session: Session, principal: Principal, mutations: list[Mutation], pend
         if m.id != last + 1:
             out.gap_expected = last + 1
             break
-        command = parsed[m.id] if m.id in parsed else _parse(session, principal, m, staff_cache)
+        command = parsed[m.id] if m.id in parsed else _parse(session, principal, m, staff_cache, witness)
         result = batch.apply(m, command)
         out.changed = out.changed or result.status == "applied"
         out.results.append(result)
         last = m.id
     batch.write()
+    witness.write()  # who was named and what showed it, committed with what it let through
     state.last_applied = last  # in the same transaction as what was applied
     now = now_utc()
     state.last_push_at, state.pending = now, max(0, pending)
@@ -143,25 +170,42 @@ def _logged(session: Session, device_id: str, ids: list[int]) -> dict[int, Mutat
     return {i: found.get(i) or MutationResult(i, "duplicate") for i in ids}
 
 
-def _parse(session: Session, principal: Principal, m: Mutation, staff_cache: dict) -> Command | Rejected:
-    """The command, or why it is rejected before anything is touched (malformed, not allowed)."""
+def _parse(session: Session, principal: Principal, m: Mutation, staff_cache: dict,
+           witness: Witness) -> Command | Rejected:
+    """The command, or why it is rejected before anything is touched (malformed, not allowed, or the person
+    it names did not sign in on this device)."""
     try:
         command = parse_command(m.name, m.version, m.args)
     except CommandError as exc:
         return Rejected(REJECT_MALFORMED, str(exc)[:200])
-    key = (m.staff_number, type(command))  # a batch is mostly one person doing one thing
+    number = m.staff_number or principal.staff_number
+    key = (number, type(command))  # a batch is mostly one person doing one thing
     if key not in staff_cache:
         try:
-            _check_actor(session, principal, m.staff_number, command, staff_cache)
+            _check_actor(session, principal, number, command, staff_cache)
             staff_cache[key] = None
         except Rejected as exc:
             staff_cache[key] = exc
-    return staff_cache[key] or command
+    refused: Rejected | None = staff_cache[key]
+    staff = staff_cache.get(number) if number is not None else None
+    # A name is a claim; the person's own sign-ins on this device are the evidence (server/actors.py).
+    shown = witness.evidence(number, staff, as_utc(m.created_at)) if staff is not None else _NO_ONE
+    if refused is None and shown.kind == NONE:
+        refused = Rejected(REJECT_NOT_ALLOWED, shown.why)
+    special = manager_only(command.permission)
+    # A manager's action that nobody can show was signed in here is what a manager must look at.
+    outcome = "review" if special and shown.kind == NONE else ("rejected" if refused else "ok")
+    witness.record(number, staff, m.id, command.name, shown, outcome, special, refused.detail if refused else "")
+    return refused or command
+
+
+_NO_ONE = Evidence(NONE, why="no signed-in person")
 
 
 def _check_actor(session: Session, principal: Principal, staff_number: str | None, command: Command,
                  cache: dict) -> None:
-    """The person who did it (signed in on the device, perhaps offline) may do this here."""
+    """The person named exists, is active, and their role and store let them do this here. (That they
+    signed in on this device is shown separately, by the evidence in server/actors.py.)"""
     number = staff_number or principal.staff_number
     if number is None:
         raise Rejected(REJECT_NOT_ALLOWED, "no signed-in person")
@@ -264,8 +308,8 @@ class _Batch:
     are read again after it.
     """
 
-    def __init__(self, session: Session, principal: Principal) -> None:
-        self.session, self.principal = session, principal
+    def __init__(self, session: Session, principal: Principal, clock_offset: timedelta = timedelta(0)) -> None:
+        self.session, self.principal, self.clock_offset = session, principal, clock_offset
         self.store: str = principal.store_code  # type: ignore[assignment]
         self.now = now_utc()
         self.on_hand: dict[str, int] = {}  # sku -> on hand here, as the batch has left it
@@ -348,7 +392,7 @@ class _Batch:
         try:
             with self.session.begin_nested():  # a rejection half-way leaves nothing of this step behind
                 orders.perform(self.session, self.store, command, m.staff_number or p.staff_number,
-                               p.device_id, m.id, done_at=m.created_at)
+                               p.device_id, m.id, done_at=shifted(m.created_at, self.clock_offset) or m.created_at)
         except OrderRefused as exc:
             raise Rejected(exc.reason, exc.detail) from None
         except DataError as exc:
