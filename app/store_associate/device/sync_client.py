@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -88,8 +89,11 @@ class SyncClient:
 
     # --- access ---------------------------------------------------------------------------------
 
-    def enrol(self, code: str, name: str) -> dict:
-        return self._request("POST", "/api/v1/devices/enrol", json={"code": code, "name": name})
+    def enrol(self, code: str, name: str, enrolment_id: str | None = None, attempt: int = 1) -> dict:
+        body: dict[str, Any] = {"code": code, "name": name}
+        if enrolment_id is not None:
+            body.update(enrolment_id=enrolment_id, attempt=attempt)
+        return self._request("POST", "/api/v1/devices/enrol", json=body)
 
     def sign_in(self, staff_number: str, pin: str) -> dict:
         return self._request("POST", "/api/v1/auth/sign-in", json={"staff_number": staff_number, "pin": pin},
@@ -114,7 +118,9 @@ class SyncClient:
 
     def push(self, mutations: list, pending: int, oldest_pending_at: str | None) -> dict:
         body = {"mutations": [m.model_dump(mode="json") for m in mutations], "pending": pending,
-                "oldest_pending_at": oldest_pending_at}
+                "oldest_pending_at": oldest_pending_at,
+                # The clock the mutations were dated by: the server corrects them if it is off.
+                "sent_at": datetime.now(UTC).isoformat()}
         # The outbox belongs to the device; each mutation names the person who did it.
         return self._request("POST", "/api/v1/sync/push", json=body, timeout=30, with_session=False)
 

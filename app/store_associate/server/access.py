@@ -5,6 +5,7 @@ Every check that decides who is asking lives here; routers only say which permis
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 import uuid
@@ -87,19 +88,39 @@ def create_enrolment_code(session: Session, by: Principal, store_code: str, kind
     return code, expires
 
 
-def enrol(session: Session, code: str, name: str, ip: str = "") -> tuple[Device, str]:
+# How long after a code's first use the device that used it may enrol again with the same enrolment id (its
+# answer was lost: dropped connection, server restart, app killed). Long enough for a person to tap "Enrol"
+# again after a network blip; short enough that a code seen later (on a screenshot, over a shoulder) plus an
+# id read off a stolen tablet is of no use. The device retries at once, so minutes are plenty.
+ENROL_RETRY_WINDOW = timedelta(minutes=10)
+_CODE_INVALID = ("This enrolment code is not valid: it is wrong, used already or expired. "
+                 "Ask a manager for a new code.")
+
+
+def enrol(session: Session, code: str, name: str, ip: str = "", enrolment_id: str | None = None,
+          attempt: int = 1) -> tuple[Device, str]:
+    """A new device for an unused code. A used code is accepted again only as a retry by the same device: the
+    same enrolment id, a higher attempt number than any answered, within ENROL_RETRY_WINDOW of the first use,
+    the device not revoked. It then gets the same device with a new token, and the previous token stops
+    working. Anything else is refused, with the same answer as any bad code."""
     row = session.execute(
         select(EnrolmentCode).where(EnrolmentCode.code_hash == token_hash(normalise_enrolment_code(code)))
-        .with_for_update()
+        .with_for_update()  # serialises a first use and its retries (SQLite: BEGIN IMMEDIATE does)
     ).scalar_one_or_none()
     now = now_utc()
-    if row is None or row.used_at is not None or aware(row.expires_at) <= now:
-        audit(session, "enrol", outcome="refused", ip=ip,
-              detail={"reason": "unknown" if row is None else ("used" if row.used_at else "expired")})
+    id_hash = token_hash(enrolment_id) if enrolment_id else None
+    if row is None:
+        reason = "unknown"
+    elif row.used_at is not None:
+        reason = _retry_refused(session, row, id_hash, attempt, now) if id_hash else "used"
+        if reason is None:
+            return _enrol_retry(session, row, attempt, ip)
+    else:
+        reason = "expired" if aware(row.expires_at) <= now else None
+    if reason is not None:
+        audit(session, "enrol", outcome="refused", ip=ip, detail={"reason": reason})
         session.commit()
-        raise AccessError(400, "enrol.code_invalid",
-                          "This enrolment code is not valid: it is wrong, used already or expired. "
-                          "Ask a manager for a new code.")
+        raise AccessError(400, "enrol.code_invalid", _CODE_INVALID)
     token = new_token()
     device = Device(id=uuid.uuid4().hex, store_code=row.store_code, kind=row.kind, name=name[:80],
                     token_hash=token_hash(token), enrolled_by=row.created_by)
@@ -108,12 +129,52 @@ def enrol(session: Session, code: str, name: str, ip: str = "") -> tuple[Device,
     # Its sync row exists from the start, so that pushes only ever lock it, never race to create it.
     session.add(DeviceSyncState(device_id=device.id))
     row.used_at, row.device_id = now, device.id
+    row.enrolment_id_hash, row.enrolment_attempt = id_hash, attempt if id_hash else None
     audit(session, "enrol", device_id=device.id, store_code=device.store_code, target=device.kind, ip=ip)
     session.commit()
     return device, token
 
 
+def _retry_refused(session: Session, row: EnrolmentCode, id_hash: str, attempt: int, now: datetime) -> str | None:
+    """Why a used code cannot be a retry of its first use, or None when it can."""
+    if row.enrolment_id_hash is None or not hmac.compare_digest(row.enrolment_id_hash, id_hash):
+        return "used"  # another device (or one from before enrolment ids) has it
+    if now - aware(row.used_at) > ENROL_RETRY_WINDOW:
+        return "retry_late"
+    # An attempt no newer than one answered already is a late copy of an old send (it sat in a queue or a
+    # lock while the device gave up and sent again): rotating now would kill the token the device holds.
+    if row.enrolment_attempt is not None and attempt <= row.enrolment_attempt:
+        return "retry_stale"
+    device = session.get(Device, row.device_id, with_for_update=True) if row.device_id else None
+    if device is None or device.revoked_at is not None:
+        return "retry_revoked"
+    return None
+
+
+def _enrol_retry(session: Session, row: EnrolmentCode, attempt: int, ip: str) -> tuple[Device, str]:
+    device = session.get(Device, row.device_id)
+    token = new_token()
+    device.token_hash = token_hash(token)  # the previous token is refused from now on
+    row.enrolment_attempt = attempt
+    # Sessions opened with the previous token end with it: whoever held that token is not this device.
+    session.execute(update(StaffSession).where(StaffSession.device_id == device.id,
+                                               StaffSession.ended_at.is_(None)).values(ended_at=now_utc()))
+    audit(session, "enrol_retry", device_id=device.id, store_code=device.store_code, target=device.kind,
+          detail={"attempt": attempt}, ip=ip)
+    session.commit()
+    return device, token
+
+
 def revoke(session: Session, by: Principal, device_id: str, ip: str = "") -> Device:
+    if by.device_id is not None and device_id == by.device_id:
+        # Revoking it would end this very session and leave the device refused, with nobody able to undo it
+        # from here: the manager would lock themselves out. Another device of the store can do it.
+        audit(session, "revoke", outcome="refused", staff_number=by.staff_number, device_id=by.device_id,
+              store_code=by.store_code, target=device_id, detail={"reason": "self"}, ip=ip)
+        session.commit()
+        raise AccessError(409, "device.self",
+                          "You are signed in on this device: revoking it would sign you out and lock this device. "
+                          "Revoke it from another device of the store.")
     device = session.get(Device, device_id)
     if device is None or not _same_store(by, device.store_code):
         raise AccessError(404, "device.not_found", "No device with this id in your store.")

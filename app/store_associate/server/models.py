@@ -211,6 +211,11 @@ class EnrolmentCode(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     device_id: str | None = Field(default=None, max_length=32)
+    # The enrolment id the device sent when it used the code (hashed like every secret here) and the highest
+    # attempt number answered: a device whose answer was lost retries with the same id and a higher number
+    # (see access.enrol).
+    enrolment_id_hash: str | None = Field(default=None, max_length=64)
+    enrolment_attempt: int | None = None
 
 
 class StaffSession(SQLModel, table=True):

@@ -81,6 +81,10 @@ class DeviceRow:
     detail: str
     revoked: bool
     this_device: bool
+    # The device a manager is signed in on is never offered for revoking (it would lock them out); `note`
+    # says why, on the row itself (a tablet has no hover for a tooltip).
+    can_revoke: bool = False
+    note: str = ""
 
 
 @dataclass
@@ -107,7 +111,11 @@ class DevicesViewModel:
         except Offline:
             self.state.notice = Notice(t("devices.error.offline"), True)
         except ServerRefused as exc:
-            self.state.notice = Notice(t("devices.error.refused", reason=exc.message), True)
+            # Revoking the device one is signed in on is refused by the server too (when this screen's idea
+            # of "this device" is stale): say so in the person's language, not the server's sentence.
+            text = t("devices.error.self") if exc.error == "device.self" else t("devices.error.refused",
+                                                                                 reason=exc.message)
+            self.state.notice = Notice(text, True)
         return None
 
     def load(self) -> DevicesState:
@@ -130,8 +138,10 @@ class DevicesViewModel:
                                     rejected=s["rejected"])
                 if s.get("lag_seconds"):
                     status += " · " + t("devices.lag", duration=duration(s["lag_seconds"]))
+            revoked, mine = bool(d.get("revoked_at")), d["id"] == self.auth.device_id
             out.append(DeviceRow(d["id"], f"{d['name'] or t('devices.unnamed')} · {t('devices.kind.' + d['kind'])}",
-                                 status, bool(d.get("revoked_at")), d["id"] == self.auth.device_id))
+                                 status, revoked, mine, can_revoke=not revoked and not mine,
+                                 note=t("devices.this_note") if mine else ""))
         self.state.rows = out
         self.state.notice = Notice() if out else Notice(t("devices.none"))
         return self.state

@@ -60,12 +60,18 @@ class DevicesView:
                 await self._run(self.vm.revoke, device_id)
 
             trailing = None
-            if not r.revoked and not r.this_device:
+            if r.can_revoke:
                 trailing = ft.TextButton(t("devices.revoke"), icon=ft.Icons.BLOCK, on_click=revoke,
                                          style=ft.ButtonStyle(color=ft.Colors.ERROR))
+            elif r.this_device:
+                # Where the Remove button would be: the mark, with the reason as its tooltip (and under the
+                # title, for touch screens).
+                trailing = labelled("device-this", ft.Text(t("devices.this_device"), weight=ft.FontWeight.BOLD,
+                                                           tooltip=r.note))
+            subtitle = ft.Text(r.detail) if not r.note else ft.Column(
+                [ft.Text(r.detail), ft.Text(r.note, italic=True)], spacing=2, tight=True)
             rows.append(labelled(f"device-{r.id[:8]}", ft.ListTile(
                 leading=ft.Icon(ft.Icons.PHONELINK_ERASE if r.revoked else ft.Icons.TABLET_ANDROID),
-                title=ft.Text(r.title + (f" · {t('devices.this')}" if r.this_device else "")),
-                subtitle=ft.Text(r.detail), trailing=trailing,
+                title=ft.Text(r.title), subtitle=subtitle, trailing=trailing,
             )))
         self.list.controls = rows
