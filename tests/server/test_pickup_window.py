@@ -160,7 +160,7 @@ def test_reminder_lead_is_half_a_short_window():
 
 BAD_BODIES = [
     {"hours": 0}, {"hours": -5}, {"hours": 1441}, {"hours": 10 ** 12}, {"hours": "72"}, {"hours": 2.5},
-    {"hours": 72.0}, {"hours": True}, {"hours": [72]}, {}, {"hours": 5, "days": 3}, [], "72",
+    {"hours": 1440.5}, {"hours": True}, {"hours": [72]}, {}, {"hours": 5, "days": 3}, [], "72",
 ]
 
 

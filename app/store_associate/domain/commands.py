@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError
 
 from . import pickup
 from .codes import GS
@@ -44,10 +44,50 @@ def scanned_text(code: str) -> str:
     return without_controls(code, GS)[:128]
 
 
-Text = Annotated[str, AfterValidator(refuse_controls)]
+# The same rule in the JSON Schema's words (an ECMA-262 pattern), so that the OpenAPI says what is refused; the
+# check stays refuse_controls, whose message says which character and where.
+NO_CONTROLS = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+Text = Annotated[str, AfterValidator(refuse_controls), Field(json_schema_extra={"pattern": NO_CONTROLS})]
 """Free text (a note, a bin, a name): no control characters. Add the length with Field()."""
 # A scanned code may carry GS1's FNC1 separator (GS), which domain/codes.interpret reads; nothing else.
-ScannedText = Annotated[str, AfterValidator(lambda value: refuse_controls(value, GS))]
+ScannedText = Annotated[str, AfterValidator(lambda value: refuse_controls(value, GS)),
+                        Field(json_schema_extra={"pattern": "^[^\\u0000-\\u001c\\u001e\\u001f\\u007f-\\u009f]*$"})]
+
+# What the database holds: a signed 64-bit integer (PostgreSQL's bigint, SQLite's INTEGER). Every integer the
+# API takes is bounded to it, or tighter where its meaning is: a value beyond it is refused (422) before it
+# reaches a query, where it would fail the request (500) and drop the connection.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MAX = 2**31 - 1  # PostgreSQL's integer: a column made with sa.Integer()
+
+
+def _integral(value: object) -> object:
+    # JSON has numbers, not integers: 159.0 is the integer 159 to JSON Schema (and to the OpenAPI that says
+    # "integer"), so it is taken as 159. 159.5, true and "159" are not integers and stay refused.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+"""An integer in a query or a path (text on the wire: "159" and "159.0" read as 159). Tighten it with
+Query(ge=..., le=...)."""
+
+
+def json_int(ge: int = INT64_MIN, le: int = INT64_MAX) -> Any:
+    """An integer in a JSON body, from `ge` to `le`: a JSON number without a fraction (159 or 159.0), never
+    true, "159" or 159.5. (The bounds are given here, not with a Field() after it: pydantic cannot put those
+    inside the number check that follows _integral, and the schema would lose its minimum and maximum.)"""
+    return Annotated[int, Strict(), Field(ge=max(ge, INT64_MIN), le=min(le, INT64_MAX)), BeforeValidator(_integral)]
+
+
+def _iso_text(value: object) -> object:
+    # JSON Schema's date-time is text; pydantic would also read a number as seconds since 1970, so that a
+    # count or an id sent in the wrong field became a date in 1970 instead of an error.
+    if isinstance(value, int | float):
+        raise ValueError("a date and time is ISO 8601 text with its offset, e.g. 2026-12-03T14:00:00Z")
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_text)]
+"""A date and time in a JSON body: ISO 8601 text, never a number."""
 
 Sku = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")]
 ADJUST_REASONS = ("damaged", "found", "theft", "correction", "received", "returned_to_vendor")
@@ -76,7 +116,7 @@ class AdjustStock(Command):
     name: ClassVar[str] = "adjust_stock"
     permission: ClassVar[Permission] = Permission.STOCK_ADJUST
     sku: Sku
-    delta: int = Field(ge=-MAX_QTY, le=MAX_QTY)
+    delta: json_int(-MAX_QTY, MAX_QTY)
     reason: Literal["damaged", "found", "theft", "correction", "received", "returned_to_vendor"]
     note: Text = Field(default="", max_length=200)
 
@@ -91,15 +131,15 @@ class CountStock(Command):
     name: ClassVar[str] = "count_stock"
     permission: ClassVar[Permission] = Permission.STOCK_ADJUST
     sku: Sku
-    counted: int = Field(ge=0, le=MAX_QTY)
-    seen_on_hand: int = Field(ge=0, le=MAX_QTY * 10)
+    counted: json_int(0, MAX_QTY)
+    seen_on_hand: json_int(0, MAX_QTY * 10)
 
     def stock_deltas(self) -> dict[str, int]:
         return {self.sku: self.counted - self.seen_on_hand}
 
 
 OrderNumber = Annotated[str, Field(min_length=3, max_length=20, pattern=r"^[A-Z0-9-]+$")]
-LineNo = Annotated[int, Field(ge=1, le=500)]
+LineNo = json_int(1, 500)
 
 
 class OrderCommand(Command):
@@ -116,7 +156,7 @@ class AcknowledgeOrder(OrderCommand):
 class PickLine(OrderCommand):
     name: ClassVar[str] = "pick_line"
     line_no: LineNo
-    qty: int = Field(default=1, ge=1, le=999)
+    qty: json_int(1, 999) = 1
     scanned: ScannedText = Field(default="", max_length=128)  # the code scanned to verify the item
 
 
@@ -219,14 +259,16 @@ class Mutation(BaseModel):
     """One outbox entry on the wire."""
 
     model_config = ConfigDict(extra="forbid")
-    id: int = Field(ge=1)
+    # Numbered 1, 2, 3... by the device; the stock ledger keeps it in a 32-bit column (inventorymovement's
+    # mutation_id): two billion steps of one device.
+    id: json_int(1, INT32_MAX)
     # The envelope is written to the mutation log whatever becomes of the command: a name or staff number
     # that could not be stored refuses the push (422) rather than failing it (500). A device never makes one.
     name: Text = Field(min_length=1, max_length=40)
-    version: int = Field(default=1, ge=1, le=100)
+    version: json_int(1, 100) = 1
     args: dict
     staff_number: Text | None = Field(default=None, max_length=16)
-    created_at: datetime
+    created_at: IsoTime
 
 
 def parse_command(name: str, version: int, args: dict) -> Command:

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import Settings, get_settings
+from ..domain.permissions import Permission
 from .access import KnownKeys
 from .api import auth, catalog, devices, health, locations, orders, sync, transfers
+from .api.errors import ERROR_STATUSES
+from .api.schemas import ErrorOut
 from .crud import StoreDirectory
 from .db import make_engine, upgrade
 from .intake import IntakeQueue
@@ -71,6 +77,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and not isinstance(exc.detail, dict):
+            # FastAPI's own 400: a body it could not read (not UTF-8, not JSON). Like any other body that does
+            # not fit the schema (its JSON errors included), that is request.invalid.
+            return JSONResponse({"detail": {
+                "error": "request.invalid",
+                "message": "The request body could not be read. Send JSON, in UTF-8, as the API describes.",
+            }}, status_code=422)
         detail = exc.detail if isinstance(exc.detail, dict) else {"error": f"http.{exc.status_code}",
                                                                    "message": str(exc.detail)}
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
@@ -85,7 +98,66 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             status_code=500,
         )
 
-    for router in (health.router, auth.router, devices.router, catalog.router, locations.router, orders.router,
-                   transfers.router, sync.router):
+    routers = (health.router, auth.router, devices.router, catalog.router, locations.router, orders.router,
+               transfers.router, sync.router)
+    for router in routers:
         app.include_router(router)
+    endpoints = {(method.lower(), route.path): route.endpoint for router in routers for route in router.routes
+                 if isinstance(route, APIRoute) for method in route.methods}
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_errors(generate(), endpoints)  # (FastAPI keeps the schema it made: this edits it once)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    return {"description": ERROR_STATUSES[status],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+
+
+def document_errors(spec: dict[str, Any], endpoints: dict[tuple[str, str], Callable[..., Any]]) -> None:
+    """Every operation's error statuses in the OpenAPI, each with the one error shape (ErrorOut).
+
+    The common ones follow from what the route is, so that they cannot be forgotten: its permission (x-permission:
+    any but "public" -> 401; a permission checked by require() -> 403), its inputs (any -> 422; a body -> 413,
+    from LimitsAndHeaders, and 422), and the look-ups it calls (deps.require_store -> 404,
+    deps.require_own_store -> 403). Statuses a route gives for its own reasons are in its decorator
+    (errors.responses). FastAPI's HTTPValidationError is not what a 422 here looks like (see validation_error):
+    ErrorOut replaces it.
+    """
+    permissions = {p.value for p in Permission}
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            statuses: set[int] = set()
+            permission = op.get("x-permission", "public")
+            if permission != "public":
+                statuses.add(401)
+            if permission in permissions:
+                statuses.add(403)
+            if op.get("parameters"):
+                statuses.add(422)
+            if op.get("requestBody"):
+                statuses |= {413, 422}
+            endpoint = endpoints.get((method, path))
+            called = set(endpoint.__code__.co_names) if endpoint is not None else set()
+            if "require_store" in called:
+                statuses.add(404)
+            if "require_own_store" in called:
+                statuses.add(403)
+            responses = op.setdefault("responses", {})
+            for status in sorted(statuses):
+                responses.setdefault(str(status), _error_response(status))
+            for status, response in responses.items():
+                if "HTTPValidationError" in str(response.get("content", "")):
+                    responses[status] = _error_response(int(status))
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    error_out = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, schema in {**error_out.pop("$defs", {}), "ErrorOut": error_out}.items():
+        schemas.setdefault(name, schema)

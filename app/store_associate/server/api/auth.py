@@ -12,7 +12,7 @@ from ...domain.permissions import ROLE_PERMISSIONS, Role
 from .. import access
 from ..access import AccessError, Principal
 from .deps import SessionDep, access_error, current_principal, device_token_header
-from .errors import ApiError
+from .errors import ApiError, responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -34,6 +34,9 @@ class SignInOut(BaseModel):
     session_token: str
     expires_at: datetime
     idle_timeout_seconds: int
+    # How long after this online sign-in the person may sign in offline on this device: the server accepts
+    # what they do offline as theirs only within it, so the device uses no longer a window than this.
+    offline_signin_days: int
     staff: StaffOut
 
 
@@ -55,7 +58,7 @@ def _perms(role: Role) -> list[str]:
 
 
 @router.post("/sign-in", response_model=SignInOut, summary="Sign a person in on this device with staff number and PIN",
-             openapi_extra={"x-permission": "device"})
+             responses=responses(403, 423), openapi_extra={"x-permission": "device"})
 def sign_in(
     request: Request,
     body: SignInIn,
@@ -73,6 +76,7 @@ def sign_in(
     role = Role(staff.role)
     return SignInOut(
         session_token=token, expires_at=expires, idle_timeout_seconds=int(settings.session_idle_minutes * 60),
+        offline_signin_days=settings.offline_signin_days,
         staff=StaffOut(staff_number=staff.staff_number, name=staff.name, role=role.value, store=staff.store_code,
                        permissions=_perms(role)),
     )

@@ -10,8 +10,8 @@ from ...domain.codes import MAX_CODE_LENGTH, CodeKind, interpret
 from ...domain.permissions import Permission
 from .. import crud
 from ..models import Barcode, InventoryLevel, Product
-from .deps import DirectoryDep, SessionDep, guard, require_store
-from .errors import bad_request, not_found
+from .deps import DirectoryDep, SessionDep, SkuPath, guard, require_store
+from .errors import bad_request, not_found, responses
 from .schemas import CodeOut, LookupOut, ProductOut, ScanOut, SearchOut, StockOut
 
 router = APIRouter(prefix="/api/v1/products", tags=["catalog"])
@@ -41,7 +41,7 @@ def stock_out(level: InventoryLevel | None, store: str) -> StockOut:
 
 
 @router.get("/lookup", response_model=LookupOut, summary="The product a scanned or typed code stands for",
-            **guard(Permission.CATALOG_READ))
+            responses=responses(400, 404), **guard(Permission.CATALOG_READ))
 def lookup(
     session: SessionDep,
     directory: DirectoryDep,
@@ -78,7 +78,7 @@ def lookup(
 
 
 @router.get("/search", response_model=SearchOut, summary="Search by name, brand or SKU",
-            **guard(Permission.CATALOG_READ))
+            responses=responses(400), **guard(Permission.CATALOG_READ))
 def search(
     session: SessionDep,
     q: Annotated[str, Query(min_length=2, max_length=100)],
@@ -92,8 +92,8 @@ def search(
 
 
 @router.get("/{sku}", response_model=ProductOut, summary="One product by SKU, with its codes",
-            **guard(Permission.CATALOG_READ))
-def get_product(session: SessionDep, sku: str) -> ProductOut:
+            responses=responses(400, 404), **guard(Permission.CATALOG_READ))
+def get_product(session: SessionDep, sku: SkuPath) -> ProductOut:
     if len(sku) > 32:
         raise bad_request("product.bad_sku", "A SKU has at most 32 characters.")
     product = session.get(Product, sku)

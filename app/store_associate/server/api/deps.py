@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -29,10 +29,14 @@ def get_directory(request: Request) -> StoreDirectory:
 SessionDep = Annotated[Session, Depends(get_session)]
 DirectoryDep = Annotated[StoreDirectory, Depends(get_directory)]
 
-device_token_header = APIKeyHeader(name="X-Device-Token", auto_error=False,
+# Each scheme named: FastAPI names a scheme after its class by default, and the two API-key headers then share
+# one name in the OpenAPI, where the device token's scheme was lost under the web shop's.
+device_token_header = APIKeyHeader(name="X-Device-Token", scheme_name="DeviceToken", auto_error=False,
                                    description="The token a device received at enrolment.")
-session_bearer = HTTPBearer(auto_error=False, description="A staff session token from /api/v1/auth/sign-in.")
-api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="A system key (web-shop intake).")
+session_bearer = HTTPBearer(scheme_name="StaffSession", auto_error=False,
+                            description="A staff session token from /api/v1/auth/sign-in.")
+api_key_header = APIKeyHeader(name="X-Api-Key", scheme_name="ApiKey", auto_error=False,
+                              description="A system key (web-shop intake).")
 
 
 def access_error(exc: AccessError) -> ApiError:
@@ -89,6 +93,11 @@ def guard(permission: Permission | None) -> dict[str, Any]:
 
 def principal_dep(permission: Permission) -> Any:
     return Annotated[Principal, Depends(require(permission))]
+
+
+# A SKU in a path, as the OpenAPI shows it: the routes answer a longer one with 400 product.bad_sku themselves
+# (maxLength is documented, not enforced by FastAPI, so that answer stays theirs).
+SkuPath = Annotated[str, Path(json_schema_extra={"maxLength": 32})]
 
 
 def require_store(session: Session, directory: StoreDirectory, code: str) -> StoreInfo:

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from ...domain.commands import json_int
 from ...domain.permissions import Permission
 from .. import access
 from ..access import AccessError
 from ..models import AuditLog, Device
 from .deps import DirectoryDep, SessionDep, access_error, principal_dep, require_own_store, require_store
+from .errors import responses
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 
@@ -25,7 +27,7 @@ Auditor = principal_dep(Permission.AUDIT_READ)
 class EnrolmentCodeIn(BaseModel):
     store: str = Field(min_length=1, max_length=16)
     kind: Literal["tablet", "desktop", "kiosk"]
-    valid_minutes: int = Field(default=24 * 60, ge=5, le=7 * 24 * 60)
+    valid_minutes: json_int(5, 7 * 24 * 60) = 24 * 60
 
 
 class EnrolmentCodeOut(BaseModel):
@@ -38,6 +40,11 @@ class EnrolmentCodeOut(BaseModel):
 class EnrolIn(BaseModel):
     code: str = Field(min_length=4, max_length=20)
     name: str = Field(default="", max_length=80)
+    # Made by the device (random, kept on it with the code before sending) so that it can ask again when the
+    # answer is lost: the same id and code, a higher attempt, within minutes, get the same device back with a
+    # new token. Without an id a used code is refused, as before.
+    enrolment_id: str | None = Field(default=None, min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    attempt: json_int(1, 1_000_000) = 1
 
 
 class EnrolOut(BaseModel):
@@ -90,11 +97,11 @@ def create_enrolment_code(request: Request, body: EnrolmentCodeIn, principal: En
 
 
 @router.post("/devices/enrol", response_model=EnrolOut, status_code=201,
-             summary="Exchange an enrolment code for this device's token (shown once)",
+             summary="Exchange an enrolment code for this device's token (shown once)", responses=responses(400),
              openapi_extra={"x-permission": "public"})
 def enrol(request: Request, body: EnrolIn, session: SessionDep) -> EnrolOut:
     try:
-        device, token = access.enrol(session, body.code, body.name, _ip(request))
+        device, token = access.enrol(session, body.code, body.name, _ip(request), body.enrolment_id, body.attempt)
     except AccessError as exc:
         raise access_error(exc) from None
     return EnrolOut(device_id=device.id, device_token=token, store=device.store_code, kind=device.kind)
@@ -112,6 +119,7 @@ def list_devices(principal: Manager, session: SessionDep, directory: DirectoryDe
 
 @router.post("/devices/{device_id}/revoke", response_model=DeviceOut,
              summary="Refuse this device from now on (its people are signed out; safe to call twice)",
+             responses=responses(404, 409),
              openapi_extra={"x-permission": Permission.DEVICES_MANAGE.value})
 def revoke(request: Request, device_id: str, principal: Manager, session: SessionDep) -> DeviceOut:
     if len(device_id) > 32:

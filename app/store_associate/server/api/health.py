@@ -1,14 +1,24 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from ..db import ping
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Liveness and database reachability", openapi_extra={"x-permission": "public"})
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unreachable"]
+
+
+@router.get("/health", summary="Liveness and database reachability", response_model=HealthOut,
+            responses={503: {"model": HealthOut, "description": "The database cannot be reached"}},
+            openapi_extra={"x-permission": "public"})
 def health(request: Request) -> JSONResponse:
     try:
         db_ok = ping(request.app.state.engine)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFun
 from pydantic_core import PydanticCustomError
 
 from ...config import get_settings
+from ...domain.commands import json_int
 from ...domain.inventory import stock_status
 from ...domain.locations import is_open
 from ...domain.permissions import Permission
@@ -18,8 +19,8 @@ from .. import crud
 from ..access import audit
 from ..crud import StoreInfo, next_versions
 from ..models import PICKUP_WINDOW_HOURS, Product, Store, pickup_hours
-from .deps import DirectoryDep, SessionDep, guard, principal_dep, require_own_store, require_store
-from .errors import ApiError, bad_request, not_found
+from .deps import DirectoryDep, SessionDep, SkuPath, guard, principal_dep, require_own_store, require_store
+from .errors import ApiError, bad_request, not_found, responses
 from .schemas import AvailabilityOut, StoreOut
 
 router = APIRouter(prefix="/api/v1", tags=["locations"])
@@ -35,7 +36,7 @@ _WINDOW_RULE = (f"a pickup window is a whole number of hours from {_LOW} to {_HI
 
 class PickupWindowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    hours: Annotated[int | None, Field(strict=True, ge=_LOW, le=_HIGH)] = Field(
+    hours: json_int(_LOW, _HIGH) | None = Field(
         description="Hours a ready pickup order waits in this store before it expires as a no-show "
                     f"({_LOW} to {_HIGH}); null: the chain's setting (PICKUP_WINDOW_DAYS).")
 
@@ -118,11 +119,12 @@ def set_pickup_window(request: Request, body: PickupWindowIn, principal: StoreMa
 
 
 @router.get("/availability/{sku}", response_model=AvailabilityOut,
-            summary="Stock of one SKU at other locations, nearest first", **guard(Permission.STOCK_READ))
+            summary="Stock of one SKU at other locations, nearest first", responses=responses(400, 404),
+            **guard(Permission.STOCK_READ))
 def availability(
     session: SessionDep,
     directory: DirectoryDep,
-    sku: str,
+    sku: SkuPath,
     store: Annotated[str, Query(max_length=16, description="distances are measured from this store")],
     radius_km: Annotated[float | None, Query(gt=0, le=20_000)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,

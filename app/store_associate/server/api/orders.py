@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 import orjson
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from fastapi import APIRouter, Header, Query, Request, Response
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, EmailStr, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, EmailStr, Field, StrictBool
 from sqlalchemy import select
 
-from ...domain.commands import StoreCode, Text
+from ...domain.commands import StoreCode, Text, json_int
 from ...domain.permissions import Permission
 from .. import orders
 from ..intake import IntakeError
 from ..models import CustomerOrder, OrderEvent, as_utc
 from .deps import SessionDep, principal_dep, require_own_store
-from .errors import ApiError
+from .errors import ApiError, responses
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 
@@ -31,17 +32,34 @@ def _named(value: str) -> str:
     return value
 
 
+# Text's rule and one character that is not a space, as a JSON Schema pattern: what _named and Text refuse.
+_NAMED = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+
+
+def _case_blind(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
+
+
+# The email addresses EmailStr refuses although JSON Schema's "email" format takes them: domains of special-use
+# names (RFC 6761: .test, .localhost, ...), which no mail reaches.
+_DELIVERABLE = (f"^[^@]*@(?!(?:[^@]*\\.)?(?:{'|'.join(_case_blind(n) for n in SPECIAL_USE_DOMAIN_NAMES)})\\.?$)"
+                "[^@]+$")
+
+
 class CustomerIn(BaseModel):
-    name: Annotated[Text, AfterValidator(_named)] = Field(min_length=1, max_length=120)
-    email: EmailStr = Field(max_length=254)
+    name: Annotated[Text, AfterValidator(_named)] = Field(min_length=1, max_length=120,
+                                                          json_schema_extra={"pattern": _NAMED})
+    email: EmailStr = Field(max_length=254, json_schema_extra={"pattern": _DELIVERABLE})
     phone: str = Field(default="", max_length=40, pattern=r"^[0-9 +()./-]*$")
     locale: str = Field(default="en", max_length=16, pattern=r"^[A-Za-z]{2}([_-][A-Za-z]{2})?$")
 
 
 Sku = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
-# The oldest and latest promise taken: anything outside is a mistake (a mistyped year), and it keeps the
-# order's date arithmetic (expiry, reminders) far from datetime's limits.
-PROMISE_RANGE = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+# The years a promise is taken in, as written: anything outside is a mistake (a mistyped year), and it keeps the
+# order's date arithmetic (expiry, reminders) far from datetime's limits. The year as written, not in UTC, so
+# that the schema can say it (PROMISE_PATTERN): an offset moves the instant by hours, not out of reach.
+PROMISE_YEARS = (2000, 2099)
+PROMISE_PATTERN = "^20[0-9]{2}-"
 
 
 _ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
@@ -57,18 +75,16 @@ def _iso_text(value: object) -> object:
 
 def _in_utc(value: datetime) -> datetime:
     """The promise as the same instant in UTC: SQLite's DateTime keeps the wall time and drops the offset."""
-    when = as_utc(value)
-    if when is None:  # (e.g. 0001-01-01T00:00+01:00): before year 1 in UTC
-        raise ValueError("promised_at is out of range")
-    if not PROMISE_RANGE[0] <= when < PROMISE_RANGE[1]:
-        raise ValueError(f"promised_at must be from {PROMISE_RANGE[0].year} to {PROMISE_RANGE[1].year - 1}")
-    return when
+    if not PROMISE_YEARS[0] <= value.year <= PROMISE_YEARS[1]:
+        raise ValueError(f"promised_at must be from {PROMISE_YEARS[0]} to {PROMISE_YEARS[1]}")
+    return as_utc(value)
 
 
 class LineIn(BaseModel):
     sku: str = Sku
-    # Strict: a JSON integer. `true`, "2" or 2.5 is a web shop's bug, not a quantity to guess at.
-    qty: StrictInt = Field(ge=1, le=99)
+    # A JSON integer (2, or 2.0 as JSON Schema reads it): `true`, "2" or 2.5 is a web shop's bug, not a quantity
+    # to guess at.
+    qty: json_int(1, 99)
     substitute: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$",
                                    description="a SKU the customer accepts if this one cannot be found")
 
@@ -80,7 +96,8 @@ class OrderIn(BaseModel):
     customer: CustomerIn
     lines: list[LineIn] = Field(min_length=1, max_length=50)
     promised_at: Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)] | None = Field(
-        default=None, description="with a UTC offset or Z (a time without one is refused); answered in UTC")
+        default=None, description="with a UTC offset or Z (a time without one is refused); answered in UTC",
+        json_schema_extra={"pattern": PROMISE_PATTERN})
     id_check: StrictBool = False
 
 
@@ -146,7 +163,8 @@ class EventOut(BaseModel):
 
 
 @router.post("", response_model=OrderOut, status_code=201, summary="Take a web-shop order for pickup in a store",
-             responses={200: {"model": OrderOut, "description": "A retry: the order this key made the first time"}},
+             responses={200: {"model": OrderOut, "description": "A retry: the order this key made the first time"},
+                        **responses(409, 503)},
              openapi_extra={"x-permission": Permission.ORDER_INTAKE.value})
 def intake(request: Request, body: OrderIn, principal: Intake,
            idempotency_key: Annotated[str, Header(min_length=8, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$",
@@ -179,6 +197,7 @@ _ORDER_NUMBER = re.compile(r"[A-Z0-9-]{3,20}")
 
 @router.post("/requests", response_model=OrderOut, status_code=201,
              summary="A customer's order request from a kiosk or the counter, for pickup at this store",
+             responses=responses(409, 503),
              openapi_extra={"x-permission": Permission.ORDER_REQUEST_CREATE.value})
 def order_request(body: OrderRequestIn, principal: Requester, request: Request,
                   idempotency_key: Annotated[str, Header(min_length=8, max_length=47, pattern=r"^[A-Za-z0-9_.:-]+$",
@@ -215,13 +234,14 @@ def _own(principal, session: SessionDep, number: str) -> CustomerOrder:  # noqa:
     return order
 
 
-@router.get("/{number}", response_model=OrderOut, summary="One order of your store",
+@router.get("/{number}", response_model=OrderOut, summary="One order of your store", responses=responses(404),
             openapi_extra={"x-permission": Permission.ORDERS_READ.value})
 def get_order(number: str, principal: Reader, session: SessionDep) -> OrderOut:
     return OrderOut(**orders.orders_json(session, [_own(principal, session, number)])[0])
 
 
 @router.get("/{number}/events", response_model=list[EventOut], summary="Who did what to the order, and when",
+            responses=responses(404),
             openapi_extra={"x-permission": Permission.ORDERS_READ.value})
 def order_events(number: str, principal: Reader, session: SessionDep) -> list[EventOut]:
     order = _own(principal, session, number)

@@ -4,13 +4,39 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+
+class ErrorDetail(BaseModel):
+    error: str = Field(description="a stable key (also the i18n key the app shows), e.g. store.not_found")
+    message: str = Field(description="what happened and what to do, in English, for people reading logs and the API")
 
 
 class ErrorOut(BaseModel):
-    error: str  # a stable key (also the i18n key the app shows)
-    message: str  # what happened and what to do, in English, for people reading logs and the API
+    """Every error answer (4xx and 5xx), FastAPI's own validation errors included."""
+
+    detail: ErrorDetail
+
+
+class TableOut(BaseModel):
+    columns: list[str]
+    rows: list[list]
+
+
+class PullColumnsOut(BaseModel):
+    """A pull with format=columns: each table as column names and rows of values."""
+
+    format: Literal["columns"]
+    cursor: int
+    more: bool
+    last_applied: int = 0
+    stores: TableOut
+    products: TableOut
+    barcodes: TableOut
+    stock: TableOut
+    orders: list[dict] = []
 
 
 class CodeOut(BaseModel):

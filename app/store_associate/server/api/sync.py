@@ -19,12 +19,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import JSON, String, cast, func, select
 from sqlmodel import Session
 
-from ...domain.commands import MAX_BATCH, Mutation
+from ...domain.commands import MAX_BATCH, Int64, IsoTime, Mutation, json_int
 from ...domain.permissions import Permission
 from .. import crud, db
 from ..access import Principal, aware, revoked_device
 from ..models import Device, DeviceSyncState, MutationLog, QuarantinedPush
 from ..orders import orders_json
+from ..sync import device_clock_offset
 from ..sync import push as apply_push
 from .deps import (
     DirectoryDep,
@@ -38,7 +39,7 @@ from .deps import (
     session_bearer,
 )
 from .errors import ApiError
-from .schemas import PullOut
+from .schemas import PullColumnsOut, PullOut
 
 
 class _FastJsonRequest(Request):
@@ -71,8 +72,10 @@ HEARTBEAT_S = 15.0
 
 class PushIn(BaseModel):
     mutations: list[Mutation] = Field(max_length=MAX_BATCH)
-    pending: int = Field(default=0, ge=0, le=10_000_000, description="mutations still in the device's outbox")
-    oldest_pending_at: datetime | None = None
+    pending: json_int(0, 10_000_000) = Field(default=0, description="mutations still in the device's outbox")
+    oldest_pending_at: IsoTime | None = None
+    sent_at: IsoTime | None = Field(default=None, description="the device's clock when it sent this push: a clock "
+                                     "more than a minute off the server's has its mutations' times corrected")
 
 
 class ResultOut(BaseModel):
@@ -136,7 +139,9 @@ def push(request: Request, body: PushIn, principal: Annotated[Principal, Depends
         raise ApiError(422, "sync.order", "Mutations must be in increasing id order, each id once. "
                        "Send the outbox as it is numbered.")
     with db.writer_turn(request.app.state.engine):
-        outcome = apply_push(session, principal, body.mutations, body.pending, body.oldest_pending_at)
+        outcome = apply_push(session, principal, body.mutations, body.pending, body.oldest_pending_at,
+                             offline_days=request.app.state.settings.offline_signin_days,
+                             clock_offset=device_clock_offset(body.sent_at, datetime.now(UTC)))
     deliver_pokes(request, session)
     if outcome.changed and request.app.state.sender is not None:
         request.app.state.sender.wake()  # a step may have queued a customer e-mail
@@ -151,7 +156,7 @@ def push(request: Request, body: PushIn, principal: Annotated[Principal, Depends
 PULL_MAX = 50_000
 
 
-@router.get("/pull", response_model=PullOut, summary="Changes in the store's scope after a cursor",
+@router.get("/pull", response_model=PullOut | PullColumnsOut, summary="Changes in the store's scope after a cursor",
             description="Each table's rows as objects (`format=objects`, the default, the schema below), or, "
             "with `format=columns`, as `{\"columns\": [names], \"rows\": [[values]]}` per table (stores, "
             "products, barcodes, stock; JSON columns as JSON text, money as decimal strings), orders as objects, "
@@ -163,7 +168,7 @@ def pull(
     session: SessionDep,
     directory: DirectoryDep,
     store: Annotated[str, Query(max_length=16)],
-    cursor: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[Int64, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=PULL_MAX)] = 5_000,
     format: Annotated[Literal["objects", "columns"], Query()] = "objects",  # noqa: A002 - the query's name
 ) -> Any:
@@ -178,26 +183,35 @@ def pull(
             state.last_pull_at = datetime.now(UTC)
     session.commit()  # (the checks' transaction, and the pull noted)
     db.read_only(session)  # the rows are read from one snapshot, without holding up writers
+    # What of the change log this principal gets, table by table (crud.SYNC_TABLES): a kiosk, say, gets the
+    # catalogue and stock but of the orders only its own requests, without the customer or the pickup code.
+    puller = crud.Puller(store, principal.role, principal.device_id)
     if format == "columns":
-        return _pull_columns(session, store, cursor, limit, last_applied)
-    rows, new_cursor, more = crud.changes_since(session, store, cursor, limit)
+        return _pull_columns(session, puller, cursor, limit, last_applied)
+    rows, new_cursor, more = crud.changes_since(session, puller, cursor, limit)
+    orders = crud.sync_scope("orders", puller)
     order_rows = rows.pop("orders")
-    return PullOut(cursor=new_cursor, more=more, last_applied=last_applied, orders=orders_json(session, order_rows),
+    return PullOut(cursor=new_cursor, more=more, last_applied=last_applied,
+                   orders=orders_json(session, order_rows, personal=orders is not None and orders.personal),
                    **{k: [_row(r) for r in v] for k, v in rows.items()})
 
 
-def _pull_columns(session: Session, store: str, cursor: int, limit: int, last_applied: int) -> Response:
+def _pull_columns(session: Session, puller: crud.Puller, cursor: int, limit: int, last_applied: int) -> Response:
     """A page of changes as columns and rows: read as plain tuples (no ORM objects), written by orjson."""
-    bound, more = crud.change_window(session, store, cursor, limit)
+    bound, more = crud.change_window(session, puller, cursor, limit)
     body: dict[str, Any] = {"format": "columns", "cursor": bound, "more": more, "last_applied": last_applied}
     for name in crud.SYNC_TABLES:
-        model, scope = crud.sync_scope(name, store)
-        where = (*scope, model.version > cursor, model.version <= bound)
+        scope = crud.sync_scope(name, puller)
+        table = crud.sync_model(name).__table__
+        if scope is None:  # none of the table's rows: the same shape, empty
+            body[name] = [] if name == "orders" else {"columns": [c.name for c in table.columns], "rows": []}
+            continue
+        model = scope.model
+        where = (*scope.where, model.version > cursor, model.version <= bound)
         if name == "orders":
             body[name] = orders_json(session, list(session.execute(
-                select(model).where(*where).order_by(model.version)).scalars()))
+                select(model).where(*where).order_by(model.version)).scalars()), personal=scope.personal)
             continue
-        table = model.__table__
         columns = [cast(c, String).label(c.name) if isinstance(c.type, JSON) else c for c in table.columns]
         rows = session.connection().execute(select(*columns).where(*where).order_by(model.version)).all()
         body[name] = {"columns": [c.name for c in table.columns], "rows": [tuple(r) for r in rows]}
@@ -218,7 +232,9 @@ def deliver_pokes(request: Request, session: Session) -> None:
 
 
 @router.get("/events", summary="Server-sent events: 'changed' when the store's data changed; pull then",
-            openapi_extra={"x-permission": Permission.SYNC_PULL.value}, response_class=StreamingResponse)
+            openapi_extra={"x-permission": Permission.SYNC_PULL.value}, response_class=StreamingResponse,
+            responses={200: {"description": "The stream: `retry`, `event: changed` with the store, keep-alive comments",
+                             "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
 async def events(request: Request, principal: Annotated[Principal, Depends(require(Permission.SYNC_PULL))],
                  store: Annotated[str, Query(max_length=16)],
                  seconds: Annotated[int, Query(ge=1, le=3600, description="the stream ends after this; "

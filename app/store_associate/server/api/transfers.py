@@ -17,7 +17,7 @@ from ..models import CustomerOrder, OrderEvent, Store, Transfer
 from ..orders import queue_notification
 from ..sync import notify
 from .deps import SessionDep, principal_dep, require_own_store
-from .errors import ApiError
+from .errors import ApiError, responses
 from .orders import TransferOut
 from .sync import deliver_pokes
 
@@ -56,6 +56,7 @@ def list_transfers(principal: Reader, session: SessionDep, store: Annotated[str,
 
 @router.post("/{transfer_id}/ship", response_model=TransferOut,
              summary="The parcel left: record its carrier and tracking number (the source location's manager)",
+             responses=responses(404, 409),
              openapi_extra={"x-permission": Permission.TRANSFERS_SHIP.value})
 def ship(transfer_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], body: ShipIn, request: Request,
          principal: Shipper, session: SessionDep) -> TransferOut:
