@@ -8,19 +8,29 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import RunningServer, seed_database, start_server
-from tests.e2e.conftest import by_id, expect, fill_field, open_app, shot, sign_in_ui, start_app
+from tests.conftest import RunningServer
+from tests.e2e.conftest import (
+    SYNC,
+    by_id,
+    expect,
+    fill_field,
+    fresh_backend,
+    open_app,
+    shot,
+    sign_in_ui,
+    start_app,
+    stop_process,
+)
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory) -> Iterator[RunningServer]:
-    tmp = tmp_path_factory.mktemp("e2e-access")
-    url = f"sqlite:///{tmp / 'server.db'}"
-    server = start_server(url, seed_database(url))
+@pytest.fixture()
+def backend(tmp_path, seeded) -> Iterator[RunningServer]:
+    """This test's own server: a lockout or a revoked device of one test never reaches another."""
+    server = fresh_backend(tmp_path, seeded)
     yield server
-    server.stop()
+    stop_process(server.proc)
 
 
 @pytest.fixture()
@@ -34,29 +44,26 @@ def app(backend, tmp_path):
         return url
 
     yield start
-    for proc in procs:
-        proc.terminate()
-        proc.wait(timeout=15)
+    stop_process(*procs)
 
 
 def test_enrol_then_sign_in_then_locked_out(browser, backend, app):
     page = open_app(browser, app())
-    expect(page.get_by_text("Enrol this device")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("Enrol this device")).to_be_visible(timeout=SYNC)
     shot(page, "10-enrol")
     fill_field(page, "Enrolment code", backend.enrolment_code("NYC-01"))
     page.keyboard.press("Enter")
-    expect(page.get_by_label("Staff number")).to_be_visible(timeout=20_000)
-    person = backend.person("admin")  # the other test needs this store's associate unlocked
+    expect(page.get_by_label("Staff number")).to_be_visible(timeout=SYNC)
+    person = backend.person("admin")
     wrong = "0000" if person["pin"] != "0000" else "1111"
     sign_in_ui(page, person["staff_number"], wrong)
-    expect(by_id(page, "signin-message")).to_have_text("The staff number or PIN is wrong. Check both and try again.",
-                                                       timeout=15_000)
+    expect(by_id(page, "signin-message")).to_have_text("The staff number or PIN is wrong. Check both and try again.")
     for _ in range(4):
         sign_in_ui(page, person["staff_number"], wrong)
-    expect(by_id(page, "signin-message")).to_contain_text("Too many wrong PINs. Try again in", timeout=15_000)
+    expect(by_id(page, "signin-message")).to_contain_text("Too many wrong PINs. Try again in")
     # Even the right PIN is refused now, with the same clear message.
     sign_in_ui(page, person["staff_number"], person["pin"])
-    expect(by_id(page, "signin-message")).to_contain_text("Too many wrong PINs", timeout=15_000)
+    expect(by_id(page, "signin-message")).to_contain_text("Too many wrong PINs")
     shot(page, "11-pin-locked")
     page.context.close()
 
@@ -65,19 +72,19 @@ def test_manager_sees_devices_and_revoked_device_is_refused(browser, backend, ap
     clerk_page = open_app(browser, app(backend.enrolment_code("NYC-01")))
     clerk = backend.person("associate")
     sign_in_ui(clerk_page, clerk["staff_number"], clerk["pin"])
-    expect(by_id(clerk_page, "user-name")).to_contain_text(clerk["name"], timeout=20_000)
+    expect(by_id(clerk_page, "user-name")).to_contain_text(clerk["name"], timeout=SYNC)
     # Associates do not get the device list.
     assert by_id(clerk_page, "open-devices").count() == 0
 
     manager_page = open_app(browser, app(backend.enrolment_code("NYC-01")))
     manager = backend.person("manager")
     sign_in_ui(manager_page, manager["staff_number"], manager["pin"])
-    expect(by_id(manager_page, "user-name")).to_contain_text("manager", timeout=20_000)
+    expect(by_id(manager_page, "user-name")).to_contain_text("manager", timeout=SYNC)
     by_id(manager_page, "open-devices").click()
-    expect(manager_page.locator("span", has_text="Devices of this store")).to_be_visible(timeout=15_000)
-    expect(manager_page.get_by_role("button", name="Remove").first).to_be_visible(timeout=15_000)
+    expect(manager_page.locator("span", has_text="Devices of this store")).to_be_visible()
+    expect(manager_page.get_by_role("button", name="Remove").first).to_be_visible()
     by_id(manager_page, "new-code-kiosk").click()
-    expect(by_id(manager_page, "devices-notice")).to_contain_text("Enrolment code for a kiosk", timeout=15_000)
+    expect(by_id(manager_page, "devices-notice")).to_contain_text("Enrolment code for a kiosk")
     shot(manager_page, "12-devices")
 
     # Revoke the clerk's tablet (through the API, as the manager's own screen would).
@@ -87,7 +94,7 @@ def test_manager_sees_devices_and_revoked_device_is_refused(browser, backend, ap
     assert httpx.post(f"{backend.url}/api/v1/devices/{clerk_device['id']}/revoke", headers=headers).status_code == 200
     clerk_page.bring_to_front()  # a background tab does not repaint its canvas
     by_id(clerk_page, "sync-now").click()
-    expect(by_id(clerk_page, "revoked-title")).to_have_text("This device was removed", timeout=20_000)
+    expect(by_id(clerk_page, "revoked-title")).to_have_text("This device was removed", timeout=SYNC)
     expect(by_id(clerk_page, "revoked-body")).to_contain_text("Ask a manager to enrol it again")
     shot(clerk_page, "13-device-revoked")
     clerk_page.context.close()

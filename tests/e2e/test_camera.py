@@ -19,7 +19,17 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, by_id, ensure_signed_in, expect, open_app, shot
+from tests.e2e.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    START,
+    SYNC,
+    by_id,
+    ensure_signed_in,
+    expect,
+    open_app,
+    shot,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -62,14 +72,14 @@ def fake_camera_video(gtin: str, folder: Path) -> Path:
 
 
 def launch(browser: Browser, extra: list[str]) -> Browser:
-    return browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + extra)
+    return browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + extra, timeout=START)
 
 
 def open_signed_in(b: Browser, app, permissions: list[str]) -> Page:
     page = open_app(b, app.url, permissions=permissions)
     person = app.backend.person("associate")
     ensure_signed_in(page, person)
-    expect(by_id(page, "sync-status")).to_contain_text("synced", timeout=30_000)
+    expect(by_id(page, "sync-status")).to_contain_text("synced", timeout=SYNC)
     return page
 
 
@@ -85,18 +95,18 @@ def test_camera_scan_reaches_product_screen(browser, app_under_test, tmp_path):
         page = open_signed_in(b, app_under_test, ["camera"])
         started = time.monotonic()
         open_camera(page)
-        expect(by_id(page, "camera-status")).to_have_text("Camera on", timeout=30_000)
+        expect(by_id(page, "camera-status")).to_have_text("Camera on", timeout=SYNC)
         live = time.monotonic()
         # Two stable frames, then the look-up: the product screen under the live camera.
-        expect(by_id(page, "product-name")).to_have_text(ex["name"], timeout=30_000)
+        expect(by_id(page, "product-name")).to_have_text(ex["name"], timeout=SYNC)
         print(f"camera live after {live - started:.2f} s, product after {time.monotonic() - started:.2f} s")
-        expect(by_id(page, "stock-available")).to_have_text(re.compile(r"^\d+$"), timeout=10_000)
-        expect(by_id(page, "network-note")).to_have_text("Live figures from the network.", timeout=15_000)
+        expect(by_id(page, "stock-available")).to_have_text(re.compile(r"^\d+$"))
+        expect(by_id(page, "network-note")).to_have_text("Live figures from the network.")
         shot(page, "20-camera")
         expect(by_id(page, "camera-status")).to_have_text("Camera on")
         # Closing the panel releases the camera; the scan field has the focus again.
         by_id(page, "camera-close").click()
-        expect(by_id(page, "camera-status")).to_have_count(0, timeout=10_000)
+        expect(by_id(page, "camera-status")).to_have_count(0)
         page.context.close()
     finally:
         b.close()
@@ -108,7 +118,7 @@ def test_no_camera_state(browser, app_under_test):
     try:
         page = open_signed_in(b, app_under_test, ["camera"])
         open_camera(page)
-        expect(by_id(page, "camera-status")).to_have_text("No camera found", timeout=30_000)
+        expect(by_id(page, "camera-status")).to_have_text("No camera found", timeout=SYNC)
         shot(page, "21-camera-none")
         page.context.close()
     finally:
@@ -121,7 +131,7 @@ def test_permission_denied_state(browser, app_under_test):
     try:
         page = open_signed_in(b, app_under_test, [])
         open_camera(page)
-        expect(by_id(page, "camera-status")).to_have_text("Camera permission denied", timeout=30_000)
+        expect(by_id(page, "camera-status")).to_have_text("Camera permission denied", timeout=SYNC)
         shot(page, "22-camera-denied")
         page.context.close()
     finally:

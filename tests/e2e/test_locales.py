@@ -1,7 +1,7 @@
 """The app in Arabic (right-to-left) and Spanish: a clerk scans an in-stock product by keyboard wedge.
 
 The locale comes from STORE_ASSOCIATE_LOCALE, read by the app process at start (passed to it through
-start_app's extra_env). The device is enrolled at start and the clerk signs in with the translated form.
+served_app's app_env). The device is enrolled beforehand and the clerk signs in with the translated form.
 Texts are checked through the semantics tree (the strings the app sends); fonts and mirroring are
 checked on the screenshots tests/artifacts/e2e/locale-<locale>.png.
 """
@@ -9,14 +9,23 @@ checked on the screenshots tests/artifacts/e2e/locale-<locale>.png.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningServer, seed_database, start_server
-from tests.e2e.conftest import by_id, expect, fill_field, open_app, shot, start_app, wedge_scan
+from tests.conftest import RunningServer
+from tests.e2e.conftest import (
+    SYNC,
+    by_id,
+    expect,
+    fill_field,
+    open_app,
+    served_app,
+    shot,
+    wedge_scan,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -62,33 +71,11 @@ class LocalisedApp:
     backend: RunningServer
 
 
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    tmp = tmp_path_factory.mktemp("e2e-locales")
-    db_url = f"sqlite:///{tmp / 'server.db'}"
-    running = start_server(db_url, seed_database(db_url))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(scope="module", params=["ar", "es"])
-def localised_app(request: pytest.FixtureRequest, backend: RunningServer,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalisedApp]:
-    locale = request.param
-    tmp = tmp_path_factory.mktemp(f"app-{locale}")
-    store = backend.examples["store"]
-    url, proc = start_app(backend.url, store, tmp / "device.db", tmp / "app.log", backend.enrolment_code(store),
-                          extra_env={"STORE_ASSOCIATE_LOCALE": locale})
-    try:
-        yield LocalisedApp(locale, url, backend)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+@pytest.fixture(params=["ar", "es"])
+def localised_app(request: pytest.FixtureRequest, tmp_path: Path, seeded) -> Iterator[LocalisedApp]:  # noqa: ANN001
+    """This test's own server and enrolled tablet, the app started in the locale."""
+    with served_app(tmp_path, seeded, app_env={"STORE_ASSOCIATE_LOCALE": request.param}) as app:
+        yield LocalisedApp(request.param, app.url, app.backend)
 
 
 def test_scan_in_locale(browser, localised_app):
@@ -99,15 +86,15 @@ def test_scan_in_locale(browser, localised_app):
     fill_field(page, text["staff_number"], person["staff_number"])
     fill_field(page, text["pin"], person["pin"])
     page.keyboard.press("Enter")
-    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
-    expect(by_id(page, "sync-status")).to_contain_text(text["online"], timeout=30_000)
-    expect(by_id(page, "sync-status")).to_contain_text(text["synced"], timeout=30_000)
+    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=SYNC)
+    expect(by_id(page, "sync-status")).to_contain_text(text["online"], timeout=SYNC)
+    expect(by_id(page, "sync-status")).to_contain_text(text["synced"], timeout=SYNC)
 
     wedge_scan(page, ex["gtin"], field_label=text["field"])
-    expect(by_id(page, "product-name")).to_have_text(ex["name"], timeout=10_000)
+    expect(by_id(page, "product-name")).to_have_text(ex["name"])
     expect(by_id(page, "stock-status")).to_have_text(text["in_stock"])
     expect(by_id(page, "stock-available")).to_have_text(re.compile(r"^\d+$"))
-    expect(by_id(page, "network-note")).to_have_text(text["live"], timeout=15_000)
+    expect(by_id(page, "network-note")).to_have_text(text["live"])
     for key in ("here_title", "available", "network_title"):
         expect(page.get_by_text(text[key], exact=True).first).to_be_attached()
     row = by_id(page, "loc-JRC-01")

@@ -13,6 +13,7 @@ import pytest
 from store_associate.scan import decode_frame
 from tests.conftest import Inbox, RunningServer
 from tests.e2e.conftest import (
+    SYNC,
     by_id,
     ensure_signed_in,
     expect,
@@ -28,9 +29,9 @@ pytestmark = pytest.mark.e2e
 CODE_FIELD = "Scan the customer's pickup QR or type the code"
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory) -> Iterator[tuple[RunningServer, str, Inbox]]:
-    with served_app_with_mail(tmp_path_factory.mktemp("e2e-partial")) as running:
+@pytest.fixture()
+def setup(tmp_path, seeded) -> Iterator[tuple[RunningServer, str, Inbox]]:
+    with served_app_with_mail(tmp_path, seeded) as running:
         yield running
 
 
@@ -48,7 +49,7 @@ def pick(page, line_no: int, code: str) -> None:  # noqa: ANN001 - a Playwright 
         fill_field(page, "Scan each item", code)
         page.keyboard.press("Enter")
         try:
-            expect(by_id(page, f"line-{line_no}")).to_contain_text("1 of 1 picked", timeout=10_000)
+            expect(by_id(page, f"line-{line_no}")).to_contain_text("1 of 1 picked")
             return
         except AssertionError:
             expect(by_id(page, "order-notice")).not_to_contain_text("not an item of this order")
@@ -56,7 +57,7 @@ def pick(page, line_no: int, code: str) -> None:  # noqa: ANN001 - a Playwright 
 
 
 def synced(page) -> None:  # noqa: ANN001 - a Playwright page
-    expect(by_id(page, "sync-status")).not_to_contain_text(re.compile(r"\d+ to send"), timeout=30_000)
+    expect(by_id(page, "sync-status")).not_to_contain_text(re.compile(r"\d+ to send"), timeout=SYNC)
 
 
 def test_one_line_now_the_rest_kept_then_collected(browser, setup):
@@ -66,17 +67,17 @@ def test_one_line_now_the_rest_kept_then_collected(browser, setup):
     by_id(page, "open-orders").click()
     order = server.place_order([{"sku": "100080", "qty": 1}, {"sku": "100081", "qty": 1}], customer="Parker Partial")
     n = order["number"]
-    expect(by_id(page, f"order-{n}")).to_be_visible(timeout=20_000)
+    expect(by_id(page, f"order-{n}")).to_be_visible(timeout=SYNC)
     by_id(page, f"order-{n}").click()
-    expect(by_id(page, "order-title")).to_have_text(f"Order {n}", timeout=15_000)
+    expect(by_id(page, "order-title")).to_have_text(f"Order {n}")
     by_id(page, "order-ack").click()
-    expect(by_id(page, "order-status")).to_have_text("Acknowledged", timeout=20_000)
+    expect(by_id(page, "order-status")).to_have_text("Acknowledged", timeout=SYNC)
     for line_no, sku in enumerate(("100080", "100081"), start=1):
         pick(page, line_no, server.gtin(sku))
-    expect(by_id(page, "order-status")).to_have_text("Picked", timeout=20_000)
+    expect(by_id(page, "order-status")).to_have_text("Picked", timeout=SYNC)
     fill_field(page, "Bin or shelf", "B-21")
     page.keyboard.press("Enter")
-    expect(by_id(page, "order-status")).to_have_text("Ready for pickup", timeout=20_000)
+    expect(by_id(page, "order-status")).to_have_text("Ready for pickup", timeout=SYNC)
     code = code_in(mail_for(inbox, n, "ready"))
 
     # At the counter: the customer's code typed, the second item stays here for now.
@@ -86,17 +87,17 @@ def test_one_line_now_the_rest_kept_then_collected(browser, setup):
     expect(by_id(page, "hand-line-2").get_by_role("checkbox")).to_have_attribute("aria-checked", "false")
     expect(by_id(page, "hand-line-1").get_by_role("checkbox")).to_have_attribute("aria-checked", "true")
     # (A group's texts are merged into its accessible name.)
-    expect(by_id(page, "order-rest")).to_have_attribute("aria-label", re.compile("1 not ticked"), timeout=20_000)
+    expect(by_id(page, "order-rest")).to_have_attribute("aria-label", re.compile("1 not ticked"), timeout=SYNC)
     expect(page.get_by_role("radio", checked=True)).to_have_count(0)  # no choice made for the clerk
     shot(page, "60-partial-handover")
     # Handing over before deciding about the rest is refused, and the typed code stays for the retry.
     by_id(page, "order-hand-over").click()
-    expect(by_id(page, "order-notice")).to_contain_text("Some items are not ticked", timeout=20_000)
+    expect(by_id(page, "order-notice")).to_contain_text("Some items are not ticked", timeout=SYNC)
     expect(by_id(page, "order-status")).to_have_text("Ready for pickup")
     page.get_by_role("radio", name="Keep the rest for later").click()
     by_id(page, "order-hand-over").click()
-    expect(by_id(page, "order-status")).to_have_text("Partly handed over", timeout=20_000)
-    expect(by_id(page, "order-notice")).to_contain_text("Kept for later", timeout=20_000)
+    expect(by_id(page, "order-status")).to_have_text("Partly handed over", timeout=SYNC)
+    expect(by_id(page, "order-notice")).to_contain_text("Kept for later", timeout=SYNC)
     expect(by_id(page, "line-1")).to_contain_text("Handed over")
     expect(by_id(page, "line-2")).to_contain_text("Kept for later")
     shot(page, "61-partly-handed-over")
@@ -110,7 +111,7 @@ def test_one_line_now_the_rest_kept_then_collected(browser, setup):
     expect(by_id(page, "hand-line-2")).to_be_visible()
     fill_field(page, CODE_FIELD, code)
     page.keyboard.press("Enter")
-    expect(by_id(page, "order-status")).to_have_text("Handed over", timeout=20_000)
+    expect(by_id(page, "order-status")).to_have_text("Handed over", timeout=SYNC)
     expect(by_id(page, "line-2")).to_contain_text("Handed over")
     shot(page, "62-rest-handed-over")
     synced(page)

@@ -22,6 +22,7 @@ from playwright.sync_api import Locator, Page
 
 from tests.conftest import RunningServer
 from tests.e2e.conftest import (
+    SYNC,
     at_product_signed_in,
     by_id,
     expect,
@@ -38,9 +39,9 @@ POKES = 6  # server changes pulled by the device right before the tap
 ORDER_SKUS = [str(100060 + i) for i in range(POKES)]
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, str, Path]]:
-    with served_app(tmp_path_factory.mktemp("e2e-pending")) as app:
+@pytest.fixture()
+def setup(tmp_path: Path, seeded) -> Iterator[tuple[RunningServer, str, Path]]:  # noqa: ANN001 - a Seeded
+    with served_app(tmp_path, seeded) as app:
         yield app.backend, app.url, app.device_db
 
 
@@ -66,12 +67,12 @@ def device_has_order(device_db: Path, number: str) -> bool:
         return db.execute("SELECT 1 FROM pickup_order WHERE number=?", (number,)).fetchone() is not None
 
 
-def eventually(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+def eventually(condition: Callable[[], bool], what: str, timeout_ms: int = SYNC) -> None:
     """Poll a condition until it holds (bounded); the wait ends the moment it does."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout_ms / 1000
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+            raise AssertionError(f"not within {timeout_ms / 1000:.0f} s: {what}")
         time.sleep(0.02)
 
 
@@ -94,12 +95,12 @@ def test_dismiss_a_refused_change_while_pokes_redraw_the_list(browser, setup):
     empty_shelf_quietly(server.database_url, ex["sku"])
     for n, delta in enumerate(("-1", "-2"), start=1):
         adjust(page, delta)
-        expect(by_id(page, "sync-status")).to_contain_text(f"{n} refused", timeout=20_000)
+        expect(by_id(page, "sync-status")).to_contain_text(f"{n} refused", timeout=SYNC)
 
     # The list: two refused rows, each with its Dismiss button. Each row and button is marked in the page.
     by_id(page, "sync-status").click()
     rows = page.locator('[flt-semantics-identifier^="action-"]')
-    expect(rows).to_have_count(2, timeout=10_000)
+    expect(rows).to_have_count(2)
     expect(by_id(page, "pending-summary")).to_have_text("0 waiting to send, 2 refused by the server")
     ids = entry_ids(rows)
     assert sorted(ids) == ["-1", "-2"]
@@ -110,12 +111,12 @@ def test_dismiss_a_refused_change_while_pokes_redraw_the_list(browser, setup):
     # A third one, booked in another window on the same device while the list stays open: the background
     # redraw after that sync round adds its row (and nothing else changes).
     other = open_app(browser, url)
-    expect(by_id(other, "user-name")).to_contain_text(server.person("associate")["name"], timeout=20_000)
+    expect(by_id(other, "user-name")).to_contain_text(server.person("associate")["name"], timeout=SYNC)
     wedge_scan(other, ex["gtin"])
-    expect(by_id(other, "product-name")).to_have_text(ex["name"], timeout=10_000)
+    expect(by_id(other, "product-name")).to_have_text(ex["name"])
     adjust(other, "-3")
     expect(by_id(page, "pending-summary")).to_have_text("0 waiting to send, 3 refused by the server",
-                                                        timeout=20_000)
+                                                        timeout=SYNC)
     expect(rows).to_have_count(3)
     other.context.close()
     ids = entry_ids(rows)
@@ -134,7 +135,7 @@ def test_dismiss_a_refused_change_while_pokes_redraw_the_list(browser, setup):
 
     # One tap on the middle entry's Dismiss: it goes, the other two stay, their rows and buttons untouched.
     by_id(page, f"dismiss-{ids['-2']}").click()
-    expect(by_id(page, f"action-{ids['-2']}")).to_have_count(0, timeout=10_000)
+    expect(by_id(page, f"action-{ids['-2']}")).to_have_count(0)
     expect(by_id(page, "pending-summary")).to_have_text("0 waiting to send, 2 refused by the server")
     expect(by_id(page, "sync-status")).to_contain_text("2 refused")
     expect(rows).to_have_count(2)

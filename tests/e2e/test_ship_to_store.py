@@ -16,6 +16,7 @@ from sqlmodel import Session
 from tests.conftest import Inbox, RunningServer
 from tests.e2e.conftest import (
     SHOTS,
+    SYNC,
     by_id,
     expect,
     mail_for,
@@ -32,9 +33,9 @@ TRACKING = "1Z999AA10123456784"  # a UPS number with a valid check digit
 TRACKING_URL = f"https://www.ups.com/track?tracknum={TRACKING}"
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory) -> Iterator[tuple[RunningServer, str, Inbox]]:
-    with served_app_with_mail(tmp_path_factory.mktemp("e2e-ship")) as running:
+@pytest.fixture()
+def setup(tmp_path, seeded) -> Iterator[tuple[RunningServer, str, Inbox]]:
+    with served_app_with_mail(tmp_path, seeded) as running:
         yield running
 
 
@@ -68,9 +69,9 @@ def test_ship_to_store_tracked_received_by_scan_staged_and_ready(browser, setup)
     page = open_app(browser, url)
     person = server.person("associate")
     sign_in_ui(page, person["staff_number"], person["pin"])
-    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=20_000)
+    expect(by_id(page, "user-name")).to_contain_text(person["name"], timeout=SYNC)
     by_id(page, "open-orders").click()
-    expect(by_id(page, "queue-incoming")).to_contain_text("Incoming (0)", timeout=15_000)
+    expect(by_id(page, "queue-incoming")).to_contain_text("Incoming (0)")
 
     # The web shop posts the order (a retry with the same key is the same order).
     key = uuid.uuid4().hex
@@ -84,16 +85,16 @@ def test_ship_to_store_tracked_received_by_scan_staged_and_ready(browser, setup)
     assert again.status_code == 200 and again.json()["number"] == n
 
     # The poke brings it to the open screen, under Incoming.
-    expect(by_id(page, "queue-incoming")).to_contain_text("Incoming (1)", timeout=20_000)
+    expect(by_id(page, "queue-incoming")).to_contain_text("Incoming (1)", timeout=SYNC)
     by_id(page, "queue-incoming").click()
-    expect(by_id(page, f"order-{n}")).to_be_visible(timeout=10_000)
+    expect(by_id(page, f"order-{n}")).to_be_visible()
     expect(by_id(page, f"order-{n}")).to_contain_text("Waiting for a transfer")
     expect(by_id(page, f"order-{n}")).to_contain_text(re.compile(r"From .+: requested"))  # the parcel, in the row
     shot(page, "50-incoming")
     by_id(page, f"order-{n}").click()
-    expect(by_id(page, "order-title")).to_have_text(f"Order {n}", timeout=15_000)
+    expect(by_id(page, "order-title")).to_have_text(f"Order {n}")
     expect(by_id(page, "order-status")).to_have_text("Waiting for a transfer")
-    expect(by_id(page, "order-shipment-0")).to_contain_text("requested", timeout=10_000)
+    expect(by_id(page, "order-shipment-0")).to_contain_text("requested")
 
     # Nothing has left the warehouse yet; the items cannot be staged (no bin field), only received.
     expect(by_id(page, "line-1")).to_contain_text("On its way here")
@@ -110,13 +111,13 @@ def test_ship_to_store_tracked_received_by_scan_staged_and_ready(browser, setup)
     assert shipped.json()["tracking_url"] == TRACKING_URL
     # The poke brings the news to the open order: carrier, tracking number and a link to the carrier's page.
     shipment = by_id(page, "order-shipment-0")
-    expect(shipment).to_have_attribute("aria-label", re.compile(f"shipped · UPS {TRACKING}"), timeout=20_000)
+    expect(shipment).to_have_attribute("aria-label", re.compile(f"shipped · UPS {TRACKING}"), timeout=SYNC)
     expect(shipment.get_by_role("button", name="Track parcel")).to_be_visible()
     shot(page, "51-tracking")
     # The link opens the carrier's tracking page for this parcel (answered here: no internet in tests).
     page.context.route("https://www.ups.com/**", lambda route: route.fulfill(
         status=200, content_type="text/html", body="<title>UPS tracking</title>"))
-    with page.context.expect_page(timeout=15_000) as tab:
+    with page.context.expect_page() as tab:
         shipment.get_by_role("button", name="Track parcel").click()
     assert tab.value.url == TRACKING_URL
     tab.value.close()
@@ -128,9 +129,9 @@ def test_ship_to_store_tracked_received_by_scan_staged_and_ready(browser, setup)
     # Each item of the parcel is scanned in. Something else from the shelf is not part of it.
     scan_label = "Scan each item to receive it"
     wedge_scan(page, "4006381333931", field_label=scan_label)
-    expect(by_id(page, "order-notice")).to_contain_text("This is not an item of this order", timeout=10_000)
+    expect(by_id(page, "order-notice")).to_contain_text("This is not an item of this order")
     wedge_scan(page, server.gtin(first), field_label=scan_label)
-    expect(by_id(page, "order-notice")).to_contain_text("Received from the transfer", timeout=10_000)
+    expect(by_id(page, "order-notice")).to_contain_text("Received from the transfer")
     expect(by_id(page, "line-1")).to_contain_text("2 of 2 picked")
     expect(by_id(page, "line-2")).to_contain_text("On its way here")
     expect(by_id(page, "order-status")).to_have_text("Waiting for a transfer")
@@ -138,18 +139,18 @@ def test_ship_to_store_tracked_received_by_scan_staged_and_ready(browser, setup)
     shot(page, "52-receiving")
     wedge_scan(page, server.gtin(second), field_label=scan_label)
     # Everything is in: the order moves on to staging.
-    expect(by_id(page, "order-status")).to_have_text("Picked", timeout=10_000)
+    expect(by_id(page, "order-status")).to_have_text("Picked")
     expect(by_id(page, "line-2")).to_contain_text("1 of 1 picked")
     expect(by_id(page, "order-receive-hint")).to_have_count(0)
     expect(by_id(page, "order-bin")).to_be_visible()
     shot(page, "53-received")
     # The focus moved on to the bin field: the scanner reads the bin's label, no mouse needed.
     wedge_scan(page, "S-7", field_label="Bin or shelf")
-    expect(by_id(page, "order-status")).to_have_text("Ready for pickup", timeout=10_000)
+    expect(by_id(page, "order-status")).to_have_text("Ready for pickup")
     shot(page, "54-ready")
 
     # The steps reach the server; the customer had the tracking link, and now the ready e-mail.
-    expect(by_id(page, "sync-status")).not_to_contain_text(re.compile(r"\d+ to send"), timeout=30_000)
+    expect(by_id(page, "sync-status")).not_to_contain_text(re.compile(r"\d+ to send"), timeout=SYNC)
     manager = server.sign_in("manager")
     after = httpx.get(f"{server.url}/api/v1/orders/{n}", headers=manager).json()
     assert after["status"] == "ready_for_pickup" and after["bin"] == "S-7"

@@ -10,14 +10,14 @@ import httpx
 import pytest
 
 from tests.conftest import RunningServer, start_server
-from tests.e2e.conftest import at_product_signed_in, by_id, expect, fill_field, served_app, shot
+from tests.e2e.conftest import SYNC, at_product_signed_in, by_id, expect, fill_field, served_app, shot
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory) -> Iterator[tuple[RunningServer, str]]:
-    with served_app(tmp_path_factory.mktemp("e2e-stock")) as app:
+@pytest.fixture()
+def setup(tmp_path, seeded) -> Iterator[tuple[RunningServer, str]]:
+    with served_app(tmp_path, seeded) as app:
         yield app.backend, app.url
 
 
@@ -50,9 +50,9 @@ def test_adjust_offline_then_sent_and_a_refusal_listed(browser, setup):
     by_id(page, "stock-adjust").click()
     fill_field(page, "Change in units", "-2")
     page.get_by_role("button", name="Save").click()
-    expect(by_id(page, "stock-on_hand")).to_have_text(str(before - 2), timeout=10_000)
+    expect(by_id(page, "stock-on_hand")).to_have_text(str(before - 2))
     # It reaches the server by itself (the background sync).
-    expect(by_id(page, "sync-status")).not_to_contain_text(re.compile(r"\d+ to send"), timeout=30_000)
+    expect(by_id(page, "sync-status")).not_to_contain_text(re.compile(r"\d+ to send"), timeout=SYNC)
     headers = server.sign_in("associate")
     look = httpx.get(f"{server.url}/api/v1/products/lookup", headers=headers,
                      params={"code": ex["gtin"], "store": "NYC-01"}).json()
@@ -64,20 +64,19 @@ def test_adjust_offline_then_sent_and_a_refusal_listed(browser, setup):
     by_id(page, "stock-adjust").click()
     fill_field(page, "Change in units", "-1")
     page.get_by_role("button", name="Save").click()
-    expect(by_id(page, "stock-on_hand")).to_have_text(str(before - 3), timeout=10_000)
-    expect(by_id(page, "sync-status")).to_contain_text("1 to send", timeout=30_000)
-    expect(by_id(page, "sync-status")).to_contain_text("Offline", timeout=30_000)
+    expect(by_id(page, "stock-on_hand")).to_have_text(str(before - 3))
+    expect(by_id(page, "sync-status")).to_contain_text("1 to send", timeout=SYNC)
+    expect(by_id(page, "sync-status")).to_contain_text("Offline", timeout=SYNC)
     shot(page, "31-waiting-to-send")
     # Meanwhile the shelf was emptied on the server's side; when it is back, the -1 is refused.
     empty_shelf(server.database_url, ex["sku"])
     restarted = start_server(server.database_url, server.examples, port=port)
     server.proc = restarted.proc
-    expect(by_id(page, "sync-status")).to_contain_text("1 refused", timeout=30_000)
+    expect(by_id(page, "sync-status")).to_contain_text("1 refused", timeout=SYNC)
     by_id(page, "sync-status").click()
     # The row's texts are merged into its accessible name.
     action = page.locator('[flt-semantics-identifier^="action-"]').first
-    expect(action).to_have_attribute("aria-label", re.compile("Refused: there is not that much stock left"),
-                                     timeout=10_000)
+    expect(action).to_have_attribute("aria-label", re.compile("Refused: there is not that much stock left"))
     expect(action).to_have_attribute("aria-label", re.compile("Count the shelf and record the count"))
     shot(page, "30-refused-action")
     page.context.close()
