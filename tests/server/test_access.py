@@ -4,27 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
-import pytest
 from sqlalchemy import update
-from sqlmodel import Session
 
-from store_associate.server.db import make_engine
 from store_associate.server.models import Staff, StaffSession
-
-
-@pytest.fixture(scope="module")
-def api(server):
-    with httpx.Client(base_url=server.url, timeout=30) as client:
-        yield client
-
-
-def db_exec(server, statement) -> None:
-    engine = make_engine(server.database_url)
-    with Session(engine) as s:
-        s.execute(statement)
-        s.commit()
-    engine.dispose()
+from tests.server.conftest import db_exec
 
 
 def test_enrolment_code_works_once(api, server):

@@ -15,23 +15,11 @@ from sqlmodel import Session
 from store_associate.domain.credentials import normalise_enrolment_code, token_hash
 from store_associate.server.db import make_engine
 from store_associate.server.models import Device, EnrolmentCode, StaffSession
+from tests.server.conftest import db_exec
 
 REFUSED_MESSAGE = ("This enrolment code is not valid: it is wrong, used already or expired. "
                    "Ask a manager for a new code.")
 
-
-@pytest.fixture(scope="module")
-def api(server):
-    with httpx.Client(base_url=server.url, timeout=30) as client:
-        yield client
-
-
-def db_exec(server, statement) -> None:
-    engine = make_engine(server.database_url)
-    with Session(engine) as s:
-        s.execute(statement)
-        s.commit()
-    engine.dispose()
 
 
 def db_scalar(server, query):  # noqa: ANN001, ANN201
