@@ -116,6 +116,24 @@ def test_idle_session_ends(auth, sqlite_server, clock):
     assert auth.expired() and auth.session is None
 
 
+def test_an_offline_session_ends_when_the_offline_window_does(auth, sqlite_server, clock):
+    """However busy the person is: what they did after it would show no sign-in to the server, and be refused."""
+    person = sqlite_server.person("associate")
+    assert auth.sign_in(person["staff_number"], person["pin"]).outcome is SignIn.OK
+    auth.sign_out()
+    go_offline(auth)
+    clock.now += timedelta(days=7) - timedelta(minutes=50)
+    assert auth.sign_in(person["staff_number"], person["pin"]).outcome is SignIn.OK_OFFLINE
+    for _ in range(2):  # active all along: never idle
+        clock.now += timedelta(minutes=20)
+        auth.touch()
+        assert not auth.expired()
+    clock.now += timedelta(minutes=20)
+    auth.touch()
+    assert auth.expired() and auth.session is None
+    assert auth.sign_in(person["staff_number"], person["pin"]).outcome is SignIn.OFFLINE_UNKNOWN
+
+
 def test_revoked_device_is_refused_and_keeps_its_data(auth, sqlite_server):
     person = sqlite_server.person("associate")
     auth.sign_in(person["staff_number"], person["pin"])

@@ -168,6 +168,32 @@ def test_a_time_in_the_future_shows_nothing(server):
     assert "future" in body["results"][0]["detail"]
 
 
+@pytest.mark.parametrize("at, sent_at", [
+    ("0001-01-03T00:00:00Z", None),  # a clock at its very beginning: the window's arithmetic would overflow
+    ("1970-01-01T00:00:00Z", None),  # a clock reset to zero
+    ("2026-01-01T00:00:00Z", "0001-01-01T00:00:00Z"),  # a push whose own clock reads year 1
+    ("2026-01-01T00:00:00Z", "9999-12-31T23:59:59Z"),  # ...or the end of time
+])
+def test_a_time_no_clock_can_have_read_is_refused_not_a_failed_push(server, at, sent_at):
+    """Refused with what to check, one mutation: never a 500, which would have the device resend it for ever."""
+    device = server.enrol("NYC-01")
+    person = server.person("associate")
+    sign_in(server, device, person)
+    before = on_hand(server.database_url)
+    m = {**mutation(1, person["staff_number"]), "created_at": at}
+    r = httpx.post(f"{server.url}/api/v1/sync/push", headers=device, timeout=30,
+                   json={"mutations": [m, mutation(2, person["staff_number"])],
+                         **({"sent_at": sent_at} if sent_at else {})})
+    assert r.status_code == 200, r.text
+    first, second = r.json()["results"]
+    assert (first["status"], first["reason"]) == ("rejected", "reject.not_allowed"), first
+    assert "date and time" in first["detail"]
+    # The mutation after it, dated by a sane clock, is judged on its own: applied unless the push's clock was
+    # off by centuries too (then its time cannot be put on the server's clock either).
+    assert second["status"] == ("applied" if sent_at is None else "rejected"), second
+    assert on_hand(server.database_url) == before + (1 if sent_at is None else 0)
+
+
 def test_one_audit_row_per_actor_and_outcome(server):
     """A batch of many mutations writes one row per (person, evidence, outcome), with the ids as runs."""
     device = server.enrol("NYC-01")
@@ -180,6 +206,12 @@ def test_one_audit_row_per_actor_and_outcome(server):
     rows = audit_rows(server.database_url, device_id(server, device))
     assert [(r.staff_number, r.outcome) for r in rows] == [(person["staff_number"], "ok"),
                                                            (manager["staff_number"], "rejected")]
+    # A manager finds the refusals among every push's rows by filtering the store's audit log.
+    r = httpx.get(f"{server.url}/api/v1/audit", headers=server.sign_in("manager"), timeout=30,
+                  params={"store": "NYC-01", "action": "sync_actor", "outcome": "rejected", "limit": 500})
+    assert r.status_code == 200, r.text
+    assert r.json() and {(a["action"], a["outcome"]) for a in r.json()} == {("sync_actor", "rejected")}
+    assert manager["staff_number"] in {a["staff_number"] for a in r.json()}
     assert rows[0].detail["claim"]["mutations"] == [[1, 40], [42, 42]] and rows[0].detail["claim"]["count"] == 41
 
 

@@ -353,3 +353,22 @@ def test_a_kiosk_forgets_orders_with_people_it_pulled_before_scoping(world, tmp_
                                if path.with_name("kiosk.db-wal").exists() else b"")
     assert world.web["pickup_code"].encode() not in raw
     assert web["customer"]["email"].encode() not in raw
+
+
+def test_a_kiosk_enrolled_again_as_a_tablet_pulls_the_orders_its_kiosk_pulls_left_out(world, tmp_path):
+    """What a pull brings depends on the role: a new enrolment starts the cursor again, or the store's orders that
+    the kiosk's pulls skipped would never reach the tablet."""
+    from store_associate.config import Settings
+    from store_associate.device.runtime import Device
+
+    settings = Settings(server_url=world.server.url, device_db=tmp_path / "device.db", http_timeout_seconds=30)
+    device = Device(settings)
+    try:
+        assert device.enrol(world.server.enrolment_code(HOME, "kiosk"), "kiosk").value == "ok"
+        assert device.sync().error is None
+        assert world.web["number"] not in {o["number"] for o in device.store.orders()}
+        assert device.enrol(world.server.enrolment_code(HOME, "tablet"), "tablet").value == "ok"
+        assert device.sync().error is None
+        assert world.web["number"] in {o["number"] for o in device.store.orders()}
+    finally:
+        device.close()

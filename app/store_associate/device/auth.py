@@ -60,6 +60,9 @@ class StaffSession:
     offline: bool
     started_at: datetime
     last_activity: datetime
+    # Offline: when the person's last online sign-in here leaves the offline window. Work done after it would
+    # be refused by the server (it shows no sign-in), so the session ends then, however active it is.
+    ends_at: datetime | None = None
 
     def can(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
@@ -226,7 +229,8 @@ class DeviceAuth:
             return SignInResult(SignIn.WRONG)
         known.failed_attempts, known.locked_until = 0, None
         self.store.remember_staff(known)
-        self._start(known.staff_number, known.name, Role(known.role), known.store_code, None, offline=True)
+        self._start(known.staff_number, known.name, Role(known.role), known.store_code, None, offline=True,
+                    ends_at=datetime.fromisoformat(known.last_online_at) + timedelta(days=self.offline_window()))
         return SignInResult(SignIn.OK_OFFLINE)
 
     def offline_window(self) -> int:
@@ -238,10 +242,10 @@ class DeviceAuth:
         return self.offline_days if stated is None else min(self.offline_days, stated)
 
     def _start(self, number: str, name: str, role: Role, store: str | None, token: str | None,
-               offline: bool) -> None:
+               offline: bool, ends_at: datetime | None = None) -> None:
         now = self.clock()
         with self._lock:
-            self.session = StaffSession(number, name, role, store, token, offline, now, now)
+            self.session = StaffSession(number, name, role, store, token, offline, now, now, ends_at)
             self.client.session_token = token
 
     def sign_out(self) -> None:
@@ -264,11 +268,13 @@ class DeviceAuth:
             self.session.last_activity = self.clock()
 
     def expired(self) -> bool:
-        """True when the signed-in person has been idle too long (the session is then ended)."""
+        """True when the signed-in person has been idle too long, or an offline session has run past the offline
+        window (the session is then ended)."""
         s = self.session
         if s is None:
             return False
-        if self.clock() - s.last_activity > self.idle:
+        now = self.clock()
+        if now - s.last_activity > self.idle or (s.ends_at is not None and now >= s.ends_at):
             self.sign_out()
             return True
         return False

@@ -79,6 +79,11 @@ class Device:
         outcome = self.auth.enrol(code, name)
         if outcome is Enrol.OK:
             self.outbox.new_identity()
+            # What a pull brings depends on the device's role and store: a kiosk enrolled again as a tablet (or
+            # in another store) pulls from the start, or the orders its old pulls left out never come.
+            self.store.set_meta("pull_cursor", "0")
+            if self.auth.kind == "kiosk":
+                self.store.forget_people()
             self.lookup.store_code = self.store_code
         return outcome
 

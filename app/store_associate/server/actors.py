@@ -21,7 +21,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlmodel import Session
@@ -30,7 +30,9 @@ from ..domain.permissions import Permission, Role, allowed
 from .access import audit
 from .models import Staff, StaffSession, utc
 
-SKEW = timedelta(minutes=5)  # device clocks drift; a mutation this far outside a sign-in still counts
+# Device clocks drift: a mutation this far outside a session still counts as in it (either side: a sign-in
+# up to this much after a step's time counts as before it).
+SKEW = timedelta(minutes=5)
 SESSION = "session"
 OFFLINE_WINDOW = "offline_window"
 NONE = "none"
@@ -47,6 +49,10 @@ class Evidence:
 
 
 _FUTURE = Evidence(NONE, why="made at a time in the future by this device's clock: check the device's date and time")
+_NO_TIME = Evidence(NONE, why="made at a time this device's clock cannot have read: check the device's date and time")
+# No sign-in is older than this product: a time before it shows nothing (and keeps the window arithmetic below
+# clear of datetime's year 1).
+EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 def shifted(at: datetime | None, offset: timedelta) -> datetime | None:
@@ -126,7 +132,7 @@ class Witness:
         self.now = now
         # Sign-ins that ended before the batch's earliest mutation and are older than the window cannot show
         # anything: not read (a person signs in here most days, for years).
-        self.earliest = earliest
+        self.earliest = max(earliest, EPOCH) if earliest is not None else None
         self.latest = now + SKEW  # a later time is in the device's future: it shows nothing
         self._people: dict[str, _SignIns] = {}
         self._groups: dict[tuple[str | None, str, str, bool], _Group] = {}
@@ -136,7 +142,9 @@ class Witness:
         None: no usable time), by the device's clock. Kept by number: a Staff attribute costs more than the
         rest of this."""
         at = shifted(at, self.clock_offset)
-        if at is None or at > self.latest:
+        if at is None or at < EPOCH:
+            return _NO_TIME
+        if at > self.latest:
             return _FUTURE
         known = self._people.get(number)
         if known is None:

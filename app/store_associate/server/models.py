@@ -220,6 +220,8 @@ class EnrolmentCode(SQLModel, table=True):
 
 class StaffSession(SQLModel, table=True):
     __tablename__ = "staff_session"
+    # A push looks up who signed in on the device (server/actors.py): a person's sign-ins there, by time.
+    __table_args__ = (Index("ix_staff_session_device_staff_created", "device_id", "staff_id", "created_at"),)
     token_hash: str = Field(primary_key=True, max_length=64)
     staff_id: int = Field(foreign_key="staff.id", index=True)
     device_id: str = Field(foreign_key="device.id", index=True, max_length=32)

@@ -354,7 +354,7 @@ class _Batch:
         self.log.append({
             "device_id": p.device_id, "mutation_id": m.id, "store_code": p.store_code, "name": m.name[:40],
             "version": m.version, "args": m.args if status == "applied" or reason != REJECT_MALFORMED else {},
-            "staff_number": m.staff_number, "status": status, "reason": reason, "detail": detail,
+            "staff_number": m.staff_number or p.staff_number, "status": status, "reason": reason, "detail": detail,
             "created_at": as_utc(m.created_at) or m.created_at, "applied_at": self.now,
         })
         return MutationResult(m.id, status, reason, detail)

@@ -134,10 +134,21 @@ def revoke(request: Request, device_id: str, principal: Manager, session: Sessio
             openapi_extra={"x-permission": Permission.AUDIT_READ.value})
 def audit_log(principal: Auditor, session: SessionDep, directory: DirectoryDep,
               store: Annotated[str, Query(max_length=16)],
-              limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AuditOut]:
+              limit: Annotated[int, Query(ge=1, le=500)] = 100,
+              action: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_]+$",
+                                                  description="only this action, e.g. sync_actor")] = None,
+              outcome: Annotated[str | None, Query(max_length=16, pattern=r"^[a-z_]+$",
+                                                   description="only this outcome, e.g. review: steps a "
+                                                               "manager must look at")] = None,
+              ) -> list[AuditOut]:
     require_store(session, directory, store)
     require_own_store(principal, store)
-    rows = session.execute(select(AuditLog).where(AuditLog.store_code == store)
-                           .order_by(AuditLog.id.desc()).limit(limit)).scalars()
+    # Every push writes its sync_actor rows: without a filter, a review or a revocation scrolls out of sight.
+    q = select(AuditLog).where(AuditLog.store_code == store)
+    if action:
+        q = q.where(AuditLog.action == action)
+    if outcome:
+        q = q.where(AuditLog.outcome == outcome)
+    rows = session.execute(q.order_by(AuditLog.id.desc()).limit(limit)).scalars()
     return [AuditOut(at=access.aware(r.at), action=r.action, outcome=r.outcome, staff_number=r.staff_number,
                      device_id=r.device_id, store=r.store_code, target=r.target, detail=r.detail) for r in rows]

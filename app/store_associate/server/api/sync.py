@@ -132,16 +132,20 @@ async def push_principal(
              openapi_extra={"x-permission": Permission.SYNC_PUSH.value})
 def push(request: Request, body: PushIn, principal: Annotated[Principal, Depends(push_principal)],
          session: SessionDep) -> Response:
+    arrived = datetime.now(UTC)
     if principal.device_id is None:
         raise ApiError(403, "sync.device_only", "Only an enrolled device pushes its outbox.")
     ids = [m.id for m in body.mutations]
     if ids != sorted(set(ids)):
         raise ApiError(422, "sync.order", "Mutations must be in increasing id order, each id once. "
                        "Send the outbox as it is numbered.")
+    # The device's clock is compared with the server's as the push arrives: a wait for the writer's turn is
+    # not the device's clock error.
+    offset = device_clock_offset(body.sent_at, arrived)
     with db.writer_turn(request.app.state.engine):
         outcome = apply_push(session, principal, body.mutations, body.pending, body.oldest_pending_at,
                              offline_days=request.app.state.settings.offline_signin_days,
-                             clock_offset=device_clock_offset(body.sent_at, datetime.now(UTC)))
+                             clock_offset=offset)
     deliver_pokes(request, session)
     if outcome.changed and request.app.state.sender is not None:
         request.app.state.sender.wake()  # a step may have queued a customer e-mail
