@@ -206,7 +206,7 @@ def _check_actor(session: Session, principal: Principal, staff_number: str | Non
                  cache: dict) -> None:
     """The person named exists, is active, and their role and store let them do this here. (That they
     signed in on this device is shown separately, by the evidence in server/actors.py.)"""
-    number = staff_number or principal.staff_number
+    number = staff_number
     if number is None:
         raise Rejected(REJECT_NOT_ALLOWED, "no signed-in person")
     if number not in cache:
