@@ -27,7 +27,8 @@ from store_associate.server.access import Principal
 from store_associate.server.db import make_engine
 from store_associate.server.models import AuditLog, Device, InventoryLevel, MutationLog, StaffSession
 from store_associate.server.sync import push as server_push
-from tests.conftest import database, free_port, make_enrolment_code, seed_database, start_server
+from tests.conftest import database, make_enrolment_code, seed_database, start_server
+from tests.device.test_auth import go_offline
 
 SKU = "100011"
 
@@ -238,13 +239,6 @@ def short_window_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN2
                            extra_env={"STORE_ASSOCIATE_OFFLINE_SIGNIN_DAYS": "2"})
     yield running
     running.stop()
-
-
-def go_offline(auth: DeviceAuth) -> None:
-    token = auth.client.device_token
-    auth.client = SyncClient(f"http://127.0.0.1:{free_port()}", timeout=1)
-    auth.client.device_token = token
-    auth.client.on_refused = auth._on_refused
 
 
 @pytest.mark.parametrize(("own_days", "allowed_days"), [(7, 2), (1, 1)])
