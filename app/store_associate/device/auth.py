@@ -214,7 +214,10 @@ class DeviceAuth:
     def _offline_sign_in(self, staff_number: str, pin: str) -> SignInResult:
         known = self.store.known_staff(staff_number)
         now = self.clock()
-        if known is None or now - datetime.fromisoformat(known.last_online_at) > timedelta(days=self.offline_window()):
+        # The window the server honours ends this long after the person's last online sign-in here.
+        ends_at = (datetime.fromisoformat(known.last_online_at) + timedelta(days=self.offline_window())
+                   if known is not None else None)
+        if ends_at is None or now > ends_at:
             return SignInResult(SignIn.OFFLINE_UNKNOWN)
         wait = remaining(datetime.fromisoformat(known.locked_until) if known.locked_until else None, now)
         if wait:
@@ -230,7 +233,7 @@ class DeviceAuth:
         known.failed_attempts, known.locked_until = 0, None
         self.store.remember_staff(known)
         self._start(known.staff_number, known.name, Role(known.role), known.store_code, None, offline=True,
-                    ends_at=datetime.fromisoformat(known.last_online_at) + timedelta(days=self.offline_window()))
+                    ends_at=ends_at)
         return SignInResult(SignIn.OK_OFFLINE)
 
     def offline_window(self) -> int:

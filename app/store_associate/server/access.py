@@ -112,9 +112,9 @@ def enrol(session: Session, code: str, name: str, ip: str = "", enrolment_id: st
     if row is None:
         reason = "unknown"
     elif row.used_at is not None:
-        reason = _retry_refused(session, row, id_hash, attempt, now) if id_hash else "used"
-        if reason is None:
-            return _enrol_retry(session, row, attempt, ip)
+        reason, device = _retry_refused(session, row, id_hash, attempt, now) if id_hash else ("used", None)
+        if device is not None:
+            return _enrol_retry(session, row, device, attempt, ip)
     else:
         reason = "expired" if aware(row.expires_at) <= now else None
     if reason is not None:
@@ -135,24 +135,24 @@ def enrol(session: Session, code: str, name: str, ip: str = "", enrolment_id: st
     return device, token
 
 
-def _retry_refused(session: Session, row: EnrolmentCode, id_hash: str, attempt: int, now: datetime) -> str | None:
-    """Why a used code cannot be a retry of its first use, or None when it can."""
+def _retry_refused(session: Session, row: EnrolmentCode, id_hash: str, attempt: int,
+                   now: datetime) -> tuple[str | None, Device | None]:
+    """(why a used code cannot be a retry of its first use, None) or, when it can, (None, its device, locked)."""
     if row.enrolment_id_hash is None or not hmac.compare_digest(row.enrolment_id_hash, id_hash):
-        return "used"  # another device (or one from before enrolment ids) has it
+        return "used", None  # another device (or one from before enrolment ids) has it
     if now - aware(row.used_at) > ENROL_RETRY_WINDOW:
-        return "retry_late"
+        return "retry_late", None
     # An attempt no newer than one answered already is a late copy of an old send (it sat in a queue or a
     # lock while the device gave up and sent again): rotating now would kill the token the device holds.
     if row.enrolment_attempt is not None and attempt <= row.enrolment_attempt:
-        return "retry_stale"
+        return "retry_stale", None
     device = session.get(Device, row.device_id, with_for_update=True) if row.device_id else None
     if device is None or device.revoked_at is not None:
-        return "retry_revoked"
-    return None
+        return "retry_revoked", None
+    return None, device
 
 
-def _enrol_retry(session: Session, row: EnrolmentCode, attempt: int, ip: str) -> tuple[Device, str]:
-    device = session.get(Device, row.device_id)
+def _enrol_retry(session: Session, row: EnrolmentCode, device: Device, attempt: int, ip: str) -> tuple[Device, str]:
     token = new_token()
     device.token_hash = token_hash(token)  # the previous token is refused from now on
     row.enrolment_attempt = attempt
