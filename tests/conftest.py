@@ -86,8 +86,9 @@ class RunningServer:
 
     def enrol(self, store: str, kind: str = "tablet") -> dict[str, str]:
         """A freshly enrolled device: its headers (no one signed in yet)."""
-        r = httpx.post(f"{self.url}/api/v1/devices/enrol", json={"code": self.enrolment_code(store, kind),
-                                                                 "name": f"test {kind}"})
+        r = httpx.post(
+            f"{self.url}/api/v1/devices/enrol", json={"code": self.enrolment_code(store, kind), "name": f"test {kind}"}
+        )
         r.raise_for_status()
         return {"X-Device-Token": r.json()["device_token"]}
 
@@ -95,8 +96,11 @@ class RunningServer:
         """Headers of a person of `role` signed in on a new device of `store` (their own by default)."""
         person = self.person(role, store)
         device = self.enrol(person["store"] or store or self.examples["store"], kind)
-        r = httpx.post(f"{self.url}/api/v1/auth/sign-in", headers=device,
-                       json={"staff_number": person["staff_number"], "pin": person["pin"]})
+        r = httpx.post(
+            f"{self.url}/api/v1/auth/sign-in",
+            headers=device,
+            json={"staff_number": person["staff_number"], "pin": person["pin"]},
+        )
         r.raise_for_status()
         return {**device, "Authorization": f"Bearer {r.json()['session_token']}"}
 
@@ -106,8 +110,11 @@ class RunningServer:
         named after this person, as a device does once the network is gone or the person signed out, and
         the server accepts the name because this sign-in happened on this device."""
         person = self.person(role, store)
-        r = httpx.post(f"{self.url}/api/v1/auth/sign-in", headers=device,
-                       json={"staff_number": person["staff_number"], "pin": person["pin"]})
+        r = httpx.post(
+            f"{self.url}/api/v1/auth/sign-in",
+            headers=device,
+            json={"staff_number": person["staff_number"], "pin": person["pin"]},
+        )
         r.raise_for_status()
         return person["staff_number"]
 
@@ -116,8 +123,11 @@ class RunningServer:
         body = {"store": "NYC-01", "customer": {"name": customer, "email": "shopper@example.com"}, "lines": lines}
         if promised_at:
             body["promised_at"] = promised_at.isoformat()
-        r = httpx.post(f"{self.url}/api/v1/orders", json=body,
-                       headers={"X-Api-Key": self.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex})
+        r = httpx.post(
+            f"{self.url}/api/v1/orders",
+            json=body,
+            headers={"X-Api-Key": self.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex},
+        )
         r.raise_for_status()
         return r.json()
 
@@ -145,8 +155,9 @@ def make_enrolment_code(database_url: str, store: str, kind: str = "tablet", min
 
     engine = make_engine(database_url)
     with Session(engine) as session:
-        code, _ = create_enrolment_code(session, Principal(role=Role.ADMIN, store_code=None, staff_number="console"),
-                                        store, kind, minutes)
+        code, _ = create_enrolment_code(
+            session, Principal(role=Role.ADMIN, store_code=None, staff_number="console"), store, kind, minutes
+        )
     engine.dispose()
     return code
 
@@ -162,8 +173,9 @@ def seed_database(database_url: str, skus: int = 400, locations: int = 27) -> di
     return summary.examples
 
 
-def start_server(database_url: str, examples: dict, port: int | None = None,
-                 extra_env: dict | None = None, log: Path | None = None) -> RunningServer:
+def start_server(
+    database_url: str, examples: dict, port: int | None = None, extra_env: dict | None = None, log: Path | None = None
+) -> RunningServer:
     """A backend process on localhost. Its output goes to `log` (appended: a restart adds to it), by default
     a new file: a pipe nobody reads fills up, and then the server blocks mid-request."""
     port = port or free_port()
@@ -172,7 +184,10 @@ def start_server(database_url: str, examples: dict, port: int | None = None,
     with log.open("ab") as out:
         proc = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "store_associate", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[1],
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -268,4 +283,3 @@ def go_offline(device):  # noqa: ANN001, ANN201 - a Device; returns its real Syn
     dead.device_token = device.client.device_token
     real, device.engine.client = device.engine.client, dead
     return real
-

@@ -50,8 +50,9 @@ def hog(seconds: float, cores: int) -> float:
     for w in workers:
         w.start()
     try:
-        while not stop and time.monotonic() < deadline and os.getppid() == starter \
-                and any(w.is_alive() for w in workers):
+        while (
+            not stop and time.monotonic() < deadline and os.getppid() == starter and any(w.is_alive() for w in workers)
+        ):
             time.sleep(CHECK_EVERY)
     finally:
         for w in workers:

@@ -13,8 +13,7 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Store associate: backend, device app and tools.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(help="Store associate: backend, device app and tools.", no_args_is_help=True, add_completion=False)
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -29,8 +28,12 @@ def _port_free(host: str, port: int) -> bool:
 
 def _need_free_port(host: str, port: int, what: str, option: str) -> None:
     if not _port_free(host, port):
-        typer.secho(f"Port {port} on {host} is already in use, so the {what} cannot start there. "
-                    f"Stop whatever uses it, or pick another port with {option}.", fg="red", err=True)
+        typer.secho(
+            f"Port {port} on {host} is already in use, so the {what} cannot start there. "
+            f"Stop whatever uses it, or pick another port with {option}.",
+            fg="red",
+            err=True,
+        )
         raise typer.Exit(2)
 
 
@@ -54,15 +57,26 @@ def serve(
     host, port = host or settings.host, port or settings.port
     workers = workers or settings.workers
     if workers > 1 and not settings.database_url.startswith("postgresql"):
-        typer.secho("More than one server process needs PostgreSQL: on SQLite only one process may write, and "
-                    "pokes would not reach devices connected to another process. Use --workers 1.", fg="red", err=True)
+        typer.secho(
+            "More than one server process needs PostgreSQL: on SQLite only one process may write, and "
+            "pokes would not reach devices connected to another process. Use --workers 1.",
+            fg="red",
+            err=True,
+        )
         raise typer.Exit(2)
     _need_free_port(host, port, "backend", "--port")
     typer.echo(f"Backend on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     # Event streams stay open for minutes; on shutdown they are cut after a few seconds (devices reconnect).
     if workers > 1:
-        uvicorn.run("store_associate.server.app:create_app", factory=True, workers=workers, host=host, port=port,
-                    log_level="warning", timeout_graceful_shutdown=3)
+        uvicorn.run(
+            "store_associate.server.app:create_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=3,
+        )
     else:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
 
@@ -85,8 +99,9 @@ def seed(
     upgrade(engine)
     started = time.perf_counter()
     summary = run_seed(engine, seed_value, locations, skus, stocked_per_location or None)
-    typer.echo(json.dumps({**summary.__dict__, "seconds": round(time.perf_counter() - started, 1)},
-                          indent=2, default=str))
+    typer.echo(
+        json.dumps({**summary.__dict__, "seconds": round(time.perf_counter() - started, 1)}, indent=2, default=str)
+    )
 
 
 @app.command("enrolment-code")
@@ -114,8 +129,9 @@ def enrolment_code(
         if session.get(Store, store) is None:
             typer.secho(f"No store has the code {store!r}. See GET /api/v1/stores.", fg="red", err=True)
             raise typer.Exit(2)
-        code, expires = create_enrolment_code(session, Principal(role=Role.ADMIN, store_code=None,
-                                                                 staff_number="console"), store, kind, minutes)
+        code, expires = create_enrolment_code(
+            session, Principal(role=Role.ADMIN, store_code=None, staff_number="console"), store, kind, minutes
+        )
     typer.echo(f"{code}  (store {store}, {kind}, valid until {expires:%Y-%m-%d %H:%M} UTC, works once)")
 
 
@@ -146,8 +162,12 @@ def run_app(
     if enrolment_code and not device().auth.enrolled:
         outcome = device().enrol(enrolment_code, "provisioned device")
         if outcome.value != "ok":
-            typer.secho(f"Enrolment failed ({outcome.value}): check the code and that the backend at "
-                        f"{env['STORE_ASSOCIATE_SERVER_URL']} is reachable.", fg="red", err=True)
+            typer.secho(
+                f"Enrolment failed ({outcome.value}): check the code and that the backend at "
+                f"{env['STORE_ASSOCIATE_SERVER_URL']} is reachable.",
+                fg="red",
+                err=True,
+            )
             raise typer.Exit(1)
         typer.echo(f"Device enrolled in store {device().store_code}.")
     if web:
@@ -217,8 +237,10 @@ def demo(
         for code, roles in people.items():
             typer.echo(f"    {code:8} manager {roles.get('manager', '-'):16} associate {roles.get('associate', '-')}")
         typer.echo(f"  Enrolment code for another device of {store} (a kiosk, valid 24 h): {spare_code}")
-        typer.echo(f"    e.g. store-associate app --port {port + 1} --device-db var/demo/kiosk.db "
-                   f"--server-url http://127.0.0.1:{api_port}")
+        typer.echo(
+            f"    e.g. store-associate app --port {port + 1} --device-db var/demo/kiosk.db "
+            f"--server-url http://127.0.0.1:{api_port}"
+        )
         typer.echo("  Try these codes (type them and press Enter, or use a keyboard-wedge scanner):")
         if examples.get("in_stock_here"):
             e = examples["in_stock_here"]
@@ -235,8 +257,14 @@ def demo(
 
         feed = DemoFeed(make_engine(url), f"http://127.0.0.1:{api_port}", examples["web_shop_key"], store)
         feed.start()
-        run_app(server_url=f"http://127.0.0.1:{api_port}", store=store, port=port, web=True,
-                device_db=str(device_db), enrolment_code=own_code)
+        run_app(
+            server_url=f"http://127.0.0.1:{api_port}",
+            store=store,
+            port=port,
+            web=True,
+            device_db=str(device_db),
+            enrolment_code=own_code,
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -41,8 +41,11 @@ def main() -> int:
 
     base = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1_000_000)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-faults-"))
-    print(f"bench_faults: base seed {base}, {args.schedules} schedules, files of failures in {workdir}",
-          file=sys.stderr, flush=True)
+    print(
+        f"bench_faults: base seed {base}, {args.schedules} schedules, files of failures in {workdir}",
+        file=sys.stderr,
+        flush=True,
+    )
     started = time.monotonic()
     sqlite = SqliteBackend(workdir)
     postgres = PostgresBackend() if args.postgres_every else None
@@ -51,13 +54,18 @@ def main() -> int:
         for i in range(args.schedules):
             use_pg = postgres is not None and args.postgres_every and i % args.postgres_every == args.postgres_every - 1
             backend = postgres if use_pg else sqlite
-            result = run_schedule(base + i, backend, workdir / f"schedule-{base + i}-{backend.kind}",
-                                  devices=args.devices)
+            result = run_schedule(
+                base + i, backend, workdir / f"schedule-{base + i}-{backend.kind}", devices=args.devices
+            )
             results.append(result)
-            print(f"[{i + 1}/{args.schedules}] seed {result.seed} {result.backend}: "
-                  f"{'ok' if result.ok else 'FAILED'} {result.mutations} mutations ({result.rejected} rejected), "
-                  f"{result.server_restarts} restarts, {result.agent_kills} kills, {result.seconds} s"
-                  + ("" if result.ok else f"\n  problems: {result.problems[:5]}"), file=sys.stderr, flush=True)
+            print(
+                f"[{i + 1}/{args.schedules}] seed {result.seed} {result.backend}: "
+                f"{'ok' if result.ok else 'FAILED'} {result.mutations} mutations ({result.rejected} rejected), "
+                f"{result.server_restarts} restarts, {result.agent_kills} kills, {result.seconds} s"
+                + ("" if result.ok else f"\n  problems: {result.problems[:5]}"),
+                file=sys.stderr,
+                flush=True,
+            )
     finally:
         if postgres is not None:
             postgres.close()
@@ -76,8 +84,9 @@ def main() -> int:
         "failures_with_ghost_applies": sum(1 for r in failed if r.ghost_applies),
         "failures_other": sum(1 for r in failed if not r.ghost_applies),
         "ghost_applies": sum(r.ghost_applies for r in results),
-        "failed": [{"seed": r.seed, "backend": r.backend, "problems": r.problems[:10], "workdir": r.workdir}
-                   for r in failed],
+        "failed": [
+            {"seed": r.seed, "backend": r.backend, "problems": r.problems[:10], "workdir": r.workdir} for r in failed
+        ],
         "lost_mutations": sum(r.lost for r in results),
         "doubled_mutations": sum(r.doubled for r in results),
         "stuck_mutations": sum(r.stuck for r in results),

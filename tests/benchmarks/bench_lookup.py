@@ -34,8 +34,12 @@ def pct(values: list[float], p: float) -> float:
 
 def summary_ms(values: list[float]) -> dict:
     ms = [v * 1000 for v in values]
-    return {"n": len(ms), "p50_ms": round(statistics.median(ms), 3), "p95_ms": round(pct(ms, 95), 3),
-            "max_ms": round(max(ms), 3)}
+    return {
+        "n": len(ms),
+        "p50_ms": round(statistics.median(ms), 3),
+        "p95_ms": round(pct(ms, 95), 3),
+        "max_ms": round(max(ms), 3),
+    }
 
 
 def gtin(rng: random.Random, length: int) -> str:
@@ -44,6 +48,7 @@ def gtin(rng: random.Random, length: int) -> str:
 
 
 # --- device ----------------------------------------------------------------------------------------
+
 
 def build_device_cache(path: Path, skus: int, codes_per_sku: int, seed: int = 7) -> list[str]:
     """Fill a device database the way a pull does (LocalStore.apply_pull), return sample codes."""
@@ -58,20 +63,43 @@ def build_device_cache(path: Path, skus: int, codes_per_sku: int, seed: int = 7)
         products, codes, stock = [], [], []
         for i in range(start, min(skus, start + page_size)):
             sku = f"{1_000_000 + i}"
-            products.append({"sku": sku, "name": f"Product {i} with a realistic length name", "brand": "Brand",
-                             "description": "A description of a product. " * 4, "category": "Grocery",
-                             "price": "9.99", "currency": "USD", "image": "/images/products/grocery.png",
-                             "attributes": {"size": "500 g"}, "version": i})
+            products.append(
+                {
+                    "sku": sku,
+                    "name": f"Product {i} with a realistic length name",
+                    "brand": "Brand",
+                    "description": "A description of a product. " * 4,
+                    "category": "Grocery",
+                    "price": "9.99",
+                    "currency": "USD",
+                    "image": "/images/products/grocery.png",
+                    "attributes": {"size": "500 g"},
+                    "version": i,
+                }
+            )
             item_codes = [gtin(rng, 13)] + [gtin(rng, 14) for _ in range(codes_per_sku - 1)]
             for c in item_codes:
                 codes.append({"code": c.zfill(14), "sku": sku, "kind": "gtin", "pack_qty": 1})
-            stock.append({"store_code": "BENCH-01", "sku": sku, "on_hand": rng.randint(0, 50), "reserved": 0,
-                          "safety_stock": 1, "incoming": 0, "damaged": 0, "updated_at": "", "version": i})
+            stock.append(
+                {
+                    "store_code": "BENCH-01",
+                    "sku": sku,
+                    "on_hand": rng.randint(0, 50),
+                    "reserved": 0,
+                    "safety_stock": 1,
+                    "incoming": 0,
+                    "damaged": 0,
+                    "updated_at": "",
+                    "version": i,
+                }
+            )
             if rng.random() < 0.02:
                 samples.append(item_codes[0])
         cursor += len(products)
-        store.apply_pull({"cursor": cursor, "more": True, "stores": [], "products": products, "barcodes": codes,
-                          "stock": stock}, "BENCH-01")
+        store.apply_pull(
+            {"cursor": cursor, "more": True, "stores": [], "products": products, "barcodes": codes, "stock": stock},
+            "BENCH-01",
+        )
     store.close()
     return samples
 
@@ -120,21 +148,26 @@ def bench_device(skus: int, codes_per_sku: int, samples: int) -> dict:
         codes_file.write_text(json.dumps(picked))
         out = subprocess.run(  # noqa: S603
             [sys.executable, "-c", DEVICE_PROBE, str(ROOT / "app"), str(db), str(codes_file)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         data = json.loads(out.stdout.strip().splitlines()[-1])
         return {
-            "cache": data["counts"], "build_seconds": round(build_s, 1),
+            "cache": data["counts"],
+            "build_seconds": round(build_s, 1),
             "db_mb": round(db.stat().st_size / 2**20, 1),
             "code_to_product": summary_ms(data["times"]),
             "code_to_product_with_recent_scan_write": summary_ms(data["recorded"]),
-            "found": data["found"], "asked": len(picked),
+            "found": data["found"],
+            "asked": len(picked),
             "device_rss_mb": round(data["rss"] / 2**20, 1),
             "targets": {"p95_ms": 2.0, "rss_mb": 300},
         }
 
 
 # --- server ----------------------------------------------------------------------------------------
+
 
 def bench_server(kind: str, locations: int, skus: int, stocked: int, samples: int) -> dict:
     import httpx
@@ -157,6 +190,7 @@ def bench_server(kind: str, locations: int, skus: int, stocked: int, samples: in
 
         # In-process: the query and the distance sort, without HTTP.
         from datetime import UTC, datetime
+
         directory = crud.StoreDirectory()
         inproc = []
         with Session(engine) as session:
@@ -184,13 +218,17 @@ def bench_server(kind: str, locations: int, skus: int, stocked: int, samples: in
                 nearest = []
                 for sku in skus_sampled[: samples // 2]:
                     t = time.perf_counter()
-                    client.get(f"/api/v1/availability/{sku}",
-                               params={"store": origin_code, "limit": 20, "in_stock_only": True})
+                    client.get(
+                        f"/api/v1/availability/{sku}", params={"store": origin_code, "limit": 20, "in_stock_only": True}
+                    )
                     nearest.append(time.perf_counter() - t)
         finally:
             server.stop()
         return {
-            "database": kind, "locations": locations, "skus": skus, "stock_rows": summary.stock_rows,
+            "database": kind,
+            "locations": locations,
+            "skus": skus,
+            "stock_rows": summary.stock_rows,
             "seed_seconds": round(seed_s, 1),
             "availability_query_in_process_all_locations": summary_ms(inproc),
             "availability_http_all_locations": summary_ms(http_times),
@@ -204,16 +242,19 @@ def main() -> None:
     ap.add_argument("--skus", type=int, default=100_000)
     ap.add_argument("--codes-per-sku", type=int, default=3)
     ap.add_argument("--locations", type=int, default=1000)
-    ap.add_argument("--stocked-per-location", type=int, default=200,
-                    help="SKUs carried by every location in the server benchmark")
+    ap.add_argument(
+        "--stocked-per-location", type=int, default=200, help="SKUs carried by every location in the server benchmark"
+    )
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--no-postgres", action="store_true")
     args = ap.parse_args()
     result = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "device": bench_device(args.skus, args.codes_per_sku, args.samples),
-        "server": [bench_server(kind, args.locations, args.skus, args.stocked_per_location, args.samples // 4)
-                   for kind in (["sqlite"] if args.no_postgres else ["sqlite", "postgres"])],
+        "server": [
+            bench_server(kind, args.locations, args.skus, args.stocked_per_location, args.samples // 4)
+            for kind in (["sqlite"] if args.no_postgres else ["sqlite", "postgres"])
+        ],
     }
     print(json.dumps(result, indent=2))
 

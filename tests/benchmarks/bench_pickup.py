@@ -70,8 +70,12 @@ def pct(values: list[float], p: float) -> float:
 
 def summary_ms(values: list[float]) -> dict:
     ms = [v * 1000 for v in values]
-    return {"n": len(ms), "p50_ms": round(statistics.median(ms), 2), "p95_ms": round(pct(ms, 95), 2),
-            "max_ms": round(max(ms), 2)}
+    return {
+        "n": len(ms),
+        "p50_ms": round(statistics.median(ms), 2),
+        "p95_ms": round(pct(ms, 95), 2),
+        "max_ms": round(max(ms), 2),
+    }
 
 
 def load() -> list[float]:
@@ -95,8 +99,14 @@ def stocked_skus(database_url: str, limit: int) -> list[str]:
 
     engine = make_engine(database_url)
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT sku FROM inventory_level WHERE store_code=:s AND on_hand > 5 ORDER BY sku"
-                                 " LIMIT :n"), {"s": STORE, "n": limit}).scalars().all()
+        rows = (
+            conn.execute(
+                text("SELECT sku FROM inventory_level WHERE store_code=:s AND on_hand > 5 ORDER BY sku LIMIT :n"),
+                {"s": STORE, "n": limit},
+            )
+            .scalars()
+            .all()
+        )
     engine.dispose()
     return list(rows)
 
@@ -108,11 +118,16 @@ def server_counts(database_url: str, prefix: str) -> dict:
 
     engine = make_engine(database_url)
     with engine.connect() as conn:
-        orders = conn.execute(text("SELECT count(*) FROM customer_order WHERE idempotency_key LIKE :p"),
-                              {"p": prefix + "%"}).scalar_one()
-        units = conn.execute(text("SELECT coalesce(sum(l.qty), 0) FROM order_line l JOIN customer_order o"
-                                  " ON o.number = l.order_number WHERE o.idempotency_key LIKE :p"),
-                             {"p": prefix + "%"}).scalar_one()
+        orders = conn.execute(
+            text("SELECT count(*) FROM customer_order WHERE idempotency_key LIKE :p"), {"p": prefix + "%"}
+        ).scalar_one()
+        units = conn.execute(
+            text(
+                "SELECT coalesce(sum(l.qty), 0) FROM order_line l JOIN customer_order o"
+                " ON o.number = l.order_number WHERE o.idempotency_key LIKE :p"
+            ),
+            {"p": prefix + "%"},
+        ).scalar_one()
     engine.dispose()
     return {"orders": int(orders), "units": int(units)}
 
@@ -124,13 +139,20 @@ def order_bodies(skus: list[str], count: int, seed: int, now: datetime) -> list[
         lines = [{"sku": s, "qty": rng.randint(1, 3)} for s in rng.sample(skus, rng.randint(1, 4))]
         # A tenth due soon or already late (overdue in the queue), as in a busy store.
         promised = now + timedelta(minutes=rng.randint(-60, 600) if rng.random() < 0.1 else rng.randint(30, 2880))
-        bodies.append({"store": STORE, "customer": {"name": rng.choice(NAMES), "email": f"c{i}@example.com"},
-                       "lines": lines, "promised_at": promised.isoformat()})
+        bodies.append(
+            {
+                "store": STORE,
+                "customer": {"name": rng.choice(NAMES), "email": f"c{i}@example.com"},
+                "lines": lines,
+                "promised_at": promised.isoformat(),
+            }
+        )
     return bodies
 
 
-def place(server_url: str, api_key: str, bodies: list[dict], clients: int, key_prefix: str,
-          rate: float | None = None) -> dict:
+def place(
+    server_url: str, api_key: str, bodies: list[dict], clients: int, key_prefix: str, rate: float | None = None
+) -> dict:
     """POST every body once, from `clients` threads. A transport error or 5xx is retried with the same
     Idempotency-Key (what a web shop does), so a retry never makes a second order.
 
@@ -203,16 +225,31 @@ def place(server_url: str, api_key: str, bodies: list[dict], clients: int, key_p
     seconds = time.perf_counter() - started
     # Sustained: the slowest quarter of the run (by completion time) must hold the rate too.
     quarter = seconds / 4
-    windows = [sum(1 for d in done_at if started + k * quarter <= d < started + (k + 1) * quarter) / quarter
-               for k in range(4)]
-    by_quarter = [[lat for lat, d in zip(latencies, done_at, strict=True)
-                   if started + k * quarter <= d < started + (k + 1) * quarter] for k in range(4)]
-    return {"seconds": seconds, "latencies": latencies, "statuses": dict(statuses), "retries": retries[0],
-            "errors": errors, "created": statuses.get(201, 0), "quarter_rates": windows,
-            "quarter_p95_ms": [round(pct(q, 95) * 1000, 1) if q else None for q in by_quarter]}
+    windows = [
+        sum(1 for d in done_at if started + k * quarter <= d < started + (k + 1) * quarter) / quarter for k in range(4)
+    ]
+    by_quarter = [
+        [
+            lat
+            for lat, d in zip(latencies, done_at, strict=True)
+            if started + k * quarter <= d < started + (k + 1) * quarter
+        ]
+        for k in range(4)
+    ]
+    return {
+        "seconds": seconds,
+        "latencies": latencies,
+        "statuses": dict(statuses),
+        "retries": retries[0],
+        "errors": errors,
+        "created": statuses.get(201, 0),
+        "quarter_rates": windows,
+        "quarter_p95_ms": [round(pct(q, 95) * 1000, 1) if q else None for q in by_quarter],
+    }
 
 
 # --- intake ------------------------------------------------------------------------------------------------
+
 
 def bench_intake(kind: str, tmp: Path, args: argparse.Namespace) -> dict:
     """Two runs on one server: its capacity (a closed loop of `--clients` connections) and whether it holds
@@ -243,40 +280,56 @@ def bench_intake(kind: str, tmp: Path, args: argparse.Namespace) -> dict:
                 made = max(1, res["created"])
                 planned_units = sum(ln["qty"] for b in bodies for ln in b["lines"])
                 return {
-                    "orders": count, "created": res["created"], "seconds": round(res["seconds"], 2),
+                    "orders": count,
+                    "created": res["created"],
+                    "seconds": round(res["seconds"], 2),
                     "orders_per_s": round(res["created"] / res["seconds"], 1),
                     "quarter_orders_per_s": [round(r, 1) for r in res["quarter_rates"]],
-                    "latency": summary_ms(res["latencies"]), "quarter_p95_ms": res["quarter_p95_ms"],
+                    "latency": summary_ms(res["latencies"]),
+                    "quarter_p95_ms": res["quarter_p95_ms"],
                     # CPU per order: unlike the rate, it holds whatever else loads the machine.
                     "server_cpu_ms_per_order": round((cpu() - cpu_before) * 1000 / made, 2),
                     "web_shop_client_cpu_ms_per_order": round((time.process_time() - own_before) * 1000 / made, 2),
-                    "statuses": res["statuses"], "retries": res["retries"], "errors": res["errors"][:5],
+                    "statuses": res["statuses"],
+                    "retries": res["retries"],
+                    "errors": res["errors"][:5],
                     "sane": server_counts(url, prefix) == {"orders": count, "units": planned_units},
                     "load_avg_1_5_15": {"before": load_before, "after": load()},
                 }
 
             capacity = {"clients": args.clients, **run("capacity", args.orders, args.clients, None, 2)}
-            sustained = {"offered_per_s": args.offered, "connections": 64,
-                         **run("sustained", int(args.offered * args.sustain_s), 64, args.offered, 3)}
+            sustained = {
+                "offered_per_s": args.offered,
+                "connections": 64,
+                **run("sustained", int(args.offered * args.sustain_s), 64, args.offered, 3),
+            }
         finally:
             stop_server(server, hard=False)
         capacity["ok"] = capacity["orders_per_s"] >= TARGET_INTAKE_PER_S and not capacity["errors"]
         # Held: every quarter completes (nearly) what arrived in it, and waits stay short to the end.
-        sustained["ok"] = (not sustained["errors"]
-                           and min(sustained["quarter_orders_per_s"]) >= 0.97 * TARGET_INTAKE_PER_S
-                           and sustained["latency"]["p95_ms"] <= TARGET_SUSTAINED_P95_MS)
+        sustained["ok"] = (
+            not sustained["errors"]
+            and min(sustained["quarter_orders_per_s"]) >= 0.97 * TARGET_INTAKE_PER_S
+            and sustained["latency"]["p95_ms"] <= TARGET_SUSTAINED_P95_MS
+        )
         profile = {}
         if not capacity["ok"] or args.profile:
             profile = profile_intake_in_process(url, api_key, order_bodies(skus, args.profile_orders + 5, 4, now))
     return {
-        "database": kind, "server_processes": workers, "capacity": capacity, "sustained": sustained,
-        "target_orders_per_s": TARGET_INTAKE_PER_S, "target_sustained_p95_ms": TARGET_SUSTAINED_P95_MS,
-        "ok": capacity["ok"] and sustained["ok"], "sane": capacity["sane"] and sustained["sane"],
+        "database": kind,
+        "server_processes": workers,
+        "capacity": capacity,
+        "sustained": sustained,
+        "target_orders_per_s": TARGET_INTAKE_PER_S,
+        "target_sustained_p95_ms": TARGET_SUSTAINED_P95_MS,
+        "ok": capacity["ok"] and sustained["ok"],
+        "sane": capacity["sane"] and sustained["sane"],
         **({"profile_in_process": profile} if profile else {}),
     }
 
 
 # --- queue data on the device --------------------------------------------------------------------------------
+
 
 def make_device(server, path: Path, name: str):  # noqa: ANN201
     from store_associate.config import Settings
@@ -313,8 +366,7 @@ def profile_rows(prof: cProfile.Profile, calls: int, top: int, skip_wrappers: bo
         file, line, func = key
         _cc, nc, tt, ct, _callers = value
         where = f"{Path(file).parent.name}/{Path(file).name}:{line}({func})" if line else func
-        return (f"cum {ct / calls * 1000:8.2f} ms  self {tt / calls * 1000:7.2f} ms  calls {nc / calls:>8.1f}"
-                f"  {where}")
+        return f"cum {ct / calls * 1000:8.2f} ms  self {tt / calls * 1000:7.2f} ms  calls {nc / calls:>8.1f}  {where}"
 
     by_cum = sorted(entries, key=lambda kv: kv[1][3], reverse=True)
     # The chain of wrappers around everything (client, ASGI, middleware) says nothing: start below it.
@@ -357,8 +409,9 @@ def profile_intake_in_process(database_url: str, api_key: str, bodies: list[dict
 
     async def drive() -> tuple[cProfile.Profile, int]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench",
-                                     headers={"X-Api-Key": api_key}) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://bench", headers={"X-Api-Key": api_key}
+        ) as client:
             for body in bodies[:5]:  # warm-up
                 await client.post("/api/v1/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
             prof = cProfile.Profile()
@@ -383,8 +436,12 @@ def profile_intake_in_process(database_url: str, api_key: str, bodies: list[dict
             listener.join(5)
         app.state.engine.dispose()
     n = len(bodies) - 5
-    return {"orders": n, "created": ok, "profiled_orders_per_s": round(n / seconds, 1),
-            **profile_rows(prof, n, top, skip_wrappers=True)}
+    return {
+        "orders": n,
+        "created": ok,
+        "profiled_orders_per_s": round(n / seconds, 1),
+        **profile_rows(prof, n, top, skip_wrappers=True),
+    }
 
 
 def bench_queue(tmp: Path, args: argparse.Namespace) -> dict:
@@ -413,11 +470,17 @@ def bench_queue(tmp: Path, args: argparse.Namespace) -> dict:
         orders = device.orders
         load_before = load()
         clean = time_calls(orders.queues, args.samples)
-        clean_profile = profile_top(orders.queues, calls=10) if summary_ms(clean)["p95_ms"] > TARGET_QUEUE_P95_MS \
-            or args.profile else {}
-        parts_clean = {"store_orders": summary_ms(time_calls(device.store.orders, args.samples // 2)),
-                       "outbox_pending_entries": summary_ms(time_calls(
-                           lambda: device.outbox.entries(("pending",), limit=10_000), args.samples // 2))}
+        clean_profile = (
+            profile_top(orders.queues, calls=10)
+            if summary_ms(clean)["p95_ms"] > TARGET_QUEUE_P95_MS or args.profile
+            else {}
+        )
+        parts_clean = {
+            "store_orders": summary_ms(time_calls(device.store.orders, args.samples // 2)),
+            "outbox_pending_entries": summary_ms(
+                time_calls(lambda: device.outbox.entries(("pending",), limit=10_000), args.samples // 2)
+            ),
+        }
 
         # Steps recorded offline: acknowledge then pick line 1, on the earliest-promised orders.
         refused = 0
@@ -454,32 +517,48 @@ def bench_queue(tmp: Path, args: argparse.Namespace) -> dict:
             t0 = time.perf_counter()
             orders.queues()
             after_step.append(time.perf_counter() - t0)
-        parts_busy = {"outbox_pending_entries": summary_ms(time_calls(
-            lambda: device.outbox.entries(("pending",), limit=10_000), args.samples // 2)),
-            "shown_one_order": summary_ms(time_calls(lambda: orders.shown(numbers[0]), args.samples // 2))}
+        parts_busy = {
+            "outbox_pending_entries": summary_ms(
+                time_calls(lambda: device.outbox.entries(("pending",), limit=10_000), args.samples // 2)
+            ),
+            "shown_one_order": summary_ms(time_calls(lambda: orders.shown(numbers[0]), args.samples // 2)),
+        }
         load_after = load()
-        clean_s, busy_s, cold_s, step_s = summary_ms(clean), summary_ms(busy), summary_ms(cold_times), \
-            summary_ms(after_step)
+        clean_s, busy_s, cold_s, step_s = (
+            summary_ms(clean),
+            summary_ms(busy),
+            summary_ms(cold_times),
+            summary_ms(after_step),
+        )
         # The target holds on every draw a clerk waits for, the first after a start included. Laying every
         # order over again with nothing kept happens once after an app update that changes the pickup rules:
         # reported beside them, not held to the p95.
         missed = max(clean_s["p95_ms"], busy_s["p95_ms"], step_s["p95_ms"], cold_s["p95_ms"]) > TARGET_QUEUE_P95_MS
         profile = {}
         if missed or args.profile:
-            profile = {"queues_no_pending": clean_profile,
-                       "queues_with_pending_steps_first_draw": cold_profile or profile_top(restarted, calls=5),
-                       "queues_with_pending_steps_all_laid_over_again": profile_top(relaid, calls=5)}
+            profile = {
+                "queues_no_pending": clean_profile,
+                "queues_with_pending_steps_first_draw": cold_profile or profile_top(restarted, calls=5),
+                "queues_with_pending_steps_all_laid_over_again": profile_top(relaid, calls=5),
+            }
         device.close()
     return {
-        "open_orders_on_device": held, "device_pull_s": round(pull_s, 2), "pull_pages": pages,
-        "queues_no_pending": clean_s, "queues_with_pending_steps": busy_s,
-        "queues_with_pending_steps_first_draw": cold_s, "queues_after_one_more_step": step_s,
+        "open_orders_on_device": held,
+        "device_pull_s": round(pull_s, 2),
+        "pull_pages": pages,
+        "queues_no_pending": clean_s,
+        "queues_with_pending_steps": busy_s,
+        "queues_with_pending_steps_first_draw": cold_s,
+        "queues_after_one_more_step": step_s,
         "queues_with_pending_steps_all_laid_over_again": summary_ms(relaid_times),
         "pending_steps": pending,
-        "steps_refused": refused, "record_step": summary_ms(step_times),
+        "steps_refused": refused,
+        "record_step": summary_ms(step_times),
         "queue_sizes": {k: len(v) for k, v in queues.items()},
-        "parts_no_pending": parts_clean, "parts_with_pending": parts_busy,
-        "target_p95_ms": TARGET_QUEUE_P95_MS, "ok": not missed,
+        "parts_no_pending": parts_clean,
+        "parts_with_pending": parts_busy,
+        "target_p95_ms": TARGET_QUEUE_P95_MS,
+        "ok": not missed,
         "sane": held == args.open_orders and pending == 2 * len(numbers) and refused == 0,
         "load_avg_1_5_15": {"before": load_before, "after": load_after},
         **({"profile": profile} if profile else {}),
@@ -489,8 +568,12 @@ def bench_queue(tmp: Path, args: argparse.Namespace) -> dict:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--orders", type=int, default=2000, help="orders in the capacity run")
-    p.add_argument("--clients", type=int, default=16,
-                   help="web-shop connections in the capacity run (each sends its next order when answered)")
+    p.add_argument(
+        "--clients",
+        type=int,
+        default=16,
+        help="web-shop connections in the capacity run (each sends its next order when answered)",
+    )
     p.add_argument("--offered", type=float, default=100.0, help="orders a second arriving in the sustained run")
     p.add_argument("--sustain-s", type=float, default=30.0, help="length of the sustained run")
     p.add_argument("--skus", type=int, default=400, help="products seeded")
@@ -500,14 +583,20 @@ def main() -> int:
     p.add_argument("--profile", action="store_true", help="profile even where the target is met")
     p.add_argument("--profile-orders", type=int, default=100, help="orders in the in-process intake profile")
     p.add_argument("--no-postgres", action="store_true")
-    p.add_argument("--pg-workers", type=int, default=2,
-                   help="server processes on PostgreSQL (a chain that outgrows one process runs several)")
+    p.add_argument(
+        "--pg-workers",
+        type=int,
+        default=2,
+        help="server processes on PostgreSQL (a chain that outgrows one process runs several)",
+    )
     p.add_argument("--only", choices=["intake", "queue"], default=None)
     args = p.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop servers, drop databases on the way out
     kinds = ["sqlite"] + ([] if args.no_postgres else ["postgres"])
-    out: dict = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "load_avg_1_5_15": load()},
-                 "targets": {"intake_orders_per_s": TARGET_INTAKE_PER_S, "queue_p95_ms": TARGET_QUEUE_P95_MS}}
+    out: dict = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "load_avg_1_5_15": load()},
+        "targets": {"intake_orders_per_s": TARGET_INTAKE_PER_S, "queue_p95_ms": TARGET_QUEUE_P95_MS},
+    }
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-pickup-") as tmp_name:
         tmp = Path(tmp_name)

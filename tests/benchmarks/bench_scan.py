@@ -263,16 +263,28 @@ def evaluate(decoder: Decoder, samples: list[Sample], frames: list[np.ndarray]) 
 def check_targets(full: dict) -> dict:
     t = TARGETS
     out = {
-        "decode_rate": {"value": full["decode_rate"], "target": f">= {t['decode_rate_min']}",
-                        "met": (full["decode_rate"] or 0) >= t["decode_rate_min"]},
-        "misread_rate": {"value": full["misread_rate"], "target": f"<= {t['misread_rate_max']}",
-                         "met": (full["misread_rate"] or 0) <= t["misread_rate_max"]},
-        "median_ms": {"value": full["time_ms"].get("p50"), "target": f"<= {t['median_ms_max']}",
-                      "met": full["time_ms"].get("p50", 1e9) <= t["median_ms_max"]},
+        "decode_rate": {
+            "value": full["decode_rate"],
+            "target": f">= {t['decode_rate_min']}",
+            "met": (full["decode_rate"] or 0) >= t["decode_rate_min"],
+        },
+        "misread_rate": {
+            "value": full["misread_rate"],
+            "target": f"<= {t['misread_rate_max']}",
+            "met": (full["misread_rate"] or 0) <= t["misread_rate_max"],
+        },
+        "median_ms": {
+            "value": full["time_ms"].get("p50"),
+            "target": f"<= {t['median_ms_max']}",
+            "met": full["time_ms"].get("p50", 1e9) <= t["median_ms_max"],
+        },
     }
     if "time_ms_1080p" in full:
-        out["median_ms_1080p"] = {"value": full["time_ms_1080p"].get("p50"), "target": f"<= {t['median_ms_1080p_max']}",
-                                  "met": full["time_ms_1080p"].get("p50", 1e9) <= t["median_ms_1080p_max"]}
+        out["median_ms_1080p"] = {
+            "value": full["time_ms_1080p"].get("p50"),
+            "target": f"<= {t['median_ms_1080p_max']}",
+            "met": full["time_ms_1080p"].get("p50", 1e9) <= t["median_ms_1080p_max"],
+        }
     out["all_met"] = all(v["met"] for v in out.values())
     return out
 

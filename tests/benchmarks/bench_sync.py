@@ -84,11 +84,18 @@ def on_hand(database_url: str, skus: list[str]) -> dict[str, int]:
 
 
 def mutation(i: int, sku: str, staff: str) -> dict:
-    return {"id": i, "name": "adjust_stock", "version": 1, "staff_number": staff,
-            "args": {"sku": sku, "delta": 1, "reason": "found"}, "created_at": datetime.now(UTC).isoformat()}
+    return {
+        "id": i,
+        "name": "adjust_stock",
+        "version": 1,
+        "staff_number": staff,
+        "args": {"sku": sku, "delta": 1, "reason": "found"},
+        "created_at": datetime.now(UTC).isoformat(),
+    }
 
 
 # --- push apply rate -------------------------------------------------------------------------------------
+
 
 def raw_insert_rate(database_url: str, total: int, batch: int, skus: list[str]) -> float:
     """The ceiling, in mutations per second: the same rows a pushed stock mutation writes, written raw.
@@ -111,22 +118,37 @@ def raw_insert_rate(database_url: str, total: int, batch: int, skus: list[str]) 
     movement = text(
         "INSERT INTO inventory_movement (store_code, sku, field, delta, reason, reference, device_id, mutation_id,"
         " created_at) VALUES (:store_code, :sku, 'on_hand', 0, 'bench', :reference, :device_id, :mutation_id,"
-        " :created_at)")
-    level = text("UPDATE inventory_level SET on_hand = on_hand + 0, updated_at = :updated_at, version = version"
-                 " WHERE store_code = :store_code AND sku = :sku")
+        " :created_at)"
+    )
+    level = text(
+        "UPDATE inventory_level SET on_hand = on_hand + 0, updated_at = :updated_at, version = version"
+        " WHERE store_code = :store_code AND sku = :sku"
+    )
     logged = text(
         "INSERT INTO mutation_log (device_id, mutation_id, store_code, name, version, args, staff_number, status,"
         " reason, detail, created_at, applied_at) VALUES (:device_id, :mutation_id, :store_code, 'adjust_stock', 1,"
-        " :args, '1001', 'applied', '', '', :created_at, :applied_at)")
+        " :args, '1001', 'applied', '', '', :created_at, :applied_at)"
+    )
     counter = text("UPDATE sync_counter SET value = value + 0 WHERE id = 1")
     state = text("UPDATE device_sync_state SET pending = pending WHERE device_id = :d")
     started = time.perf_counter()
     for first in range(1, total + 1, batch):
         now = datetime.now(UTC)
         ids = range(first, min(total, first + batch - 1) + 1)
-        rows = [{"store_code": STORE, "sku": skus[i % len(skus)], "reference": f"{device}:{i}", "device_id": device,
-                 "mutation_id": i, "created_at": now, "updated_at": now, "applied_at": now,
-                 "args": json.dumps({"sku": skus[i % len(skus)], "delta": 1, "reason": "found"})} for i in ids]
+        rows = [
+            {
+                "store_code": STORE,
+                "sku": skus[i % len(skus)],
+                "reference": f"{device}:{i}",
+                "device_id": device,
+                "mutation_id": i,
+                "created_at": now,
+                "updated_at": now,
+                "applied_at": now,
+                "args": json.dumps({"sku": skus[i % len(skus)], "delta": 1, "reason": "found"}),
+            }
+            for i in ids
+        ]
         with engine.begin() as conn:
             conn.execute(counter)
             conn.execute(level, rows)
@@ -182,10 +204,18 @@ def push_rate(server, total: int, batch: int, writers: int, skus: list[str], cap
     seconds = time.perf_counter() - started
     after = on_hand(server.database_url, skus)
     applied = sum(after.values()) - sum(before.values())
-    return {"writers": writers, "batch": batch, "planned": per_device * writers, "applied": applied,
-            "seconds": round(seconds, 2), "capped": applied < per_device * writers,
-            "mutations_per_s": round(applied / seconds), "server_error_retries": retries[0],
-            "errors": errors[:3], "sane": applied == sum(sent) and not errors}
+    return {
+        "writers": writers,
+        "batch": batch,
+        "planned": per_device * writers,
+        "applied": applied,
+        "seconds": round(seconds, 2),
+        "capped": applied < per_device * writers,
+        "mutations_per_s": round(applied / seconds),
+        "server_error_retries": retries[0],
+        "errors": errors[:3],
+        "sane": applied == sum(sent) and not errors,
+    }
 
 
 def bench_push(kind: str, tmp: Path, args: argparse.Namespace) -> dict:
@@ -199,11 +229,17 @@ def bench_push(kind: str, tmp: Path, args: argparse.Namespace) -> dict:
         finally:
             stop_server(server, hard=False)
     best = max(one["mutations_per_s"], several["mutations_per_s"])
-    return {"raw_mutations_per_s": round(ceiling), "one_device": one, "several_devices": several,
-            "best_mutations_per_s": best, "share_of_ceiling": round(best / ceiling, 3)}
+    return {
+        "raw_mutations_per_s": round(ceiling),
+        "one_device": one,
+        "several_devices": several,
+        "best_mutations_per_s": best,
+        "share_of_ceiling": round(best / ceiling, 3),
+    }
 
 
 # --- device: offline backlog, first pull ------------------------------------------------------------------
+
 
 def make_device(server, path: Path, name: str):  # noqa: ANN201
     from store_associate.config import Settings
@@ -247,13 +283,22 @@ def bench_offline(tmp: Path, count: int) -> dict:
             seconds = time.perf_counter() - started
             server_now = on_hand(url, skus)
             shown = {sku: device.lookup.stock_here(sku)[0].on_hand for sku in skus}
-            sane = {"offline_while_cut": offline is False, "figures_equal": shown == server_now,
-                    "all_counted": sum(server_now.values()) - sum(start.values()) == count}
+            sane = {
+                "offline_while_cut": offline is False,
+                "figures_equal": shown == server_now,
+                "all_counted": sum(server_now.values()) - sum(start.values()) == count,
+            }
             device.close()
         finally:
             stop_server(server, hard=False)
-    return {"mutations": count, "record_s": round(recorded_s, 2), "converge_s": round(seconds, 2),
-            "sync_rounds": rounds, "mutations_per_s": round(count / seconds), "sane": sane}
+    return {
+        "mutations": count,
+        "record_s": round(recorded_s, 2),
+        "converge_s": round(seconds, 2),
+        "sync_rounds": rounds,
+        "mutations_per_s": round(count / seconds),
+        "sane": sane,
+    }
 
 
 def bench_first_pull(tmp: Path, skus: int) -> dict:
@@ -270,11 +315,18 @@ def bench_first_pull(tmp: Path, skus: int) -> dict:
             device.close()
         finally:
             stop_server(server, hard=False)
-    return {"skus": skus, "seed_s": round(seeded_s, 1), "pull_s": round(seconds, 2), "pages": round_.pulled_pages,
-            "device_rows": counts, "sane": counts["product"] == skus}
+    return {
+        "skus": skus,
+        "seed_s": round(seeded_s, 1),
+        "pull_s": round(seconds, 2),
+        "pages": round_.pulled_pages,
+        "device_rows": counts,
+        "sane": counts["product"] == skus,
+    }
 
 
 # --- pokes ------------------------------------------------------------------------------------------------------
+
 
 def bench_pokes(kind: str, tmp: Path, samples: int) -> dict:
     with backend(kind, tmp, skus=200) as (url, examples):
@@ -287,9 +339,16 @@ def bench_pokes(kind: str, tmp: Path, samples: int) -> dict:
             stop = threading.Event()
 
             def listen() -> None:
-                with contextlib.suppress(httpx.HTTPError), httpx.stream(
-                        "GET", f"{server.url}/api/v1/sync/events", headers=listener,
-                        params={"store": STORE, "seconds": 600}, timeout=httpx.Timeout(5, read=60)) as r:
+                with (
+                    contextlib.suppress(httpx.HTTPError),
+                    httpx.stream(
+                        "GET",
+                        f"{server.url}/api/v1/sync/events",
+                        headers=listener,
+                        params={"store": STORE, "seconds": 600},
+                        timeout=httpx.Timeout(5, read=60),
+                    ) as r,
+                ):
                     for line in r.iter_lines():
                         opened.set()
                         if stop.is_set():
@@ -316,9 +375,14 @@ def bench_pokes(kind: str, tmp: Path, samples: int) -> dict:
         finally:
             stop_server(server, hard=True)
     ms = [v * 1000 for v in latencies]
-    return {"samples": samples, "received": len(ms), "missed": missed,
-            "p50_ms": round(statistics.median(ms), 1) if ms else None,
-            "p95_ms": round(pct(ms, 95), 1) if ms else None, "max_ms": round(max(ms), 1) if ms else None}
+    return {
+        "samples": samples,
+        "received": len(ms),
+        "missed": missed,
+        "p50_ms": round(statistics.median(ms), 1) if ms else None,
+        "p95_ms": round(pct(ms, 95), 1) if ms else None,
+        "max_ms": round(max(ms), 1) if ms else None,
+    }
 
 
 def main() -> int:
@@ -334,8 +398,15 @@ def main() -> int:
     args = p.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop servers, drop databases on the way out
     kinds = ["sqlite"] + ([] if args.no_postgres else ["postgres"])
-    out: dict = {"targets": {"push_sqlite_mutations_per_s": 2000, "push_share_of_ceiling": 0.5,
-                             "offline_10k_converge_s": 10, "first_pull_100k_s": 10, "poke_p95_ms": 1000}}
+    out: dict = {
+        "targets": {
+            "push_sqlite_mutations_per_s": 2000,
+            "push_share_of_ceiling": 0.5,
+            "offline_10k_converge_s": 10,
+            "first_pull_100k_s": 10,
+            "poke_p95_ms": 1000,
+        }
+    }
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp_name:
         tmp = Path(tmp_name)

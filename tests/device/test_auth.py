@@ -50,8 +50,9 @@ def test_enrolment(auth, sqlite_server, tmp_path):
     assert auth.enrolled and auth.store_code == "NYC-01" and auth.kind == "tablet" and not auth.revoked
     other = DeviceAuth(LocalStore(tmp_path / "other.db"), SyncClient(sqlite_server.url), timedelta(minutes=5), 7)
     assert other.enrol("WRONG-CODE", "x") is Enrol.INVALID and not other.enrolled
-    offline = DeviceAuth(LocalStore(tmp_path / "off.db"), SyncClient(f"http://127.0.0.1:{free_port()}", 1),
-                         timedelta(minutes=5), 7)
+    offline = DeviceAuth(
+        LocalStore(tmp_path / "off.db"), SyncClient(f"http://127.0.0.1:{free_port()}", 1), timedelta(minutes=5), 7
+    )
     assert offline.enrol("ABCD-EFGH", "x") is Enrol.OFFLINE
 
 
@@ -141,6 +142,7 @@ def test_revoked_device_is_refused_and_keeps_its_data(auth, sqlite_server):
     r = httpx.post(f"{sqlite_server.url}/api/v1/devices/{auth.device_id}/revoke", headers=manager)
     assert r.status_code == 200
     from store_associate.device.sync_client import ServerRefused
+
     with pytest.raises(ServerRefused):
         auth.client.pull("NYC-01", 0, 10)
     assert auth.revoked and auth.session is None

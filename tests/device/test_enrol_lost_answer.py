@@ -63,8 +63,9 @@ def close(auth: DeviceAuth) -> None:
 def code_row(server, code: str) -> EnrolmentCode:  # noqa: ANN001
     engine = make_engine(server.database_url)
     with Session(engine) as s:
-        row = s.execute(select(EnrolmentCode).where(
-            EnrolmentCode.code_hash == token_hash(normalise_enrolment_code(code)))).scalar_one()
+        row = s.execute(
+            select(EnrolmentCode).where(EnrolmentCode.code_hash == token_hash(normalise_enrolment_code(code)))
+        ).scalar_one()
     engine.dispose()
     return row
 

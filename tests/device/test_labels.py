@@ -22,17 +22,52 @@ MM = 72 / 25.4
 
 def order(name: str = "Robin Buyer", **over: object) -> dict:
     data = {
-        "number": "SA-20260417", "store": "NYC-01", "channel": "web", "fulfilment": "pickup", "status": "staged",
-        "pickup_code": "K7QX2M9P", "bin": "B-12", "id_check": False, "currency": "USD", "total": "31.50",
-        "promised_at": "2026-04-17T16:00:00+00:00", "expires_at": None, "created_at": None, "version": 7,
+        "number": "SA-20260417",
+        "store": "NYC-01",
+        "channel": "web",
+        "fulfilment": "pickup",
+        "status": "staged",
+        "pickup_code": "K7QX2M9P",
+        "bin": "B-12",
+        "id_check": False,
+        "currency": "USD",
+        "total": "31.50",
+        "promised_at": "2026-04-17T16:00:00+00:00",
+        "expires_at": None,
+        "created_at": None,
+        "version": 7,
         "customer": {"name": name, "email": "robin@example.com", "phone": ""},
         "lines": [
-            {"line_no": 1, "sku": "100040", "name": "Coffee 500 g", "qty": 2, "picked": 2, "status": "picked",
-             "reason": "", "unit_price": "9.50"},
-            {"line_no": 2, "sku": "100041", "name": "Tea", "qty": 1, "picked": 1, "status": "picked",
-             "reason": "", "unit_price": "12.50"},
-            {"line_no": 3, "sku": "100042", "name": "Mug", "qty": 1, "picked": 0, "status": "rejected",
-             "reason": "damaged", "unit_price": "5.00"},
+            {
+                "line_no": 1,
+                "sku": "100040",
+                "name": "Coffee 500 g",
+                "qty": 2,
+                "picked": 2,
+                "status": "picked",
+                "reason": "",
+                "unit_price": "9.50",
+            },
+            {
+                "line_no": 2,
+                "sku": "100041",
+                "name": "Tea",
+                "qty": 1,
+                "picked": 1,
+                "status": "picked",
+                "reason": "",
+                "unit_price": "12.50",
+            },
+            {
+                "line_no": 3,
+                "sku": "100042",
+                "name": "Mug",
+                "qty": 1,
+                "picked": 0,
+                "status": "rejected",
+                "reason": "damaged",
+                "unit_price": "5.00",
+            },
         ],
     }
     data.update(over)
@@ -121,11 +156,29 @@ def test_label_from_the_servers_order_json():
     from store_associate.server.models import Customer, CustomerOrder, OrderLine
     from store_associate.server.orders import order_json
 
-    o = CustomerOrder(number="SA-00000042", store_code="NYC-01", status="staged", customer_id=1,
-                      pickup_code="ZZ99ZZ99", bin="A-01", total=Decimal("3.00"),
-                      promised_at=datetime(2026, 4, 17, 16, tzinfo=UTC), version=1)
-    lines = [OrderLine(order_number=o.number, line_no=1, sku="1", name="x", qty=3, picked=3, status="picked",
-                       unit_price=Decimal("1.00"))]
+    o = CustomerOrder(
+        number="SA-00000042",
+        store_code="NYC-01",
+        status="staged",
+        customer_id=1,
+        pickup_code="ZZ99ZZ99",
+        bin="A-01",
+        total=Decimal("3.00"),
+        promised_at=datetime(2026, 4, 17, 16, tzinfo=UTC),
+        version=1,
+    )
+    lines = [
+        OrderLine(
+            order_number=o.number,
+            line_no=1,
+            sku="1",
+            name="x",
+            qty=3,
+            picked=3,
+            status="picked",
+            unit_price=Decimal("1.00"),
+        )
+    ]
     data = order_json(o, lines, Customer(id=1, name="Anaïs Dubois", email="a@example.com"))
     page = read(pickup_label_pdf(data, "S"))
     text = page.extract_text()
@@ -191,7 +244,7 @@ def arabic_glyphs(page: pypdf.PageObject) -> dict[str, set[str]]:
             continue
         cmap = font["/ToUnicode"].get_object().get_data().decode("latin-1")
         for glyph, code in re.findall(r"<([0-9A-Fa-f]{4})>\s*<([0-9A-Fa-f]{4,})>", cmap):
-            text = "".join(chr(int(code[i:i + 4], 16)) for i in range(0, len(code), 4))
+            text = "".join(chr(int(code[i : i + 4], 16)) for i in range(0, len(code), 4))
             out.setdefault(text, set()).add(f"{key}:{glyph}")
     return out
 

@@ -37,10 +37,17 @@ def test_lookup_answers_from_cache_with_stock_here(device, sqlite_server):
     assert device.store.recent(1)[0].sku == ex["sku"]
 
 
-@pytest.mark.parametrize("code,outcome", [
-    ("4006381333932", Outcome.INVALID), ("9780201379624", Outcome.UNKNOWN), ("PU-7K3M9QXA", Outcome.NOT_A_PRODUCT),
-    ("x" * 10_000, Outcome.INVALID), ("'; DROP TABLE product; --", Outcome.UNKNOWN), ("😀", Outcome.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    "code,outcome",
+    [
+        ("4006381333932", Outcome.INVALID),
+        ("9780201379624", Outcome.UNKNOWN),
+        ("PU-7K3M9QXA", Outcome.NOT_A_PRODUCT),
+        ("x" * 10_000, Outcome.INVALID),
+        ("'; DROP TABLE product; --", Outcome.UNKNOWN),
+        ("😀", Outcome.UNKNOWN),
+    ],
+)
 def test_bad_codes(device, code, outcome):
     assert device.lookup(code).outcome is outcome
     assert device.store.counts()["product"] == 400  # nothing changed

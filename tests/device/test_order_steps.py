@@ -27,8 +27,9 @@ def device(associate_device):  # noqa: ANN001, ANN201
 
 
 def test_queue_pick_stage_hand_over_offline_then_synced(device, sqlite_server):
-    late = sqlite_server.place_order([{"sku": "100040", "qty": 2}, {"sku": "100041", "qty": 1}],
-                 promised_at=datetime.now(UTC) - timedelta(minutes=5))
+    late = sqlite_server.place_order(
+        [{"sku": "100040", "qty": 2}, {"sku": "100041", "qty": 1}], promised_at=datetime.now(UTC) - timedelta(minutes=5)
+    )
     device.sync()
     queues = device.orders.queues()
     mine = next(o for o in queues["new"] if o.number == late["number"])
@@ -76,14 +77,17 @@ def test_reject_line_and_refusals(device, sqlite_server):
 
 def test_wave_groups_open_lines_by_location_and_a_scan_goes_to_the_order_due_first(device, sqlite_server):
     now = datetime.now(UTC)
-    first = sqlite_server.place_order([{"sku": "100050", "qty": 1}, {"sku": "100051", "qty": 1}],
-                                      promised_at=now + timedelta(minutes=30))
+    first = sqlite_server.place_order(
+        [{"sku": "100050", "qty": 1}, {"sku": "100051", "qty": 1}], promised_at=now + timedelta(minutes=30)
+    )
     second = sqlite_server.place_order([{"sku": "100050", "qty": 1}], promised_at=now + timedelta(hours=2))
     device.sync()
     numbers = [second["number"], first["number"]]
     items = device.orders.wave(numbers)
-    assert [(i.order, i.sku) for i in items if i.sku == "100050"] == [(first["number"], "100050"),
-                                                                     (second["number"], "100050")]
+    assert [(i.order, i.sku) for i in items if i.sku == "100050"] == [
+        (first["number"], "100050"),
+        (second["number"], "100050"),
+    ]
     assert [i.location for i in items] == sorted(i.location for i in items) and all(i.location for i in items)
     from store_associate.ui.orders_vm import WaveViewModel
 
@@ -114,26 +118,38 @@ def test_cannot_find_offers_alternatives_and_reroutes(device, sqlite_server):
     assert not vm.state.error and vm.state.lines[0].status_key == "rerouted"
     device.sync()
     assert device.status.pending == 0 and device.status.rejected == 0
-    r = httpx.get(f"{sqlite_server.url}/api/v1/orders", params={"store": there.store},
-                  headers=sqlite_server.sign_in("manager", there.store)).json()
+    r = httpx.get(
+        f"{sqlite_server.url}/api/v1/orders",
+        params={"store": there.store},
+        headers=sqlite_server.sign_in("manager", there.store),
+    ).json()
     assert any(x["parent"] == o["number"] for x in r)
 
 
 def test_ship_to_store_received_by_scanning_on_the_device(device, sqlite_server):
     from store_associate.ui.orders_vm import OrderViewModel, QueuesViewModel
 
-    r = httpx.post(f"{sqlite_server.url}/api/v1/orders", json={
-        "store": "NYC-01", "fulfilment": "ship_to_store", "customer": {"name": "Sam", "email": "s@example.com"},
-        "lines": [{"sku": "100054", "qty": 1}]},
-        headers={"X-Api-Key": sqlite_server.examples["web_shop_key"], "Idempotency-Key": "ship-100054-device"})
+    r = httpx.post(
+        f"{sqlite_server.url}/api/v1/orders",
+        json={
+            "store": "NYC-01",
+            "fulfilment": "ship_to_store",
+            "customer": {"name": "Sam", "email": "s@example.com"},
+            "lines": [{"sku": "100054", "qty": 1}],
+        },
+        headers={"X-Api-Key": sqlite_server.examples["web_shop_key"], "Idempotency-Key": "ship-100054-device"},
+    )
     n = r.json()["number"]
     device.sync()
     assert n in [x.number for x in device.orders.queues()["incoming"]]
     (row,) = [x for x in QueuesViewModel(device.orders).load("incoming").rows if x.number == n]
     assert row.parcel.startswith("From ") and row.parcel.endswith("requested")
     (transfer,) = r.json()["transfers"]
-    shipped = httpx.post(f"{sqlite_server.url}/api/v1/transfers/{transfer['id']}/ship", headers=sqlite_server.sign_in(
-        "admin"), json={"carrier": "ups", "tracking": "1Z999AA10123456784"})
+    shipped = httpx.post(
+        f"{sqlite_server.url}/api/v1/transfers/{transfer['id']}/ship",
+        headers=sqlite_server.sign_in("admin"),
+        json={"carrier": "ups", "tracking": "1Z999AA10123456784"},
+    )
     assert shipped.status_code == 200, shipped.text
     device.sync()
     (row,) = [x for x in QueuesViewModel(device.orders).load("incoming").rows if x.number == n]
@@ -157,8 +173,10 @@ def test_an_older_device_copy_is_upgraded_in_place(tmp_path):
 
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)
-    db.execute("CREATE TABLE pickup_order (number VARCHAR PRIMARY KEY, status VARCHAR, pickup_code VARCHAR,"
-               " customer_name VARCHAR, promised_at VARCHAR, payload VARCHAR, version INTEGER)")
+    db.execute(
+        "CREATE TABLE pickup_order (number VARCHAR PRIMARY KEY, status VARCHAR, pickup_code VARCHAR,"
+        " customer_name VARCHAR, promised_at VARCHAR, payload VARCHAR, version INTEGER)"
+    )
     payload = {"number": "SA-1", "status": "new", "picker": "1002", "lines": [{"qty": 2}, {"qty": 3}]}
     db.execute("INSERT INTO pickup_order VALUES ('SA-1', 'new', 'CODE', 'Ann', '', ?, 1)", (json.dumps(payload),))
     db.commit()
@@ -229,8 +247,9 @@ def test_hand_over_to_a_customer_found_by_name_needs_an_id_check(device, sqlite_
     vm.hand_over("", id_checked=True, collected_by="Pat Friend")
     assert not vm.state.error and vm.state.status_key == "handed_over"
     device.sync()
-    events = httpx.get(f"{sqlite_server.url}/api/v1/orders/{o['number']}/events",
-                       headers=sqlite_server.sign_in("manager")).json()
+    events = httpx.get(
+        f"{sqlite_server.url}/api/v1/orders/{o['number']}/events", headers=sqlite_server.sign_in("manager")
+    ).json()
     hand = next(e for e in events if e["action"] == "hand_over")
     assert hand["detail"]["collected_by"] == "Pat Friend" and hand["detail"]["id_checked"]
     assert hand["staff_number"] == device.auth.session.staff_number
@@ -303,8 +322,11 @@ def test_an_app_start_reads_laid_over_orders_back_and_lays_over_again_what_chang
     device.orders.queues()
 
     def started() -> dict[str, str]:  # the queue screen of an app started again on this device's database
-        return {s.number: s.status.value for rows in Orders(device.store, device.outbox, device.record).queues()
-                .values() for s in rows}
+        return {
+            s.number: s.status.value
+            for rows in Orders(device.store, device.outbox, device.record).queues().values()
+            for s in rows
+        }
 
     def kept(**columns: str) -> None:
         sets = ", ".join(f"{c} = ?" for c in columns)
@@ -325,8 +347,10 @@ def test_an_app_start_reads_laid_over_orders_back_and_lays_over_again_what_chang
         assert started()[n] == "picking"
         assert device.store._db.execute("SELECT basis FROM order_overlay").fetchone() == (basis,)
     # A row kept under other rules for an order with nothing pending any more is forgotten, not kept for good.
-    device.store._db.execute("INSERT INTO order_overlay(number, basis, status, picker, items) VALUES"
-                             " ('SA-GONE', ?, 'picking', '', 1)", (json.dumps([row, ids, rules + "-older"]),))
+    device.store._db.execute(
+        "INSERT INTO order_overlay(number, basis, status, picker, items) VALUES ('SA-GONE', ?, 'picking', '', 1)",
+        (json.dumps([row, ids, rules + "-older"]),),
+    )
     started()
     assert device.store._db.execute("SELECT count(*) FROM order_overlay WHERE number = 'SA-GONE'").fetchone() == (0,)
     # The order's row changed (a pull) or another step was recorded: laid over again.

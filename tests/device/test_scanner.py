@@ -38,7 +38,8 @@ def ean13(data12: str = GTIN[:12]) -> np.ndarray:
 
     buf = io.BytesIO()
     barcode.get("ean13", data12, writer=ImageWriter()).write(
-        buf, options={"write_text": False, "module_width": 0.33, "module_height": 15.0, "quiet_zone": 6.5, "dpi": 200})
+        buf, options={"write_text": False, "module_width": 0.33, "module_height": 15.0, "quiet_zone": 6.5, "dpi": 200}
+    )
     return cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), cv2.IMREAD_COLOR)
 
 
@@ -96,6 +97,7 @@ def test_mirrored_retry_maps_corners_back_to_the_frame():
     found = s.decode(mirrored, mirrored_retry=True)
     assert [r.text for r in found] == ["PU-7K3M9QXA"]
     upright = decode_frame(mirrored)[0]  # where the code really is in the mirrored frame
+
     def box(quad):
         xs, ys = [x for x, _ in quad], [y for _, y in quad]
         return [min(xs), min(ys), max(xs), max(ys)]
@@ -122,7 +124,7 @@ def test_worker_from_a_video_file(tmp_path):
     code = ean13()
     scale = 500 / code.shape[1]
     code = cv2.resize(code, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    frame[100:100 + code.shape[0], 70:70 + code.shape[1]] = code
+    frame[100 : 100 + code.shape[0], 70 : 70 + code.shape[1]] = code
     path = tmp_path / "cam.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15, (640, 480))
     for _ in range(8):
@@ -141,13 +143,16 @@ def test_worker_from_a_video_file(tmp_path):
     assert worker.error is not None and worker.error.problem is CameraProblem.FAILED  # the file ended
 
 
-@pytest.mark.parametrize("text,symbology,aim,expected", [
-    ("0109501101530003\x1d10AB", "datamatrix", "]d2", ("]d20109501101530003\x1d10AB", "datamatrix")),
-    ("0109501101530003", "code128", "]C1", ("]C10109501101530003", "code128")),
-    (GTIN, "ean13", "]E0", (GTIN, "ean13")),
-    ("https://id.gs1.org/01/09501101530003", "qrcode", "]Q1", ("https://id.gs1.org/01/09501101530003", "qrcode")),
-    ("PU-7K3M9QXA", "qrcode", None, ("PU-7K3M9QXA", "qrcode")),
-])
+@pytest.mark.parametrize(
+    "text,symbology,aim,expected",
+    [
+        ("0109501101530003\x1d10AB", "datamatrix", "]d2", ("]d20109501101530003\x1d10AB", "datamatrix")),
+        ("0109501101530003", "code128", "]C1", ("]C10109501101530003", "code128")),
+        (GTIN, "ean13", "]E0", (GTIN, "ean13")),
+        ("https://id.gs1.org/01/09501101530003", "qrcode", "]Q1", ("https://id.gs1.org/01/09501101530003", "qrcode")),
+        ("PU-7K3M9QXA", "qrcode", None, ("PU-7K3M9QXA", "qrcode")),
+    ],
+)
 def test_submission_keeps_the_gs1_marker(text, symbology, aim, expected):
     assert as_submission(text, symbology, aim) == expected
 

@@ -30,8 +30,15 @@ from tests.conftest import (
 )
 
 CHROMIUM = os.environ.get("STORE_ASSOCIATE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-dev-shm-usage",
+]
 SHOTS = ARTIFACTS / "e2e"
 
 # Every e2e deadline comes from here. The figures in within() calls are what an idle machine needs at most;
@@ -89,8 +96,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
         pages = [pg for c in (browser.contexts if browser else []) for pg in c.pages]
         for i, pg in enumerate(pages):
             with suppress(Exception):
-                focus = pg.evaluate("() => { const e = document.activeElement; return e ? e.tagName + ' '"
-                                    " + (e.getAttribute('aria-label') || e.className || '') : null; }")
+                focus = pg.evaluate(
+                    "() => { const e = document.activeElement; return e ? e.tagName + ' '"
+                    " + (e.getAttribute('aria-label') || e.className || '') : null; }"
+                )
                 (folder / f"page-{i}.txt").write_text(f"{pg.url}\nfocus: {focus}\n")
             with suppress(Exception):
                 pg.screenshot(path=folder / f"page-{i}.png", full_page=True, timeout=UI)
@@ -121,7 +130,8 @@ def browser(_chromium: dict) -> Iterator[Browser]:
     b = _chromium.get("browser")
     if b is None or not b.is_connected():
         b = _chromium["browser"] = _chromium["playwright"].chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=START)
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=START
+        )
     yield b
     for context in list(b.contexts):
         with suppress(Exception):  # already closed, or the browser died: the next test launches another
@@ -144,6 +154,7 @@ class Seeded:
     path: the seeded server database. enrolled_server and device: the same, with one tablet of NYC-01
     enrolled on it, and that tablet's own database (enrolled, never synced, nobody signed in), so a test's
     server and app can start side by side: the app needs no server until a browser opens it."""
+
     path: Path
     examples: dict
     enrolled_server: Path
@@ -205,8 +216,9 @@ def fresh_backend(tmp: Path, seeded: Seeded, extra_env: dict | None = None) -> R
     return start_server(f"sqlite:///{path}", seeded.examples, extra_env=extra_env, log=tmp / "server.log")
 
 
-def launch_app(backend_url: str, store: str, device_db: Path, log: Path, enrolment_code: str = "",
-               extra_env: dict | None = None) -> tuple[str, subprocess.Popen]:
+def launch_app(
+    backend_url: str, store: str, device_db: Path, log: Path, enrolment_code: str = "", extra_env: dict | None = None
+) -> tuple[str, subprocess.Popen]:
     """The app process, started; its URL answers once wait_app returns."""
     port = free_port()
     env = {**os.environ, "FLET_WEB_NO_CDN": "1", **(extra_env or {})}
@@ -214,9 +226,25 @@ def launch_app(backend_url: str, store: str, device_db: Path, log: Path, enrolme
     args = ["--enrolment-code", enrolment_code] if enrolment_code else []
     with log.open("w") as out:
         proc = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "store_associate", "app", "--port", str(port), "--server-url", backend_url,
-             "--store", store, "--device-db", str(device_db), *args],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "store_associate",
+                "app",
+                "--port",
+                str(port),
+                "--server-url",
+                backend_url,
+                "--store",
+                store,
+                "--device-db",
+                str(device_db),
+                *args,
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     return f"http://127.0.0.1:{port}", proc
 
@@ -229,8 +257,9 @@ def wait_app(url: str, proc: subprocess.Popen) -> None:
         raise
 
 
-def start_app(backend_url: str, store: str, device_db: Path, log: Path, enrolment_code: str = "",
-              extra_env: dict | None = None) -> tuple[str, subprocess.Popen]:
+def start_app(
+    backend_url: str, store: str, device_db: Path, log: Path, enrolment_code: str = "", extra_env: dict | None = None
+) -> tuple[str, subprocess.Popen]:
     url, proc = launch_app(backend_url, store, device_db, log, enrolment_code, extra_env)
     wait_app(url, proc)
     return url, proc
@@ -244,8 +273,9 @@ def app_under_test(tmp_path: Path, seeded: Seeded) -> Iterator[AppUnderTest]:
 
 
 @contextmanager
-def served_app(tmp: Path, seeded: Seeded, extra_env: dict | None = None,
-               app_env: dict | None = None) -> Iterator[AppUnderTest]:
+def served_app(
+    tmp: Path, seeded: Seeded, extra_env: dict | None = None, app_env: dict | None = None
+) -> Iterator[AppUnderTest]:
     """A backend on its own copy of the seeded database and the app for NYC-01 enrolled on it (its own copy
     of the session's enrolled tablet), both stopped afterwards, also when the test failed half-way. The two
     start side by side: the app needs the server only once a browser opens it. extra_env is the server's,
@@ -258,8 +288,9 @@ def served_app(tmp: Path, seeded: Seeded, extra_env: dict | None = None,
     try:
         path = tmp / "server.db"
         copy_sqlite(seeded.enrolled_server, path)
-        server = start_server(f"sqlite:///{path}", seeded.examples, port=server_port, extra_env=extra_env,
-                              log=tmp / "server.log")
+        server = start_server(
+            f"sqlite:///{path}", seeded.examples, port=server_port, extra_env=extra_env, log=tmp / "server.log"
+        )
         wait_app(app_url, proc)
         yield AppUnderTest(app_url, server, proc, log, device_db)
     finally:
@@ -270,13 +301,18 @@ def served_app(tmp: Path, seeded: Seeded, extra_env: dict | None = None,
 @contextmanager
 def served_app_with_mail(tmp: Path, seeded: Seeded) -> Iterator[tuple[RunningServer, str, Inbox]]:
     """served_app, its customer e-mails delivered to a local SMTP server whose inbox is yielded."""
-    with smtp_server() as (inbox, port), served_app(tmp, seeded, {"STORE_ASSOCIATE_SMTP_HOST": "127.0.0.1",
-                                                                  "STORE_ASSOCIATE_SMTP_PORT": str(port)}) as app:
+    with (
+        smtp_server() as (inbox, port),
+        served_app(
+            tmp, seeded, {"STORE_ASSOCIATE_SMTP_HOST": "127.0.0.1", "STORE_ASSOCIATE_SMTP_PORT": str(port)}
+        ) as app,
+    ):
         yield app.backend, app.url, inbox
 
 
-def open_app(browser: Browser, url: str, width: int = 1280, height: int = 900,
-             permissions: list[str] | None = None) -> Page:
+def open_app(
+    browser: Browser, url: str, width: int = 1280, height: int = 900, permissions: list[str] | None = None
+) -> Page:
     """Open the app in a browser context of its own and switch on Flutter's semantics tree so controls appear
     in the DOM. The context's waits default to UI; loading the app may take START."""
     context = browser.new_context(viewport={"width": width, "height": height}, permissions=permissions or [])
@@ -379,7 +415,8 @@ def sign_in_ui(page: Page, staff_number: str, pin: str) -> None:
     fill_field(page, "Staff number", staff_number)
     fill_field(page, "PIN", pin)
     before = page.evaluate(
-        "() => (document.querySelector('[flt-semantics-identifier=\"signin-message\"]') || {}).id || ''")
+        "() => (document.querySelector('[flt-semantics-identifier=\"signin-message\"]') || {}).id || ''"
+    )
     page.keyboard.press("Enter")
     page.wait_for_function(_ANSWERED, arg=before, timeout=SYNC)
 
@@ -404,8 +441,10 @@ def mail_for(inbox: Inbox, number: str, subject_part: str) -> EmailMessage:
             return found[-1]
         left = deadline - time.monotonic()
         if left <= 0:
-            raise AssertionError(f"no e-mail about {number} ({subject_part}) within {MAIL / 1000:.0f} s: "
-                                 f"{[m['Subject'] for m in messages]}")
+            raise AssertionError(
+                f"no e-mail about {number} ({subject_part}) within {MAIL / 1000:.0f} s: "
+                f"{[m['Subject'] for m in messages]}"
+            )
         inbox.wait_for(len(messages) + 1, timeout=left)  # returns at the next delivery
 
 
@@ -425,5 +464,19 @@ def shot(page: Page, name: str) -> Path:
     return path
 
 
-__all__ = ["MAIL", "START", "SYNC", "UI", "by_id", "ensure_signed_in", "expect", "fill_field", "mail_for",
-           "open_app", "shot", "sign_in_ui", "wedge_scan", "within"]
+__all__ = [
+    "MAIL",
+    "START",
+    "SYNC",
+    "UI",
+    "by_id",
+    "ensure_signed_in",
+    "expect",
+    "fill_field",
+    "mail_for",
+    "open_app",
+    "shot",
+    "sign_in_ui",
+    "wedge_scan",
+    "within",
+]

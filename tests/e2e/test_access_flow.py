@@ -38,8 +38,13 @@ def app(backend, tmp_path):
     procs: list[subprocess.Popen] = []
 
     def start(enrolment_code: str = "") -> str:
-        url, proc = start_app(backend.url, "NYC-01", tmp_path / f"device{len(procs)}.db",
-                              tmp_path / f"app{len(procs)}.log", enrolment_code)
+        url, proc = start_app(
+            backend.url,
+            "NYC-01",
+            tmp_path / f"device{len(procs)}.db",
+            tmp_path / f"app{len(procs)}.log",
+            enrolment_code,
+        )
         procs.append(proc)
         return url
 

@@ -45,8 +45,8 @@ def barcode_png(gtin: str) -> np.ndarray:
     kind, data = {13: ("ean13", gtin[:12]), 12: ("upca", gtin[:11]), 8: ("ean8", gtin[:7])}[len(gtin)]
     buf = io.BytesIO()
     barcode.get(kind, data, writer=ImageWriter()).write(
-        buf, options={"write_text": False, "module_width": 0.3, "module_height": 12.0, "quiet_zone": 6.5,
-                      "dpi": 150})
+        buf, options={"write_text": False, "module_width": 0.3, "module_height": 12.0, "quiet_zone": 6.5, "dpi": 150}
+    )
     img = cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), cv2.IMREAD_COLOR)
     assert img is not None
     return img
@@ -62,12 +62,29 @@ def fake_camera_video(gtin: str, folder: Path) -> Path:
     code = cv2.resize(code, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     h, w = code.shape[:2]
     top, left = (480 - h) // 2, (640 - w) // 2
-    canvas[top:top + h, left:left + w] = code
+    canvas[top : top + h, left : left + w] = code
     png, y4m = folder / "code.png", folder / "code.y4m"
     cv2.imwrite(str(png), canvas)
     subprocess.run(  # noqa: S603
-        ["ffmpeg", "-y", "-loglevel", "error", "-loop", "1", "-i", str(png), "-t", "3", "-r", "15",
-         "-pix_fmt", "yuv420p", str(y4m)], check=True)
+        [
+            "ffmpeg",
+            "-y",
+            "-loglevel",
+            "error",
+            "-loop",
+            "1",
+            "-i",
+            str(png),
+            "-t",
+            "3",
+            "-r",
+            "15",
+            "-pix_fmt",
+            "yuv420p",
+            str(y4m),
+        ],
+        check=True,
+    )
     return y4m
 
 

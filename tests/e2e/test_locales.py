@@ -60,8 +60,16 @@ EXPECTED = {
         "store": "Tienda",
     },
 }
-ENGLISH_LEAKS = ["Live figures from the network.", "Stock in this store", "Available to promise", "In stock",
-                 "Other stores and warehouses", "Scan or type a code", "Switch user", "(associate)"]
+ENGLISH_LEAKS = [
+    "Live figures from the network.",
+    "Stock in this store",
+    "Available to promise",
+    "In stock",
+    "Other stores and warehouses",
+    "Scan or type a code",
+    "Switch user",
+    "(associate)",
+]
 
 
 @dataclass
@@ -106,8 +114,9 @@ def test_scan_in_locale(browser, localised_app):
     semantics_text = page.locator("flt-semantics-host").inner_text()
     for english in ENGLISH_LEAKS:
         assert english not in semantics_text, f"English text {english!r} shown in locale {loc}"
-    assert not re.search(r"\b(stock|network|scan|sync|product)\.[a-z_]+", semantics_text), \
+    assert not re.search(r"\b(stock|network|scan|sync|product)\.[a-z_]+", semantics_text), (
         "a catalogue key is shown instead of its text"
+    )
 
     # Mirrored layout in Arabic: the look-up button sits left of the scan field, the available
     # figure of a location row sits left of its name; in Spanish it is the other way round.

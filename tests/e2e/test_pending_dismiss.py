@@ -115,8 +115,7 @@ def test_dismiss_a_refused_change_while_pokes_redraw_the_list(browser, setup):
     wedge_scan(other, ex["gtin"])
     expect(by_id(other, "product-name")).to_have_text(ex["name"])
     adjust(other, "-3")
-    expect(by_id(page, "pending-summary")).to_have_text("0 waiting to send, 3 refused by the server",
-                                                        timeout=SYNC)
+    expect(by_id(page, "pending-summary")).to_have_text("0 waiting to send, 3 refused by the server", timeout=SYNC)
     expect(rows).to_have_count(3)
     other.context.close()
     ids = entry_ids(rows)
@@ -156,6 +155,7 @@ def entry_ids(rows: Locator) -> dict[str, str]:
     out = {}
     for i in range(rows.count()):
         label = rows.nth(i).get_attribute("aria-label") or ""
-        out[re.search(r": (-\d) \(", label).group(1)] = rows.nth(i).get_attribute(
-            "flt-semantics-identifier").removeprefix("action-")
+        out[re.search(r": (-\d) \(", label).group(1)] = (
+            rows.nth(i).get_attribute("flt-semantics-identifier").removeprefix("action-")
+        )
     return out

@@ -47,7 +47,6 @@ def qr_of(mail) -> tuple[str, bytes]:  # noqa: ANN001
     return read.text, image
 
 
-
 def orders_screen(browser, server: RunningServer, url: str, *numbers: str):  # noqa: ANN001, ANN201
     """A new browser session on the app, an associate signed in, the orders screen open and showing the
     given orders (the new device pulls them in its first sync rounds)."""

@@ -48,8 +48,13 @@ def warehouse_skus(server: RunningServer, n: int, at_least: int = 3) -> list[str
     engine = make_engine(server.database_url)
     with Session(engine) as s:
         warehouses = list(s.execute(select(Store.code).where(Store.kind == "warehouse")).scalars())
-        rows = s.execute(select(InventoryLevel).where(InventoryLevel.store_code == warehouses[0])
-                         .order_by(InventoryLevel.sku)).scalars().all()
+        rows = (
+            s.execute(
+                select(InventoryLevel).where(InventoryLevel.store_code == warehouses[0]).order_by(InventoryLevel.sku)
+            )
+            .scalars()
+            .all()
+        )
         skus = [r.sku for r in rows if available_to_promise(r.on_hand, r.reserved, r.safety_stock) >= at_least]
     engine.dispose()
     return skus[:n]
@@ -57,10 +62,19 @@ def warehouse_skus(server: RunningServer, n: int, at_least: int = 3) -> list[str
 
 def web_shop_order(server: RunningServer, lines: list[dict], key: str) -> httpx.Response:
     """What the web shop sends for a ship-to-store order: its own API key and an idempotency key."""
-    return httpx.post(f"{server.url}/api/v1/orders", headers={
-        "X-Api-Key": server.examples["web_shop_key"], "Idempotency-Key": key,
-    }, json={"store": "NYC-01", "fulfilment": "ship_to_store", "lines": lines,
-             "customer": {"name": "Sam Shipper", "email": "shopper@example.com"}})
+    return httpx.post(
+        f"{server.url}/api/v1/orders",
+        headers={
+            "X-Api-Key": server.examples["web_shop_key"],
+            "Idempotency-Key": key,
+        },
+        json={
+            "store": "NYC-01",
+            "fulfilment": "ship_to_store",
+            "lines": lines,
+            "customer": {"name": "Sam Shipper", "email": "shopper@example.com"},
+        },
+    )
 
 
 def test_ship_to_store_tracked_received_by_scan_staged_and_ready(browser, setup):
@@ -115,8 +129,10 @@ def test_ship_to_store_tracked_received_by_scan_staged_and_ready(browser, setup)
     expect(shipment.get_by_role("button", name="Track parcel")).to_be_visible()
     shot(page, "51-tracking")
     # The link opens the carrier's tracking page for this parcel (answered here: no internet in tests).
-    page.context.route("https://www.ups.com/**", lambda route: route.fulfill(
-        status=200, content_type="text/html", body="<title>UPS tracking</title>"))
+    page.context.route(
+        "https://www.ups.com/**",
+        lambda route: route.fulfill(status=200, content_type="text/html", body="<title>UPS tracking</title>"),
+    )
     with page.context.expect_page() as tab:
         shipment.get_by_role("button", name="Track parcel").click()
     assert tab.value.url == TRACKING_URL
@@ -163,6 +179,9 @@ def test_ship_to_store_tracked_received_by_scan_staged_and_ready(browser, setup)
     text = ready.get_body(preferencelist=("plain",)).get_content()
     assert ready["To"] == "shopper@example.com" and f"PU-{order['pickup_code']}" in text
     (SHOTS / "54b-ship-to-store-emails.txt").write_text(
-        "\n\n".join(f"Subject: {m['Subject']}\nTo: {m['To']}\n\n{m.get_body(preferencelist=('plain',)).get_content()}"
-                    for m in (on_way, ready)))
+        "\n\n".join(
+            f"Subject: {m['Subject']}\nTo: {m['To']}\n\n{m.get_body(preferencelist=('plain',)).get_content()}"
+            for m in (on_way, ready)
+        )
+    )
     page.context.close()

@@ -54,8 +54,9 @@ def test_adjust_offline_then_sent_and_a_refusal_listed(browser, setup):
     # It reaches the server by itself (the background sync).
     expect(by_id(page, "sync-status")).not_to_contain_text(re.compile(r"\d+ to send"), timeout=SYNC)
     headers = server.sign_in("associate")
-    look = httpx.get(f"{server.url}/api/v1/products/lookup", headers=headers,
-                     params={"code": ex["gtin"], "store": "NYC-01"}).json()
+    look = httpx.get(
+        f"{server.url}/api/v1/products/lookup", headers=headers, params={"code": ex["gtin"], "store": "NYC-01"}
+    ).json()
     assert look["stock"]["on_hand"] == before - 2
 
     # The server goes down; the clerk books one more damaged unit (shown at once, waiting to send).

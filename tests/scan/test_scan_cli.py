@@ -38,8 +38,9 @@ def test_ean13_with_its_meaning(tmp_path, make):
 
 def test_gs1_128_fields_are_named(tmp_path, make):
     # (01) GTIN, (17) expiry, (10) batch: the separator prints as <GS>.
-    img = save(make.pad(make.linear("gs1_128", "0109501101530003172601311" + "0ABC123", module_mm=0.3)),
-               tmp_path / "gs1.png")
+    img = save(
+        make.pad(make.linear("gs1_128", "0109501101530003172601311" + "0ABC123", module_mm=0.3)), tmp_path / "gs1.png"
+    )
     code, text = run([img])
     assert code == 0, text
     assert "kind: gs1" in text
@@ -63,8 +64,16 @@ def test_product_from_the_lookup_it_is_given(tmp_path, make):
 
     def lookup(text, symbology):
         seen.append((text, symbology))
-        return {"outcome": "found", "sku": "100001", "name": "Pencil", "price": "1.99", "currency": "USD",
-                "pack_qty": 1, "on_hand": 7, "available": 5}
+        return {
+            "outcome": "found",
+            "sku": "100001",
+            "name": "Pencil",
+            "price": "1.99",
+            "currency": "USD",
+            "pack_qty": 1,
+            "on_hand": 7,
+            "available": 5,
+        }
 
     code, text = run([img], lookup)
     assert code == 0 and seen == [("4006381333931", "ean13")]
@@ -83,8 +92,9 @@ def test_exit_code_1_when_any_image_has_no_read(tmp_path, make):
     assert "no code found" in text
 
 
-@pytest.mark.parametrize("content,message", [(None, "no such file"), (b"", "the file is empty"),
-                                             (b"hello", "not an image")])
+@pytest.mark.parametrize(
+    "content,message", [(None, "no such file"), (b"", "the file is empty"), (b"hello", "not an image")]
+)
 def test_unreadable_files_get_one_clear_line(tmp_path, content, message):
     path = tmp_path / "bad.png"
     if content is not None:
@@ -109,9 +119,15 @@ def test_real_photo_through_the_command():
     expected = photo.with_suffix(".txt").read_text().strip()
     proc = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "store_associate", "scan", str(photo), str(photo.with_name("missing.png"))],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
-        env={"PYTHONPATH": str(ROOT / "app"), "PATH": "/usr/bin:/bin",
-             "STORE_ASSOCIATE_DEVICE_DB": str(ROOT / "var" / "no-such-device.db")},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={
+            "PYTHONPATH": str(ROOT / "app"),
+            "PATH": "/usr/bin:/bin",
+            "STORE_ASSOCIATE_DEVICE_DB": str(ROOT / "var" / "no-such-device.db"),
+        },
     )
     assert proc.returncode == 1, proc.stderr  # the second file is missing
     assert expected in proc.stdout

@@ -56,8 +56,15 @@ def test_load_image_from_path_and_bytes(tmp_path, ean):
     assert load_image(buf.tobytes()).shape == ean.shape
 
 
-@pytest.mark.parametrize("content,reason", [(None, "missing"), (b"", "empty"), (b"not an image at all", "not_an_image"),
-                                            (b"\x89PNG\r\n\x1a\n" + b"\0" * 50, "not_an_image")])
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        (None, "missing"),
+        (b"", "empty"),
+        (b"not an image at all", "not_an_image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 50, "not_an_image"),
+    ],
+)
 def test_load_image_says_what_is_wrong(tmp_path, content, reason):
     path = tmp_path / "x.png"
     if content is not None:

@@ -35,8 +35,12 @@ def test_manager_creates_code_only_for_own_store(api, server):
     other = api.post("/api/v1/devices/enrolment-codes", headers=manager, json={"store": "BOS-01", "kind": "kiosk"})
     assert other.status_code == 403
     associate = server.sign_in("associate")
-    assert api.post("/api/v1/devices/enrolment-codes", headers=associate,
-                    json={"store": "NYC-01", "kind": "kiosk"}).status_code == 403
+    assert (
+        api.post(
+            "/api/v1/devices/enrolment-codes", headers=associate, json={"store": "NYC-01", "kind": "kiosk"}
+        ).status_code
+        == 403
+    )
     kiosk = api.post("/api/v1/devices/enrol", json={"code": ok.json()["code"]}).json()
     assert kiosk["kind"] == "kiosk"
     me = api.get("/api/v1/auth/me", headers={"X-Device-Token": kiosk["device_token"]}).json()
@@ -46,8 +50,9 @@ def test_manager_creates_code_only_for_own_store(api, server):
 def test_sign_in_me_sign_out(api, server):
     device = server.enrol("NYC-01")
     person = server.person("associate")
-    r = api.post("/api/v1/auth/sign-in", headers=device, json={"staff_number": person["staff_number"],
-                                                               "pin": person["pin"]})
+    r = api.post(
+        "/api/v1/auth/sign-in", headers=device, json={"staff_number": person["staff_number"], "pin": person["pin"]}
+    )
     assert r.status_code == 200, r.text
     token = r.json()["session_token"]
     headers = {**device, "Authorization": f"Bearer {token}"}
@@ -57,8 +62,9 @@ def test_sign_in_me_sign_out(api, server):
     after = api.get("/api/v1/auth/me", headers=headers)
     assert after.status_code == 401 and after.json()["detail"]["error"] == "session.invalid"
     # A session token is bound to its device.
-    r = api.post("/api/v1/auth/sign-in", headers=device, json={"staff_number": person["staff_number"],
-                                                               "pin": person["pin"]})
+    r = api.post(
+        "/api/v1/auth/sign-in", headers=device, json={"staff_number": person["staff_number"], "pin": person["pin"]}
+    )
     stolen = {**server.enrol("NYC-01"), "Authorization": f"Bearer {r.json()['session_token']}"}
     assert api.get("/api/v1/auth/me", headers=stolen).status_code == 401
 
@@ -78,8 +84,9 @@ def test_sign_in_refusals(api, server):
         assert r.status_code == status, (body, r.text)
         assert r.json()["detail"]["message"]
     boston = server.person("associate", "BOS-01")
-    r = api.post("/api/v1/auth/sign-in", headers=device, json={"staff_number": boston["staff_number"],
-                                                               "pin": boston["pin"]})
+    r = api.post(
+        "/api/v1/auth/sign-in", headers=device, json={"staff_number": boston["staff_number"], "pin": boston["pin"]}
+    )
     assert r.status_code == 403 and r.json()["detail"]["error"] == "signin.other_store"
     assert api.post("/api/v1/auth/sign-in", json={"staff_number": "1", "pin": "1234"}).status_code == 401
 
@@ -90,44 +97,66 @@ def test_pin_lockout_per_staff_member(api, server):
     statuses = []
     for _ in range(5):
         device = server.enrol("BOS-01")  # new devices each time: this is the staff member's own lock
-        r = api.post("/api/v1/auth/sign-in", headers=device, json={"staff_number": person["staff_number"],
-                                                                   "pin": wrong})
+        r = api.post(
+            "/api/v1/auth/sign-in", headers=device, json={"staff_number": person["staff_number"], "pin": wrong}
+        )
         statuses.append(r.status_code)
     assert statuses == [401, 401, 401, 401, 423]  # the attempt that locks says so
-    r = api.post("/api/v1/auth/sign-in", headers=server.enrol("BOS-01"),
-                 json={"staff_number": person["staff_number"], "pin": person["pin"]})
+    r = api.post(
+        "/api/v1/auth/sign-in",
+        headers=server.enrol("BOS-01"),
+        json={"staff_number": person["staff_number"], "pin": person["pin"]},
+    )
     assert r.status_code == 423, r.text
     assert r.json()["detail"]["error"] == "signin.staff_locked" and int(r.headers["retry-after"]) > 0
     assert "Try again in" in r.json()["detail"]["message"]
     # The lock runs out (moved into the past here rather than waited for), then the right PIN works.
-    db_exec(server, update(Staff).where(Staff.staff_number == person["staff_number"])
-            .values(locked_until=datetime.now(UTC) - timedelta(seconds=1)))
-    r = api.post("/api/v1/auth/sign-in", headers=server.enrol("BOS-01"),
-                 json={"staff_number": person["staff_number"], "pin": person["pin"]})
+    db_exec(
+        server,
+        update(Staff)
+        .where(Staff.staff_number == person["staff_number"])
+        .values(locked_until=datetime.now(UTC) - timedelta(seconds=1)),
+    )
+    r = api.post(
+        "/api/v1/auth/sign-in",
+        headers=server.enrol("BOS-01"),
+        json={"staff_number": person["staff_number"], "pin": person["pin"]},
+    )
     assert r.status_code == 200
 
 
 def test_pin_lockout_per_device(api, server):
     device = server.enrol("PHL-01")
-    statuses = [api.post("/api/v1/auth/sign-in", headers=device,
-                         json={"staff_number": f"nobody{i}", "pin": "1234"}).status_code for i in range(5)]
+    statuses = [
+        api.post("/api/v1/auth/sign-in", headers=device, json={"staff_number": f"nobody{i}", "pin": "1234"}).status_code
+        for i in range(5)
+    ]
     assert statuses == [401, 401, 401, 401, 423]
     person = server.person("associate", "PHL-01")
-    r = api.post("/api/v1/auth/sign-in", headers=device, json={"staff_number": person["staff_number"],
-                                                               "pin": person["pin"]})
+    r = api.post(
+        "/api/v1/auth/sign-in", headers=device, json={"staff_number": person["staff_number"], "pin": person["pin"]}
+    )
     assert r.status_code == 423 and r.json()["detail"]["error"] == "signin.device_locked"
 
 
 def test_expired_and_idle_sessions(api, server):
     headers = server.sign_in("associate", "CHI-01")
     assert api.get("/api/v1/auth/me", headers=headers).status_code == 200
-    db_exec(server, update(StaffSession).where(StaffSession.ended_at.is_(None))
-            .values(last_seen_at=datetime.now(UTC) - timedelta(hours=2)))
+    db_exec(
+        server,
+        update(StaffSession)
+        .where(StaffSession.ended_at.is_(None))
+        .values(last_seen_at=datetime.now(UTC) - timedelta(hours=2)),
+    )
     r = api.get("/api/v1/auth/me", headers=headers)
     assert r.status_code == 401 and r.json()["detail"]["error"] == "session.expired"
     headers = server.sign_in("associate", "CHI-01")
-    db_exec(server, update(StaffSession).where(StaffSession.ended_at.is_(None))
-            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    db_exec(
+        server,
+        update(StaffSession)
+        .where(StaffSession.ended_at.is_(None))
+        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)),
+    )
     assert api.get("/api/v1/auth/me", headers=headers).status_code == 401
 
 
@@ -153,8 +182,9 @@ def test_audit_log_records_without_secrets(api, server):
     person = server.person("manager", "MIA-01")
     device = server.enrol("MIA-01")
     api.post("/api/v1/auth/sign-in", headers=device, json={"staff_number": person["staff_number"], "pin": "0000"})
-    r = api.post("/api/v1/auth/sign-in", headers=device, json={"staff_number": person["staff_number"],
-                                                               "pin": person["pin"]})
+    r = api.post(
+        "/api/v1/auth/sign-in", headers=device, json={"staff_number": person["staff_number"], "pin": person["pin"]}
+    )
     manager = {**device, "Authorization": f"Bearer {r.json()['session_token']}"}
     log = api.get("/api/v1/audit", headers=manager, params={"store": "MIA-01"}).json()
     actions = [(e["action"], e["outcome"]) for e in log]
@@ -168,7 +198,10 @@ def test_web_shop_key_does_nothing_else(api, server):
     key = {"X-Api-Key": server.examples["web_shop_key"]}
     me = api.get("/api/v1/auth/me", headers=key).json()
     assert me["role"] == "web_shop" and me["permissions"] == ["order.intake"]
-    for path, params in (("/api/v1/products/search", {"q": "pasta"}), ("/api/v1/stores", {}),
-                         ("/api/v1/sync/pull", {"store": "NYC-01"})):
+    for path, params in (
+        ("/api/v1/products/search", {"q": "pasta"}),
+        ("/api/v1/stores", {}),
+        ("/api/v1/sync/pull", {"store": "NYC-01"}),
+    ):
         assert api.get(path, headers=key, params=params).status_code == 403
     assert api.get("/api/v1/stores", headers={"X-Api-Key": "wrong"}).status_code == 401

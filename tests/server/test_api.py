@@ -41,8 +41,7 @@ def test_every_form_of_one_code_finds_the_same_product(http, server):
     upce = server.examples["upce"][0]
     upca = upce_to_upca(upce)
     skus = set()
-    for form in (upce, upca, "0" + upca, "00" + upca, f"]E0{upce}", f"(01)00{upca}",
-                 f"https://id.gs1.org/01/00{upca}"):
+    for form in (upce, upca, "0" + upca, "00" + upca, f"]E0{upce}", f"(01)00{upca}", f"https://id.gs1.org/01/00{upca}"):
         r = http.get("/api/v1/products/lookup", params={"code": form})
         assert r.status_code == 200, (form, r.text)
         skus.add(r.json()["product"]["sku"])
@@ -58,8 +57,7 @@ def test_case_gtin14_reports_pack(http, server):
 
 def test_product_with_several_codes(http, server):
     multi = server.examples["multi_code"][0]
-    found = {http.get("/api/v1/products/lookup", params={"code": c}).json()["product"]["sku"]
-             for c in multi["codes"]}
+    found = {http.get("/api/v1/products/lookup", params={"code": c}).json()["product"]["sku"] for c in multi["codes"]}
     assert found == {multi["sku"]}
 
 
@@ -73,22 +71,32 @@ def test_gs1_datamatrix_fields_come_back(http, server):
     gtin = server.examples["in_stock_here"]["gtin"].zfill(14)
     r = http.get("/api/v1/products/lookup", params={"code": f"]d201{gtin}10LOT42\x1d17301231"})
     assert r.status_code == 200
-    assert r.json()["scan"] == {"kind": "gs1", "gtin": gtin, "batch": "LOT42", "expiry": "2030-12-31",
-                                "best_before": None, "serial": None, "net_weight_kg": None,
-                                "embedded_price": None}
+    assert r.json()["scan"] == {
+        "kind": "gs1",
+        "gtin": gtin,
+        "batch": "LOT42",
+        "expiry": "2030-12-31",
+        "best_before": None,
+        "serial": None,
+        "net_weight_kg": None,
+        "embedded_price": None,
+    }
 
 
-@pytest.mark.parametrize("code,status,error", [
-    ("4006381333932", 400, "code.error.check_digit"),
-    ("9780201379624", 404, "product.unknown_code"),
-    ("x" * 10_000, 422, "request.invalid"),
-    ("' OR 1=1 --", 404, "product.unknown_code"),
-    ("<script>alert(1)</script>", 404, "product.unknown_code"),
-    ("Grüße 😀", 404, "product.unknown_code"),
-    ("PU-7K3M9QXA", 400, "code.error.not_a_product"),
-    ("]C1garbage", 400, "code.error.malformed"),
-    ("\x00\x01", 400, "code.error.control_chars"),
-])
+@pytest.mark.parametrize(
+    "code,status,error",
+    [
+        ("4006381333932", 400, "code.error.check_digit"),
+        ("9780201379624", 404, "product.unknown_code"),
+        ("x" * 10_000, 422, "request.invalid"),
+        ("' OR 1=1 --", 404, "product.unknown_code"),
+        ("<script>alert(1)</script>", 404, "product.unknown_code"),
+        ("Grüße 😀", 404, "product.unknown_code"),
+        ("PU-7K3M9QXA", 400, "code.error.not_a_product"),
+        ("]C1garbage", 400, "code.error.malformed"),
+        ("\x00\x01", 400, "code.error.control_chars"),
+    ],
+)
 def test_bad_codes_get_clear_4xx(http, code, status, error):
     r = http.get("/api/v1/products/lookup", params={"code": code})
     assert r.status_code == status, r.text
@@ -120,24 +128,28 @@ def test_availability_nearest_first_with_filters(http, server):
     assert all(isinstance(loc["open_now"], bool) for loc in locs)
     near = http.get(f"/api/v1/availability/{sku}", params={"store": store, "radius_km": 150}).json()["locations"]
     assert near and all(loc["distance_km"] <= 150 for loc in near)
-    stocked = http.get(f"/api/v1/availability/{sku}",
-                       params={"store": store, "in_stock_only": True, "limit": 100}).json()["locations"]
+    stocked = http.get(
+        f"/api/v1/availability/{sku}", params={"store": store, "in_stock_only": True, "limit": 100}
+    ).json()["locations"]
     assert all(loc["available_to_promise"] > 0 for loc in stocked)
     assert len(http.get(f"/api/v1/availability/{sku}", params={"store": store, "limit": 3}).json()["locations"]) == 3
 
 
-@pytest.mark.parametrize("path,params,status", [
-    ("/api/v1/availability/100001", {"store": "NOPE-01"}, 404),
-    ("/api/v1/availability/NOPE", {"store": "NYC-01"}, 404),
-    ("/api/v1/availability/100001", {"store": "NYC-01", "limit": 0}, 422),
-    ("/api/v1/availability/100001", {"store": "NYC-01", "radius_km": -5}, 422),
-    ("/api/v1/availability/100001", {"store": "NYC-01", "radius_km": "far"}, 422),
-    ("/api/v1/availability/100001", {}, 422),
-    ("/api/v1/stores/NOPE-01", {}, 404),
-    ("/api/v1/products/" + "9" * 40, {}, 400),
-    ("/api/v1/sync/pull", {"store": "NYC-01", "cursor": -1}, 422),
-    ("/api/v1/sync/pull", {"store": "ZZZ"}, 404),
-])
+@pytest.mark.parametrize(
+    "path,params,status",
+    [
+        ("/api/v1/availability/100001", {"store": "NOPE-01"}, 404),
+        ("/api/v1/availability/NOPE", {"store": "NYC-01"}, 404),
+        ("/api/v1/availability/100001", {"store": "NYC-01", "limit": 0}, 422),
+        ("/api/v1/availability/100001", {"store": "NYC-01", "radius_km": -5}, 422),
+        ("/api/v1/availability/100001", {"store": "NYC-01", "radius_km": "far"}, 422),
+        ("/api/v1/availability/100001", {}, 422),
+        ("/api/v1/stores/NOPE-01", {}, 404),
+        ("/api/v1/products/" + "9" * 40, {}, 400),
+        ("/api/v1/sync/pull", {"store": "NYC-01", "cursor": -1}, 422),
+        ("/api/v1/sync/pull", {"store": "ZZZ"}, 404),
+    ],
+)
 def test_bad_requests_are_4xx_with_message(http, path, params, status):
     r = http.get(path, params=params)
     assert r.status_code == status, r.text

@@ -34,14 +34,21 @@ def read(server, fn):  # noqa: ANN001, ANN201
 
 
 def mutation(i: int, name: str, staff: str | None, **args) -> dict:
-    return {"id": i, "name": name, "version": 1, "args": args, "staff_number": staff,
-            "created_at": datetime.now(UTC).isoformat()}
+    return {
+        "id": i,
+        "name": name,
+        "version": 1,
+        "args": args,
+        "staff_number": staff,
+        "created_at": datetime.now(UTC).isoformat(),
+    }
 
 
 def enrol(server) -> tuple[dict, str]:
     """A new tablet of the demo store: its headers and its id."""
-    r = httpx.post(f"{server.url}/api/v1/devices/enrol", json={"code": server.enrolment_code("NYC-01"),
-                                                              "name": "test tablet"})
+    r = httpx.post(
+        f"{server.url}/api/v1/devices/enrol", json={"code": server.enrolment_code("NYC-01"), "name": "test tablet"}
+    )
     r.raise_for_status()
     return {"X-Device-Token": r.json()["device_token"]}, r.json()["device_id"]
 
@@ -53,8 +60,14 @@ def push(server, headers: dict, mutations: list[dict]) -> httpx.Response:
 def picked_order(server, headers: dict, staff: str, sku: str) -> str:
     """An order of one unit of `sku`, acknowledged and picked by the device (mutations 1 and 2): ready to stage."""
     number = server.place_order([{"sku": sku, "qty": 1}])["number"]
-    r = push(server, headers, [mutation(1, "acknowledge_order", staff, order=number),
-                               mutation(2, "pick_line", staff, order=number, line_no=1, scanned=server.gtin(sku))])
+    r = push(
+        server,
+        headers,
+        [
+            mutation(1, "acknowledge_order", staff, order=number),
+            mutation(2, "pick_line", staff, order=number, line_no=1, scanned=server.gtin(sku)),
+        ],
+    )
     assert [x["status"] for x in r.json()["results"]] == ["applied", "applied"], r.text
     return number
 
@@ -73,9 +86,12 @@ def test_control_characters_refuse_one_mutation_not_the_push(server):
         8: mutation(8, "hand_over", staff, order=number, lines=[1], collected_by="Dana\x1b[2J"),
         9: mutation(9, "stage_order", staff, order=number, bin="B-\x8507"),  # a C1 control (NEL)
     }
-    batch = [mutation(3, "adjust_stock", staff, sku=stock_sku, delta=1, reason="found"), *bad.values(),
-             mutation(10, "stage_order", staff, order=number, bin="B-07"),
-             mutation(11, "adjust_stock", staff, sku=stock_sku, delta=1, reason="found", note="top shelf")]
+    batch = [
+        mutation(3, "adjust_stock", staff, sku=stock_sku, delta=1, reason="found"),
+        *bad.values(),
+        mutation(10, "stage_order", staff, order=number, bin="B-07"),
+        mutation(11, "adjust_stock", staff, sku=stock_sku, delta=1, reason="found", note="top shelf"),
+    ]
     r = push(server, headers, batch)
     assert r.status_code == 200, r.text
     results = {x["id"]: x for x in r.json()["results"]}
@@ -88,14 +104,21 @@ def test_control_characters_refuse_one_mutation_not_the_push(server):
         assert "\x00" not in results[i]["detail"]
 
     def written(s: Session) -> tuple:
-        log = {m.mutation_id: m for m in s.execute(select(MutationLog).where(MutationLog.device_id == device))
-               .scalars()}
+        log = {
+            m.mutation_id: m for m in s.execute(select(MutationLog).where(MutationLog.device_id == device)).scalars()
+        }
         order = s.get(CustomerOrder, number)
-        trail = [e.action for e in s.execute(select(OrderEvent).where(OrderEvent.order_number == number)
-                                             .order_by(OrderEvent.id)).scalars()]
-        moves = s.execute(select(func.count()).select_from(InventoryMovement)
-                          .where(InventoryMovement.sku == stock_sku,
-                                 InventoryMovement.device_id == device)).scalar_one()
+        trail = [
+            e.action
+            for e in s.execute(
+                select(OrderEvent).where(OrderEvent.order_number == number).order_by(OrderEvent.id)
+            ).scalars()
+        ]
+        moves = s.execute(
+            select(func.count())
+            .select_from(InventoryMovement)
+            .where(InventoryMovement.sku == stock_sku, InventoryMovement.device_id == device)
+        ).scalar_one()
         return log, order.status, order.bin, trail, moves, s.get(InventoryLevel, ("NYC-01", stock_sku)).on_hand
 
     log, status, bin_code, trail, moves, on_hand = read(server, written)
@@ -115,9 +138,14 @@ def test_a_scanned_gs1_separator_is_not_refused(server):
     headers = server.enrol("NYC-01")
     staff = server.sign_in_on(headers, "associate")
     number = server.place_order([{"sku": "100063", "qty": 1}])["number"]
-    r = push(server, headers, [mutation(1, "acknowledge_order", staff, order=number),
-                               mutation(2, "pick_line", staff, order=number, line_no=1,
-                                        scanned="0109506000134352\x1d10ABC")])
+    r = push(
+        server,
+        headers,
+        [
+            mutation(1, "acknowledge_order", staff, order=number),
+            mutation(2, "pick_line", staff, order=number, line_no=1, scanned="0109506000134352\x1d10ABC"),
+        ],
+    )
     result = r.json()["results"][1]
     assert r.status_code == 200 and result["reason"] != "reject.malformed", r.text
 
@@ -130,8 +158,9 @@ def test_control_characters_in_the_envelope_refuse_the_push(server, envelope):
     sku = "100064"
     before = read(server, lambda s: s.get(InventoryLevel, ("NYC-01", sku)).on_hand)
     good = mutation(1, "adjust_stock", staff, sku=sku, delta=1, reason="found")
-    r = push(server, headers, [good, {**mutation(2, "adjust_stock", staff, sku=sku, delta=1, reason="found"),
-                                      **envelope}])
+    r = push(
+        server, headers, [good, {**mutation(2, "adjust_stock", staff, sku=sku, delta=1, reason="found"), **envelope}]
+    )
     assert r.status_code == 422 and r.json()["detail"]["error"] == "request.invalid", r.text
     assert read(server, lambda s: s.get(InventoryLevel, ("NYC-01", sku)).on_hand) == before
     again = push(server, headers, [good])
@@ -140,10 +169,14 @@ def test_control_characters_in_the_envelope_refuse_the_push(server, envelope):
 
 # --- intake -----------------------------------------------------------------------------------------------
 
+
 def order_body(**changes) -> dict:
-    body = {"store": "NYC-01", "customer": {"name": "Dana Shopper", "email": "dana@example.com",
-                                            "phone": "+1 555 0100", "locale": "en"},
-            "lines": [{"sku": "100065", "qty": 1, "substitute": "100066"}], "id_check": False}
+    body = {
+        "store": "NYC-01",
+        "customer": {"name": "Dana Shopper", "email": "dana@example.com", "phone": "+1 555 0100", "locale": "en"},
+        "lines": [{"sku": "100065", "qty": 1, "substitute": "100066"}],
+        "id_check": False,
+    }
     for path, value in changes.items():  # "customer.name" -> body["customer"]["name"]; "lines.0.qty" likewise
         *parents, last = path.split(".")
         target = body
@@ -190,8 +223,13 @@ def intake_headers(server, key: str) -> dict:
 
 
 def counts(server) -> tuple[int, int]:
-    return read(server, lambda s: (s.execute(select(func.count()).select_from(CustomerOrder)).scalar_one(),
-                                   s.execute(select(func.count()).select_from(Customer)).scalar_one()))
+    return read(
+        server,
+        lambda s: (
+            s.execute(select(func.count()).select_from(CustomerOrder)).scalar_one(),
+            s.execute(select(func.count()).select_from(Customer)).scalar_one(),
+        ),
+    )
 
 
 def refused_with_nothing_written(server, raw: bytes) -> None:
@@ -225,8 +263,9 @@ def test_intake_order_request_refuses_control_characters(server):
     kiosk = server.enrol("NYC-01", "kiosk")
     body = {"customer": {"name": "Dana\x00", "email": "dana@example.com"}, "lines": [{"sku": "100065", "qty": 1}]}
     before = counts(server)
-    r = httpx.post(f"{server.url}/api/v1/orders/requests", headers={**kiosk, "Idempotency-Key": uuid.uuid4().hex},
-                   json=body)
+    r = httpx.post(
+        f"{server.url}/api/v1/orders/requests", headers={**kiosk, "Idempotency-Key": uuid.uuid4().hex}, json=body
+    )
     assert r.status_code == 422 and r.json()["detail"]["error"] == "request.invalid", r.text
     assert counts(server) == before
 
@@ -234,8 +273,11 @@ def test_intake_order_request_refuses_control_characters(server):
 def test_unicode_text_is_kept(server):
     """Refusing control characters must not refuse people's names: what is sent is what is stored."""
     name = "Zoë Ñúñez-Łukasiewicz 山田 🙂"
-    r = httpx.post(f"{server.url}/api/v1/orders", headers=intake_headers(server, uuid.uuid4().hex),
-                   json=order_body(**{"customer.name": name}))
+    r = httpx.post(
+        f"{server.url}/api/v1/orders",
+        headers=intake_headers(server, uuid.uuid4().hex),
+        json=order_body(**{"customer.name": name}),
+    )
     assert r.status_code == 201 and r.json()["customer"]["name"] == name, r.text
 
 
@@ -250,8 +292,11 @@ def test_promised_at_is_kept_as_the_instant_sent(server):
     retry = httpx.post(f"{server.url}/api/v1/orders", headers=intake_headers(server, key), json=body)
     assert retry.status_code == 200 and retry.json() == first.json()
     # The same instant spelled in UTC is the same order, not a conflict.
-    same = httpx.post(f"{server.url}/api/v1/orders", headers=intake_headers(server, key),
-                      json={**body, "promised_at": "2026-11-26T08:00:00Z"})
+    same = httpx.post(
+        f"{server.url}/api/v1/orders",
+        headers=intake_headers(server, key),
+        json={**body, "promised_at": "2026-11-26T08:00:00Z"},
+    )
     assert same.status_code == 200 and same.json() == first.json(), same.text
     stored = read(server, lambda s: s.get(CustomerOrder, first.json()["number"]).promised_at)
     assert (stored if stored.tzinfo else stored.replace(tzinfo=UTC)) == sent
@@ -259,15 +304,23 @@ def test_promised_at_is_kept_as_the_instant_sent(server):
     assert datetime.fromisoformat(shown.json()["promised_at"]) == sent
 
 
-@pytest.mark.parametrize("path", ["/api/v1/orders/SA-%0012345", "/api/v1/orders/SA-%0012345/events",
-                                  "/api/v1/orders/%ED%A0%80", "/api/v1/orders/" + "9" * 5000])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/orders/SA-%0012345",
+        "/api/v1/orders/SA-%0012345/events",
+        "/api/v1/orders/%ED%A0%80",
+        "/api/v1/orders/" + "9" * 5000,
+    ],
+)
 def test_reading_an_order_by_a_hostile_number_finds_none(server, path):
     r = httpx.get(server.url + path, headers=server.sign_in("manager"))
     assert r.status_code == 404 and r.json()["detail"]["error"] == "order.not_found", r.text
 
 
-@pytest.mark.parametrize("role,params", [("manager", {"store": "NYC-01", "status": "new\x00"}),
-                                         ("admin", {"store": "NYC\x00"})])
+@pytest.mark.parametrize(
+    "role,params", [("manager", {"store": "NYC-01", "status": "new\x00"}), ("admin", {"store": "NYC\x00"})]
+)
 def test_listing_orders_with_a_hostile_filter_is_refused(server, role, params):
     r = httpx.get(f"{server.url}/api/v1/orders", params=params, headers=server.sign_in(role))
     assert r.status_code == 422 and r.json()["detail"]["error"] == "request.invalid", r.text

@@ -20,10 +20,16 @@ def test_feed_places_orders_and_ships_parcels(sqlite_server):
     with Session(engine) as s:
         found = s.execute(select(CustomerOrder).where(CustomerOrder.number.in_(numbers))).scalars().all()
         assert {o.store_code for o in found} == {"NYC-01"} and len(found) == 5
-    r = httpx.post(f"{sqlite_server.url}/api/v1/orders", json={
-        "store": "NYC-01", "fulfilment": "ship_to_store", "customer": {"name": "D", "email": "d@example.com"},
-        "lines": [{"sku": "100070", "qty": 1}]},
-        headers={"X-Api-Key": sqlite_server.examples["web_shop_key"], "Idempotency-Key": "demo-feed-ship-1"})
+    r = httpx.post(
+        f"{sqlite_server.url}/api/v1/orders",
+        json={
+            "store": "NYC-01",
+            "fulfilment": "ship_to_store",
+            "customer": {"name": "D", "email": "d@example.com"},
+            "lines": [{"sku": "100070", "qty": 1}],
+        },
+        headers={"X-Api-Key": sqlite_server.examples["web_shop_key"], "Idempotency-Key": "demo-feed-ship-1"},
+    )
     assert r.status_code == 201
     assert feed.ship_waiting() >= 1
     with Session(engine) as s:

@@ -17,9 +17,9 @@ from store_associate.server.db import make_engine
 from store_associate.server.models import Device, EnrolmentCode, StaffSession
 from tests.server.conftest import db_exec
 
-REFUSED_MESSAGE = ("This enrolment code is not valid: it is wrong, used already or expired. "
-                   "Ask a manager for a new code.")
-
+REFUSED_MESSAGE = (
+    "This enrolment code is not valid: it is wrong, used already or expired. Ask a manager for a new code."
+)
 
 
 def db_scalar(server, query):  # noqa: ANN001, ANN201
@@ -34,8 +34,9 @@ def code_row(code: str):  # noqa: ANN201 - a where clause
     return EnrolmentCode.code_hash == token_hash(normalise_enrolment_code(code))
 
 
-def enrol(api: httpx.Client, code: str, enrolment_id: str | None = None, attempt: int | None = None,
-          name: str = "till 4") -> httpx.Response:
+def enrol(
+    api: httpx.Client, code: str, enrolment_id: str | None = None, attempt: int | None = None, name: str = "till 4"
+) -> httpx.Response:
     body: dict = {"code": code, "name": name}
     if enrolment_id is not None:
         body["enrolment_id"] = enrolment_id
@@ -56,6 +57,7 @@ def assert_refused_as_today(r: httpx.Response) -> None:
 
 
 # --- item 3: a lost enrolment answer -------------------------------------------------------------------
+
 
 def test_same_id_and_code_again_gets_the_same_device_with_a_new_token(api, server):
     manager = server.sign_in("manager", "NYC-01")
@@ -86,15 +88,21 @@ def test_a_retry_ends_sessions_made_with_the_first_token(api, server):
     code, eid = server.enrolment_code("NYC-01"), uuid.uuid4().hex
     first = enrol(api, code, eid, 1).json()
     person = server.person("associate", "NYC-01")
-    signed = api.post("/api/v1/auth/sign-in", headers={"X-Device-Token": first["device_token"]},
-                      json={"staff_number": person["staff_number"], "pin": person["pin"]})
+    signed = api.post(
+        "/api/v1/auth/sign-in",
+        headers={"X-Device-Token": first["device_token"]},
+        json={"staff_number": person["staff_number"], "pin": person["pin"]},
+    )
     assert signed.status_code == 200, signed.text
     again = enrol(api, code, eid, 2).json()
     headers = {"X-Device-Token": again["device_token"], "Authorization": f"Bearer {signed.json()['session_token']}"}
     r = api.get("/api/v1/auth/me", headers=headers)
     assert r.status_code == 401 and r.json()["detail"]["error"] == "session.invalid"
-    open_sessions = select(func.count()).select_from(StaffSession).where(
-        StaffSession.device_id == first["device_id"], StaffSession.ended_at.is_(None))
+    open_sessions = (
+        select(func.count())
+        .select_from(StaffSession)
+        .where(StaffSession.device_id == first["device_id"], StaffSession.ended_at.is_(None))
+    )
     assert db_scalar(server, open_sessions) == 0
 
 
@@ -111,8 +119,13 @@ def test_anything_else_is_refused_as_today_and_changes_nothing(api, server):
     assert_refused_as_today(enrol(api, code, eid, 1))  # the attempt already answered, arriving again
     # None of them moved the first token or made a device.
     assert token_works(api, first["device_token"])
-    assert db_scalar(server, select(func.count()).select_from(Device).where(Device.name == "till 4",
-                                                                             Device.id == first["device_id"])) == 1
+    assert (
+        db_scalar(
+            server,
+            select(func.count()).select_from(Device).where(Device.name == "till 4", Device.id == first["device_id"]),
+        )
+        == 1
+    )
 
 
 def test_the_same_pair_after_the_window_is_refused(api, server):
@@ -200,6 +213,7 @@ def test_a_malformed_attempt_is_refused(api, server, bad):
 
 # --- item 6: revoking the device you are signed in on ------------------------------------------------------
 
+
 def test_a_manager_cannot_revoke_the_device_they_are_signed_in_on(api, server):
     manager = server.sign_in("manager", "SEA-01")
     device_id = api.get("/api/v1/auth/me", headers=manager).json()["device_id"]
@@ -229,6 +243,7 @@ def test_an_admin_cannot_revoke_their_own_device_either(api, server):
 
 
 # --- the migration --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_migration_0009_adds_and_drops_the_columns_on_a_seeded_database(kind, tmp_path):
@@ -260,14 +275,17 @@ def test_migration_0009_adds_and_drops_the_columns_on_a_seeded_database(kind, tm
                 command.downgrade(cfg, "0008")
             assert not {"enrolment_id_hash", "enrolment_attempt"} & columns(engine)
             with engine.begin() as conn:  # a code made under 0008
-                conn.execute(text("INSERT INTO enrolment_code (code_hash, store_code, kind, created_at, expires_at) "
-                                  "VALUES (:h, 'NYC-01', 'tablet', :now, :now)"),
-                             {"h": "0" * 64, "now": datetime.now(UTC)})
+                conn.execute(
+                    text(
+                        "INSERT INTO enrolment_code (code_hash, store_code, kind, created_at, expires_at) "
+                        "VALUES (:h, 'NYC-01', 'tablet', :now, :now)"
+                    ),
+                    {"h": "0" * 64, "now": datetime.now(UTC)},
+                )
             upgrade(engine)
             assert {"enrolment_id_hash", "enrolment_attempt"} <= columns(engine)
             with Session(engine) as s:  # both rows kept; neither has an enrolment id after the round trip
                 rows = s.execute(select(EnrolmentCode)).scalars().all()
-                assert len(rows) == 2 and all(r.enrolment_id_hash is None and r.enrolment_attempt is None
-                                              for r in rows)
+                assert len(rows) == 2 and all(r.enrolment_id_hash is None and r.enrolment_attempt is None for r in rows)
         finally:
             engine.dispose()

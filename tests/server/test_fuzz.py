@@ -63,20 +63,27 @@ NEGATIVE_DEFAULT = ["400", "401", "403", "404", "405", "406", "409", "415", "422
 
 
 def _config() -> SchemathesisConfig:
-    return SchemathesisConfig.from_dict({
-        # Credentials come from the principals below, as real ones: generated ones would be replaced by them,
-        # and a case whose invalid part was its credential would reach the server valid.
-        "generation": {"with-security-parameters": False},
-        "operations": [
-            {"include-path": path, "checks": {"positive_data_acceptance": {
-                "expected-statuses": [*POSITIVE_DEFAULT, *extra]}}}
-            for path, extra in BUSINESS_STATUSES.items()
-        ] + [
-            # A device locked after wrong PINs answers 423 to any sign-in, before it reads the body.
-            {"include-path": "/api/v1/auth/sign-in", "checks": {"negative_data_rejection": {
-                "expected-statuses": [*NEGATIVE_DEFAULT, "423"]}}},
-        ],
-    })
+    return SchemathesisConfig.from_dict(
+        {
+            # Credentials come from the principals below, as real ones: generated ones would be replaced by them,
+            # and a case whose invalid part was its credential would reach the server valid.
+            "generation": {"with-security-parameters": False},
+            "operations": [
+                {
+                    "include-path": path,
+                    "checks": {"positive_data_acceptance": {"expected-statuses": [*POSITIVE_DEFAULT, *extra]}},
+                }
+                for path, extra in BUSINESS_STATUSES.items()
+            ]
+            + [
+                # A device locked after wrong PINs answers 423 to any sign-in, before it reads the body.
+                {
+                    "include-path": "/api/v1/auth/sign-in",
+                    "checks": {"negative_data_rejection": {"expected-statuses": [*NEGATIVE_DEFAULT, "423"]}},
+                },
+            ],
+        }
+    )
 
 
 def error_shape(ctx, response, case) -> None:  # noqa: ANN001 - schemathesis' check signature
@@ -121,8 +128,12 @@ def _fuzz(op, base_url: str, headers: dict, examples: int, mode: GenerationMode,
         tally["cases"] += 1
         tally["statuses"][response.status_code] = tally["statuses"].get(response.status_code, 0) + 1
         # Every check schemathesis has, and the two above.
-        case.validate_response(response, headers=headers, transport_kwargs={"base_url": base_url, "headers": headers},
-                               additional_checks=[error_shape, no_request_invalid_for_valid_data])
+        case.validate_response(
+            response,
+            headers=headers,
+            transport_kwargs={"base_url": base_url, "headers": headers},
+            additional_checks=[error_shape, no_request_invalid_for_valid_data],
+        )
 
     return run
 
@@ -141,22 +152,27 @@ def test_openapi_documents_every_error_with_one_shape(target):
             errors = {s for s in responses if s.startswith("4")}
             for status in errors:
                 assert responses[status]["content"]["application/json"]["schema"] == {
-                    "$ref": "#/components/schemas/ErrorOut"}, (method, path, status)
+                    "$ref": "#/components/schemas/ErrorOut"
+                }, (method, path, status)
             if op.get("x-permission", "public") != "public":
                 assert "401" in errors, (method, path)
             if op.get("parameters") or op.get("requestBody"):
                 assert "422" in errors, (method, path)
             if op.get("requestBody"):
                 assert "413" in errors, (method, path)
-    assert {"400", "409", "423"} <= {s for ops in spec["paths"].values() for op in ops.values()
-                                     for s in op["responses"]}
+    assert {"400", "409", "423"} <= {
+        s for ops in spec["paths"].values() for op in ops.values() for s in op["responses"]
+    }
 
 
 def test_a_body_that_cannot_be_read_is_request_invalid(target):
     """Not UTF-8: FastAPI's own 400 ("There was an error parsing the body") answers like any invalid body."""
     _, server = target
-    r = httpx.post(f"{server.url}/api/v1/devices/enrol", content=b'{"code": "\xff\xfe"}',
-                   headers={"Content-Type": "application/json"})
+    r = httpx.post(
+        f"{server.url}/api/v1/devices/enrol",
+        content=b'{"code": "\xff\xfe"}',
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 422, r.text
     assert r.json()["detail"]["error"] == "request.invalid" and r.json()["detail"]["message"]
 
@@ -175,8 +191,9 @@ def test_every_operation_answers_what_its_openapi_says(target):
         "anonymous": (None, {}),
     }
     # Signing out last: it ends the session the principal's other operations use.
-    ops = sorted((result.ok() for result in schema.get_all_operations()),
-                 key=lambda op: op.path == "/api/v1/auth/sign-out")
+    ops = sorted(
+        (result.ok() for result in schema.get_all_operations()), key=lambda op: op.path == "/api/v1/auth/sign-out"
+    )
     assert len(ops) >= 25
     tally = {"cases": 0, "runs": 0, "statuses": {}}
     failures: list[str] = []
@@ -207,8 +224,10 @@ def test_every_operation_answers_what_its_openapi_says(target):
                     slow[f"{who} {op.label} {mode.value}"] = time.monotonic() - began
                 tally["runs"] += 1
     seconds = time.monotonic() - started
-    print(f"\nschemathesis: {len(ops)} operations x {len(principals)} principals, {tally['runs']} runs, "
-          f"{tally['cases']} cases, {seconds:.0f} s; statuses {dict(sorted(tally['statuses'].items()))}")
+    print(
+        f"\nschemathesis: {len(ops)} operations x {len(principals)} principals, {tally['runs']} runs, "
+        f"{tally['cases']} cases, {seconds:.0f} s; statuses {dict(sorted(tally['statuses'].items()))}"
+    )
     print("slowest:", ", ".join(f"{k} {v:.1f} s" for k, v in sorted(slow.items(), key=lambda kv: -kv[1])[:8]))
     assert not failures, "\n".join(failures)
     assert tally["runs"] >= 200, tally

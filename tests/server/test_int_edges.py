@@ -96,8 +96,13 @@ class Request:
 def _mutation(mid: int = 1) -> dict:
     # An adjustment of a SKU no store has: a push that reaches the database, whose step is then rejected
     # (consumed and reported), so an accepted id changes no stock.
-    return {"id": mid, "name": "adjust_stock", "version": 1, "created_at": "2026-01-01T00:00:00Z",
-            "args": {"sku": "NO-SUCH-SKU-0", "delta": 1, "reason": "found"}}
+    return {
+        "id": mid,
+        "name": "adjust_stock",
+        "version": 1,
+        "created_at": "2026-01-01T00:00:00Z",
+        "args": {"sku": "NO-SUCH-SKU-0", "delta": 1, "reason": "found"},
+    }
 
 
 def baselines(ex: dict) -> dict[str, Callable[[], Request]]:
@@ -112,23 +117,31 @@ def baselines(ex: dict) -> dict[str, Callable[[], Request]]:
         # An unknown carrier: the transfer is looked up (the integer reaches the database), then the request
         # is refused, so an existing transfer is not shipped by this test.
         "POST /api/v1/transfers/{transfer_id}/ship": lambda: Request(
-            "manager", path={"transfer_id": 1}, body={"carrier": "zz", "tracking": "EDGE0001"}),
+            "manager", path={"transfer_id": 1}, body={"carrier": "zz", "tracking": "EDGE0001"}
+        ),
         "GET /api/v1/sync/pull": lambda: Request("associate", query={"store": store, "format": "columns"}),
         "GET /api/v1/sync/events": lambda: Request("associate", query={"store": store}, stream=True),
         "POST /api/v1/sync/push": lambda: Request("device", body={"mutations": [_mutation()], "pending": 0}),
         "POST /api/v1/devices/enrolment-codes": lambda: Request(
-            "manager", body={"store": store, "kind": "tablet", "valid_minutes": 60}),
-        "POST /api/v1/stores/{code}/pickup-window": lambda: Request("manager", path={"code": store},
-                                                                    body={"hours": None}),
+            "manager", body={"store": store, "kind": "tablet", "valid_minutes": 60}
+        ),
+        "POST /api/v1/stores/{code}/pickup-window": lambda: Request(
+            "manager", path={"code": store}, body={"hours": None}
+        ),
         "POST /api/v1/orders": lambda: Request(
-            "web_shop", body={"store": store, "customer": customer, "lines": [{"sku": sku, "qty": 1}]},
-            headers={"Idempotency-Key": uuid.uuid4().hex}),
+            "web_shop",
+            body={"store": store, "customer": customer, "lines": [{"sku": sku, "qty": 1}]},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        ),
         # A code nobody issued: the request is read and refused (400), no device is made.
         "POST /api/v1/devices/enrol": lambda: Request(
-            "anonymous", body={"code": "NOPE-0000", "name": "edges", "enrolment_id": "e" * 16, "attempt": 1}),
+            "anonymous", body={"code": "NOPE-0000", "name": "edges", "enrolment_id": "e" * 16, "attempt": 1}
+        ),
         "POST /api/v1/orders/requests": lambda: Request(
-            "kiosk", body={"customer": customer, "lines": [{"sku": sku, "qty": 1}]},
-            headers={"Idempotency-Key": uuid.uuid4().hex}),
+            "kiosk",
+            body={"customer": customer, "lines": [{"sku": sku, "qty": 1}]},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        ),
     }
 
 
@@ -177,16 +190,22 @@ def _snapshot(client: httpx.Client, principals: dict, store: str) -> tuple:
     audit = client.get("/api/v1/audit", params={"store": store, "limit": 1}, headers=manager).json()
     transfers = client.get("/api/v1/transfers", params={"store": store, "limit": 5}, headers=manager).json()
     window = client.get(f"/api/v1/stores/{store}/pickup-window", headers=manager).json()
-    pulled = client.get("/api/v1/sync/pull", params={"store": store, "cursor": 2**62, "limit": 1},
-                        headers=principals["device"]).json()
+    pulled = client.get(
+        "/api/v1/sync/pull", params={"store": store, "cursor": 2**62, "limit": 1}, headers=principals["device"]
+    ).json()
     return orders, audit, transfers, window, pulled["last_applied"]
 
 
 def _send(client: httpx.Client, req: Request, headers: dict, path: str) -> httpx.Response:
     url = path.format(**req.path)
     if not req.stream:
-        return client.request("POST" if req.body is not None else "GET", url, params=req.query,
-                              json=req.body, headers={**headers, **req.headers})
+        return client.request(
+            "POST" if req.body is not None else "GET",
+            url,
+            params=req.query,
+            json=req.body,
+            headers={**headers, **req.headers},
+        )
     # An event stream that opens stays open: its status and headers are all this needs.
     with client.stream("GET", url, params=req.query, headers={**headers, **req.headers}) as response:
         body = response.read() if response.status_code >= 400 else b""
@@ -195,9 +214,14 @@ def _send(client: httpx.Client, req: Request, headers: dict, path: str) -> httpx
 
 def test_every_integer_input_is_bounded_to_what_the_database_holds(api):
     spec, _, _, _ = api
-    unbounded = [str(i) for i in integer_inputs(spec)
-                 if not INT64_MIN <= i.schema.get("minimum", INT64_MIN - 1) <= i.schema.get("maximum", INT64_MAX + 1)
-                 <= INT64_MAX]
+    unbounded = [
+        str(i)
+        for i in integer_inputs(spec)
+        if not INT64_MIN
+        <= i.schema.get("minimum", INT64_MIN - 1)
+        <= i.schema.get("maximum", INT64_MAX + 1)
+        <= INT64_MAX
+    ]
     assert not unbounded, f"integers without a minimum and maximum within 64 bits: {unbounded}"
 
 

@@ -41,9 +41,14 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 def stocked(engine, n: int, store: str = STORE) -> list[str]:
     with Session(engine) as s:
-        return list(s.execute(select(InventoryLevel.sku).where(InventoryLevel.store_code == store,
-                                                               InventoryLevel.on_hand > 20)
-                              .order_by(InventoryLevel.sku).limit(n)).scalars())
+        return list(
+            s.execute(
+                select(InventoryLevel.sku)
+                .where(InventoryLevel.store_code == store, InventoryLevel.on_hand > 20)
+                .order_by(InventoryLevel.sku)
+                .limit(n)
+            ).scalars()
+        )
 
 
 def web_shop(engine) -> int:
@@ -57,16 +62,24 @@ def reserved(engine, sku: str, store: str = STORE) -> int:
 
 
 def body(lines: list[tuple[str, int]], store: str = STORE, name: str = "Dana Shopper", **extra) -> dict:
-    return {"store": store, "customer": {"name": name, "email": "dana@example.com", "phone": "", "locale": "en"},
-            "lines": [{"sku": s, "qty": q, "substitute": None} for s, q in lines], "fulfilment": "pickup",
-            "promised_at": None, "id_check": False, **extra}
+    return {
+        "store": store,
+        "customer": {"name": name, "email": "dana@example.com", "phone": "", "locale": "en"},
+        "lines": [{"sku": s, "qty": q, "substitute": None} for s, q in lines],
+        "fulfilment": "pickup",
+        "promised_at": None,
+        "id_check": False,
+        **extra,
+    }
 
 
 def counts(engine) -> tuple[int, int, int]:
     with Session(engine) as s:
-        return (s.execute(select(func.count()).select_from(CustomerOrder)).scalar_one(),
-                s.execute(select(func.count()).select_from(OrderLine)).scalar_one(),
-                s.execute(select(func.count()).select_from(InventoryMovement)).scalar_one())
+        return (
+            s.execute(select(func.count()).select_from(CustomerOrder)).scalar_one(),
+            s.execute(select(func.count()).select_from(OrderLine)).scalar_one(),
+            s.execute(select(func.count()).select_from(InventoryMovement)).scalar_one(),
+        )
 
 
 def run(engine, tickets: list[Ticket]) -> None:
@@ -106,18 +119,30 @@ def test_a_batch_judges_each_order_on_its_own(engine):
     assert reserved(engine, a) == before[a] + 3 and reserved(engine, b) == before[b] + 3
     assert reserved(engine, c) == before[c] + 1
     with Session(engine) as s:
-        ledger = s.execute(select(InventoryMovement.reference, InventoryMovement.sku, InventoryMovement.delta)
-                           .where(InventoryMovement.reference.in_([t.answer["number"] for t in made]),
-                                  InventoryMovement.store_code == STORE)).all()
-        assert sorted((r.reference, r.sku, r.delta) for r in ledger) == sorted([
-            (good_1.answer["number"], a, 2), (good_2.answer["number"], a, 1), (good_2.answer["number"], b, 3),
-            (kiosk.answer["number"], c, 1)])
+        ledger = s.execute(
+            select(InventoryMovement.reference, InventoryMovement.sku, InventoryMovement.delta).where(
+                InventoryMovement.reference.in_([t.answer["number"] for t in made]),
+                InventoryMovement.store_code == STORE,
+            )
+        ).all()
+        assert sorted((r.reference, r.sku, r.delta) for r in ledger) == sorted(
+            [
+                (good_1.answer["number"], a, 2),
+                (good_2.answer["number"], a, 1),
+                (good_2.answer["number"], b, 3),
+                (kiosk.answer["number"], c, 1),
+            ]
+        )
         # Every order and every level changed took a version of its own.
         versions = [t.answer["version"] for t in made]
         levels = [s.get(InventoryLevel, (STORE, sku)).version for sku in (a, b, c)]
         assert len(set(versions + levels)) == len(versions + levels)
-        assert s.execute(select(func.count()).select_from(Transfer)
-                         .where(Transfer.order_number == shipped.answer["number"])).scalar_one() == 1
+        assert (
+            s.execute(
+                select(func.count()).select_from(Transfer).where(Transfer.order_number == shipped.answer["number"])
+            ).scalar_one()
+            == 1
+        )
 
 
 def test_a_retry_in_a_later_batch_gets_the_same_order_and_changes_nothing(engine):
@@ -167,8 +192,9 @@ def test_orders_waiting_for_the_writer_are_written_as_one_batch(engine):
     skus = stocked(engine, 4)
     key_id = web_shop(engine)
     queue = IntakeQueue(engine)
-    outcome = behind_one_batch(queue, {f"grouped-{i}": (key_id, f"grouped-{i}", body([(skus[i % 4], 1)]))
-                                       for i in range(8)})
+    outcome = behind_one_batch(
+        queue, {f"grouped-{i}": (key_id, f"grouped-{i}", body([(skus[i % 4], 1)])) for i in range(8)}
+    )
     assert all(isinstance(r, tuple) and r[1] for r in outcome.values()) and len(outcome) == 8
     assert (queue.batches, queue.orders) == (1, 8)
 
@@ -179,13 +205,20 @@ def test_one_broken_order_fails_alone(engine):
     queue = IntakeQueue(engine)
     broken = body([(a, 1)])
     del broken["customer"]  # the API never lets this through; here it stands for any unexpected fault
-    outcome = behind_one_batch(queue, {"good": (key_id, "isolated-good", body([(a, 1)])),
-                                       "broken": (key_id, "isolated-broken", broken)})
+    outcome = behind_one_batch(
+        queue, {"good": (key_id, "isolated-good", body([(a, 1)])), "broken": (key_id, "isolated-broken", broken)}
+    )
     assert outcome["good"][1] is True
     assert isinstance(outcome["broken"], KeyError)
     with Session(engine) as s:
-        assert s.execute(select(func.count()).select_from(CustomerOrder)
-                         .where(CustomerOrder.idempotency_key == "isolated-broken")).scalar_one() == 0
+        assert (
+            s.execute(
+                select(func.count())
+                .select_from(CustomerOrder)
+                .where(CustomerOrder.idempotency_key == "isolated-broken")
+            ).scalar_one()
+            == 0
+        )
 
 
 def test_an_order_that_waits_too_long_is_refused_and_not_written(engine):
@@ -209,8 +242,11 @@ def test_ship_to_store_orders_in_one_batch_each_find_a_source(engine):
 
     (sku,) = stocked(engine, 1)
     with Session(engine) as s:
-        levels = list(s.execute(select(InventoryLevel).where(InventoryLevel.sku == sku,
-                                                             InventoryLevel.store_code != STORE)).scalars())
+        levels = list(
+            s.execute(
+                select(InventoryLevel).where(InventoryLevel.sku == sku, InventoryLevel.store_code != STORE)
+            ).scalars()
+        )
         for level in levels:  # every other location has 50 to spare...
             level.on_hand = level.reserved + level.safety_stock + 50
         s.flush()
@@ -263,16 +299,24 @@ def test_two_processes_take_one_kiosk_request_once(engine):
     session = Session(engine, expire_on_commit=False)
     take_batch(session, [first])  # A has written its order, not committed yet
     outcome: dict = {}
-    second = threading.Thread(target=lambda: outcome.update(
-        answer=IntakeQueue(other).take(None, key, body([(a, 1)], channel="kiosk"))))
+    second = threading.Thread(
+        target=lambda: outcome.update(answer=IntakeQueue(other).take(None, key, body([(a, 1)], channel="kiosk")))
+    )
     second.start()
+
     def b_waits() -> bool:
         # A new transaction each time: PostgreSQL keeps one snapshot of pg_stat_activity per transaction, so a
         # first look taken before B reached the lock would be all a single transaction ever sees.
         with Session(engine) as watch:
-            return watch.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )).scalar_one() > 0
+            return (
+                watch.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                ).scalar_one()
+                > 0
+            )
 
     wait_until(b_waits)  # B is waiting for A's lock (a deadline, not a timing: it is met at once)
     session.commit()
@@ -282,5 +326,9 @@ def test_two_processes_take_one_kiosk_request_once(engine):
     answer, created = outcome["answer"]
     assert not created and answer["number"] == first.answer["number"]
     with Session(engine) as s:
-        assert s.execute(select(func.count()).select_from(CustomerOrder)
-                         .where(CustomerOrder.idempotency_key == key)).scalar_one() == 1
+        assert (
+            s.execute(
+                select(func.count()).select_from(CustomerOrder).where(CustomerOrder.idempotency_key == key)
+            ).scalar_one()
+            == 1
+        )

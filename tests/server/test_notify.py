@@ -22,9 +22,22 @@ def smtp():
 
 
 def push(server, device, n: int, name: str, staff: str, **args) -> dict:
-    r = httpx.post(f"{server.url}/api/v1/sync/push", headers=device, json={"mutations": [{
-        "id": n, "name": name, "version": 1, "args": args, "staff_number": staff,
-        "created_at": datetime.now(UTC).isoformat()}]})
+    r = httpx.post(
+        f"{server.url}/api/v1/sync/push",
+        headers=device,
+        json={
+            "mutations": [
+                {
+                    "id": n,
+                    "name": name,
+                    "version": 1,
+                    "args": args,
+                    "staff_number": staff,
+                    "created_at": datetime.now(UTC).isoformat(),
+                }
+            ]
+        },
+    )
     r.raise_for_status()
     return r.json()["results"][0]
 
@@ -32,13 +45,21 @@ def push(server, device, n: int, name: str, staff: str, **args) -> dict:
 def test_ready_email_with_qr_then_handover_by_that_qr(smtp, tmp_path):
     inbox, port = smtp
     url = f"sqlite:///{tmp_path / 'server.db'}"
-    server = start_server(url, seed_database(url, skus=60),
-                          extra_env={"STORE_ASSOCIATE_SMTP_HOST": "127.0.0.1", "STORE_ASSOCIATE_SMTP_PORT": str(port)})
+    server = start_server(
+        url,
+        seed_database(url, skus=60),
+        extra_env={"STORE_ASSOCIATE_SMTP_HOST": "127.0.0.1", "STORE_ASSOCIATE_SMTP_PORT": str(port)},
+    )
     try:
-        order = httpx.post(f"{server.url}/api/v1/orders", json={
-            "store": "NYC-01", "customer": {"name": "Quinn Q", "email": "quinn@example.com"},
-            "lines": [{"sku": "100010", "qty": 1}]},
-            headers={"X-Api-Key": server.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex}).json()
+        order = httpx.post(
+            f"{server.url}/api/v1/orders",
+            json={
+                "store": "NYC-01",
+                "customer": {"name": "Quinn Q", "email": "quinn@example.com"},
+                "lines": [{"sku": "100010", "qty": 1}],
+            },
+            headers={"X-Api-Key": server.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex},
+        ).json()
         n, device = order["number"], server.enrol("NYC-01")
         staff = server.sign_in_on(device, "associate")
         assert push(server, device, 1, "pick_line", staff, order=n, line_no=1, qty=1)["status"] == "applied"
@@ -71,10 +92,15 @@ def test_unreachable_smtp_keeps_messages_queued(tmp_path):
     url = f"sqlite:///{tmp_path / 'server.db'}"
     server = start_server(url, seed_database(url, skus=60))  # no SMTP configured: nothing is sent
     try:
-        order = httpx.post(f"{server.url}/api/v1/orders", json={
-            "store": "NYC-01", "customer": {"name": "R", "email": "r@example.com"},
-            "lines": [{"sku": "100011", "qty": 1}]},
-            headers={"X-Api-Key": server.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex}).json()
+        order = httpx.post(
+            f"{server.url}/api/v1/orders",
+            json={
+                "store": "NYC-01",
+                "customer": {"name": "R", "email": "r@example.com"},
+                "lines": [{"sku": "100011", "qty": 1}],
+            },
+            headers={"X-Api-Key": server.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex},
+        ).json()
         device = server.enrol("NYC-01")
         staff = server.sign_in_on(device, "associate")
         push(server, device, 1, "reject_line", staff, order=order["number"], line_no=1, reason="damaged")

@@ -34,14 +34,21 @@ def refunds(server, number: str) -> list[dict]:
 
 
 def amount(order: dict, *line_nos: int) -> Decimal:
-    return sum((Decimal(ln["unit_price"]) * ln["qty"] for ln in order["lines"] if ln["line_no"] in line_nos),
-               Decimal("0"))
+    return sum(
+        (Decimal(ln["unit_price"]) * ln["qty"] for ln in order["lines"] if ln["line_no"] in line_nos), Decimal("0")
+    )
 
 
 def push_at(device: Device, name: str, created_at: datetime, sent_at: datetime | None = None, **args) -> dict:
     """A step the clerk did at `created_at` (offline, say), pushed now; `sent_at`: the device's clock now."""
-    m = {"id": device.next_id, "name": name, "version": 1, "args": args, "staff_number": device.staff,
-         "created_at": created_at.isoformat()}
+    m = {
+        "id": device.next_id,
+        "name": name,
+        "version": 1,
+        "args": args,
+        "staff_number": device.staff,
+        "created_at": created_at.isoformat(),
+    }
     device.next_id += 1
     body = {"mutations": [m], **({"sent_at": sent_at.isoformat()} if sent_at else {})}
     r = httpx.post(f"{device.server.url}/api/v1/sync/push", headers=device.headers, json=body)
@@ -57,6 +64,7 @@ def aware(text: str) -> datetime:
 
 # --- refunds ---------------------------------------------------------------------------------------------
 
+
 def test_a_rejected_line_records_its_refund_and_tells_the_customer(server):
     skus = stocked(server, "NYC-01", 13)[11:13]
     order = place(server, [{"sku": skus[0], "qty": 2}, {"sku": skus[1], "qty": 1}])
@@ -67,7 +75,8 @@ def test_a_rejected_line_records_its_refund_and_tells_the_customer(server):
     assert Decimal(refund["amount"]) == amount(order, 1) and refund["amount"] == str(amount(order, 1))
     assert refund["units"] == 2
     assert [(x["line_no"], x["sku"], x["qty"], x["amount"]) for x in refund["lines"]] == [
-        (1, skus[0], 2, str(amount(order, 1)))]
+        (1, skus[0], 2, str(amount(order, 1)))
+    ]
     # The customer hears of the line at once, in the step's own transaction; the whole order is not rejected.
     assert notes(server, n) == ["line_rejected"]
     assert device.do("reject_line", order=n, line_no=2, reason="not_in_stock")["status"] == "applied"
@@ -125,12 +134,16 @@ def test_expiry_and_reroute_record_their_refunds(server):
     (refund,) = refunds(server, n)
     with db(server) as s:
         child = s.execute(select(CustomerOrder).where(CustomerOrder.parent_number == n)).scalar_one()
-    assert (refund["cause"], refund["amount"], refund["to_order"]) == ("reroute_lines", str(amount(order, 1)),
-                                                                        child.number)
+    assert (refund["cause"], refund["amount"], refund["to_order"]) == (
+        "reroute_lines",
+        str(amount(order, 1)),
+        child.number,
+    )
     assert Decimal(str(child.total)) == amount(order, 1)  # the new order carries what this one refunds
 
 
 # --- the clerk's time ------------------------------------------------------------------------------------
+
 
 def test_an_offline_step_is_dated_when_the_clerk_did_it(server):
     (sku,) = stocked(server, "NYC-01", 19)[18:19]
@@ -155,8 +168,16 @@ def test_an_offline_step_is_dated_when_the_clerk_did_it(server):
     trail = {e["action"]: e for e in events(server, n)}
     assert aware(trail["acknowledge_order"]["at"]) == offline
     # A tablet whose clock was off does not date a step before the order existed.
-    assert push_at(device, "assign_order", taken - timedelta(minutes=30), order=n,
-                   picker=server.person("associate")["staff_number"])["status"] == "applied"
+    assert (
+        push_at(
+            device,
+            "assign_order",
+            taken - timedelta(minutes=30),
+            order=n,
+            picker=server.person("associate")["staff_number"],
+        )["status"]
+        == "applied"
+    )
     assigned = next(e for e in events(server, n) if e["action"] == "assign_order")
     assert aware(assigned["at"]) == taken
     # A tablet whose clock runs two days fast says so with the push (sent_at, by the same clock): its step is
@@ -164,8 +185,10 @@ def test_an_offline_step_is_dated_when_the_clerk_did_it(server):
     fast = timedelta(days=2)
     done = datetime.now(UTC) - timedelta(minutes=20)
     picker = server.person("associate")["staff_number"]
-    assert push_at(device, "assign_order", done + fast, sent_at=datetime.now(UTC) + fast, order=n,
-                   picker=picker)["status"] == "applied"
+    assert (
+        push_at(device, "assign_order", done + fast, sent_at=datetime.now(UTC) + fast, order=n, picker=picker)["status"]
+        == "applied"
+    )
     reassigned = [e for e in events(server, n) if e["action"] == "assign_order"][-1]
     assert abs(aware(reassigned["at"]) - done) < timedelta(minutes=2)
     # Without its clock, a time days off either way shows no sign-in of the clerk's here: refused (server/actors.py).
@@ -176,15 +199,18 @@ def test_an_offline_step_is_dated_when_the_clerk_did_it(server):
     for e in events(server, n):  # every time has its offset, on either database
         aware(e["at"])
     # The answer says when the server recorded it as well.
-    assert aware(trail["acknowledge_order"]["recorded_at"]) - aware(trail["acknowledge_order"]["at"]) > \
-        timedelta(hours=2)
+    assert aware(trail["acknowledge_order"]["recorded_at"]) - aware(trail["acknowledge_order"]["at"]) > timedelta(
+        hours=2
+    )
     with db(server) as s:
-        ack = s.execute(select(OrderEvent).where(OrderEvent.order_number == n,
-                                                 OrderEvent.action == "acknowledge_order")).scalar_one()
+        ack = s.execute(
+            select(OrderEvent).where(OrderEvent.order_number == n, OrderEvent.action == "acknowledge_order")
+        ).scalar_one()
         assert ack.recorded_at - ack.at > timedelta(hours=2)  # the server's own time is kept too
 
 
 # --- shipments in the trail ------------------------------------------------------------------------------
+
 
 def test_shipping_a_transfer_is_in_the_orders_trail(server):
     (sku,) = stocked(server, "NYC-01", 20)[19:20]
@@ -200,10 +226,15 @@ def test_shipping_a_transfer_is_in_the_orders_trail(server):
     (e,) = shipped
     assert e["staff_number"] == server.person("admin")["staff_number"] and e["device_id"]
     assert (e["detail"]["transfer"], e["detail"]["from"], e["detail"]["carrier"], e["detail"]["tracking"]) == (
-        transfer["id"], transfer["from"], "ups", "1Z999AA10123456784")
+        transfer["id"],
+        transfer["from"],
+        "ups",
+        "1Z999AA10123456784",
+    )
 
 
 # --- a value the database refuses ------------------------------------------------------------------------
+
 
 def test_a_step_the_database_refuses_is_refused_alone(server):
     """Defence in depth: input validation refuses a NUL in a bin now, so a step built past validation stands in
@@ -219,19 +250,24 @@ def test_a_step_the_database_refuses_is_refused_alone(server):
     order = place(server, [{"sku": sku, "qty": 1}])
     n, device = order["number"], Device(server)
     assert device.do("pick_line", order=n, line_no=1, qty=1)["status"] == "applied"
-    me = Principal(role=Role.ASSOCIATE, store_code="NYC-01", device_id=f"unit-{uuid.uuid4().hex[:8]}",
-                   staff_number=device.staff)
+    me = Principal(
+        role=Role.ASSOCIATE, store_code="NYC-01", device_id=f"unit-{uuid.uuid4().hex[:8]}", staff_number=device.staff
+    )
     engine = make_engine(server.database_url)
     try:
         with Session(engine) as s:
             batch = _Batch(s, me)
             now = datetime.now(UTC)
-            bad = batch.apply(Mutation(id=1, name="stage_order", args={}, created_at=now),
-                              StageOrder.model_construct(order=n, bin="B\x007"))
+            bad = batch.apply(
+                Mutation(id=1, name="stage_order", args={}, created_at=now),
+                StageOrder.model_construct(order=n, bin="B\x007"),
+            )
             assert (bad.status, bad.reason) == ("rejected", "reject.malformed") and "database" in bad.detail
             # The transaction goes on: the device's next step is applied in it, and both are logged.
-            good = batch.apply(Mutation(id=2, name="stage_order", args={"order": n, "bin": "B-7"}, created_at=now),
-                               StageOrder(order=n, bin="B-7"))
+            good = batch.apply(
+                Mutation(id=2, name="stage_order", args={"order": n, "bin": "B-7"}, created_at=now),
+                StageOrder(order=n, bin="B-7"),
+            )
             assert good.status == "applied", good
             batch.write()
             s.commit()
@@ -245,12 +281,16 @@ def test_a_step_the_database_refuses_is_refused_alone(server):
 
 # --- e-mail over real SMTP -------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def mail_server(tmp_path_factory):
     with smtp_server() as (inbox, port):
         url = f"sqlite:///{tmp_path_factory.mktemp('audit-mail') / 'server.db'}"
-        running = start_server(url, seed_database(url, skus=60), extra_env={
-            "STORE_ASSOCIATE_SMTP_HOST": "127.0.0.1", "STORE_ASSOCIATE_SMTP_PORT": str(port)})
+        running = start_server(
+            url,
+            seed_database(url, skus=60),
+            extra_env={"STORE_ASSOCIATE_SMTP_HOST": "127.0.0.1", "STORE_ASSOCIATE_SMTP_PORT": str(port)},
+        )
         try:
             yield running, inbox
         finally:
@@ -258,9 +298,15 @@ def mail_server(tmp_path_factory):
 
 
 def place_for(server, name: str, lines: list[dict], locale: str = "en") -> dict:
-    r = httpx.post(f"{server.url}/api/v1/orders", json={
-        "store": "NYC-01", "customer": {"name": name, "email": "eve@example.com", "locale": locale}, "lines": lines},
-        headers={"X-Api-Key": server.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex})
+    r = httpx.post(
+        f"{server.url}/api/v1/orders",
+        json={
+            "store": "NYC-01",
+            "customer": {"name": name, "email": "eve@example.com", "locale": locale},
+            "lines": lines,
+        },
+        headers={"X-Api-Key": server.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex},
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -305,8 +351,10 @@ def test_customer_text_is_escaped_in_html_mail_and_kept_in_plain_text(mail_serve
         assert html.count("<img ") == 1  # the pickup QR, and no other image
 
 
-@pytest.mark.parametrize("locale,words", [
-    ("en", ("could not", "refund")), ("es", ("no pudimos", "reembols")), ("ar", ("لم نتمكن", "استرداد"))])
+@pytest.mark.parametrize(
+    "locale,words",
+    [("en", ("could not", "refund")), ("es", ("no pudimos", "reembols")), ("ar", ("لم نتمكن", "استرداد"))],
+)
 def test_a_rejected_line_is_mailed_with_the_item_and_the_refund(mail_server, locale, words):
     server, inbox = mail_server
     order = place_for(server, "Rita", [{"sku": "100032", "qty": 2}, {"sku": "100033", "qty": 1}], locale)

@@ -19,8 +19,12 @@ def key_headers(server, key: str | None = None) -> dict:
 
 
 def order_body(store: str = "NYC-01", lines=None, **extra) -> dict:
-    return {"store": store, "customer": {"name": "Dana Shopper", "email": "dana@example.com", "phone": "+1 555 0100"},
-            "lines": [{"sku": "100020", "qty": 2}, {"sku": "100021", "qty": 1}] if lines is None else lines, **extra}
+    return {
+        "store": store,
+        "customer": {"name": "Dana Shopper", "email": "dana@example.com", "phone": "+1 555 0100"},
+        "lines": [{"sku": "100020", "qty": 2}, {"sku": "100021", "qty": 1}] if lines is None else lines,
+        **extra,
+    }
 
 
 def db(server):
@@ -41,8 +45,14 @@ class Device:
         self.id = httpx.get(f"{server.url}/api/v1/auth/me", headers=self.headers).json()["device_id"]
 
     def do(self, name: str, **args) -> dict:
-        m = {"id": self.next_id, "name": name, "version": 1, "args": args, "staff_number": self.staff,
-             "created_at": datetime.now(UTC).isoformat()}
+        m = {
+            "id": self.next_id,
+            "name": name,
+            "version": 1,
+            "args": args,
+            "staff_number": self.staff,
+            "created_at": datetime.now(UTC).isoformat(),
+        }
         self.next_id += 1
         r = httpx.post(f"{self.server.url}/api/v1/sync/push", headers=self.headers, json={"mutations": [m]})
         r.raise_for_status()
@@ -67,22 +77,26 @@ def test_intake_reserves_and_is_idempotent(server):
     again = httpx.post(f"{server.url}/api/v1/orders", headers=headers, json=order_body())
     assert again.status_code == 200 and again.json()["number"] == order["number"]
     assert reserved(server, "100020") == before + 2  # not reserved twice
-    other = httpx.post(f"{server.url}/api/v1/orders", headers=headers, json=order_body(lines=[{"sku": "100020",
-                                                                                               "qty": 5}]))
+    other = httpx.post(
+        f"{server.url}/api/v1/orders", headers=headers, json=order_body(lines=[{"sku": "100020", "qty": 5}])
+    )
     assert other.status_code == 409 and other.json()["detail"]["error"] == "order.idempotency_conflict"
 
 
-@pytest.mark.parametrize("body,status,error", [
-    (order_body(lines=[{"sku": "NOPE", "qty": 1}]), 422, "order.unknown_sku"),
-    (order_body(lines=[{"sku": "100020", "qty": 0}]), 422, "request.invalid"),
-    (order_body(lines=[{"sku": "100020", "qty": -3}]), 422, "request.invalid"),
-    (order_body(lines=[{"sku": "100020", "qty": 1}, {"sku": "100020", "qty": 1}]), 422, "order.duplicate_sku"),
-    (order_body(lines=[]), 422, "request.invalid"),
-    (order_body(store="ZZZ-99"), 422, "order.unknown_store"),
-    (order_body(store="DCE-WH"), 422, "order.unknown_store"),
-    ({**order_body(), "customer": {"name": "x", "email": "not-an-email"}}, 422, "request.invalid"),
-    ({**order_body(), "fulfilment": "teleport"}, 422, "request.invalid"),
-])
+@pytest.mark.parametrize(
+    "body,status,error",
+    [
+        (order_body(lines=[{"sku": "NOPE", "qty": 1}]), 422, "order.unknown_sku"),
+        (order_body(lines=[{"sku": "100020", "qty": 0}]), 422, "request.invalid"),
+        (order_body(lines=[{"sku": "100020", "qty": -3}]), 422, "request.invalid"),
+        (order_body(lines=[{"sku": "100020", "qty": 1}, {"sku": "100020", "qty": 1}]), 422, "order.duplicate_sku"),
+        (order_body(lines=[]), 422, "request.invalid"),
+        (order_body(store="ZZZ-99"), 422, "order.unknown_store"),
+        (order_body(store="DCE-WH"), 422, "order.unknown_store"),
+        ({**order_body(), "customer": {"name": "x", "email": "not-an-email"}}, 422, "request.invalid"),
+        ({**order_body(), "fulfilment": "teleport"}, 422, "request.invalid"),
+    ],
+)
 def test_bad_intake_changes_nothing(server, body, status, error):
     before = reserved(server, "100020")
     r = httpx.post(f"{server.url}/api/v1/orders", headers=key_headers(server), json=body)
@@ -92,12 +106,17 @@ def test_bad_intake_changes_nothing(server, body, status, error):
 
 
 def test_intake_needs_the_web_shop_key_and_an_idempotency_key(server):
-    assert httpx.post(f"{server.url}/api/v1/orders", headers={"Idempotency-Key": "abcdefgh1"},
-                      json=order_body()).status_code == 401
+    assert (
+        httpx.post(
+            f"{server.url}/api/v1/orders", headers={"Idempotency-Key": "abcdefgh1"}, json=order_body()
+        ).status_code
+        == 401
+    )
     staff = {**server.sign_in("manager"), "Idempotency-Key": "abcdefgh2"}
     assert httpx.post(f"{server.url}/api/v1/orders", headers=staff, json=order_body()).status_code == 403
-    r = httpx.post(f"{server.url}/api/v1/orders", headers={"X-Api-Key": server.examples["web_shop_key"]},
-                   json=order_body())
+    r = httpx.post(
+        f"{server.url}/api/v1/orders", headers={"X-Api-Key": server.examples["web_shop_key"]}, json=order_body()
+    )
     assert r.status_code == 422
 
 
@@ -129,8 +148,10 @@ def test_full_pickup_through_device_steps(server):
     with db(server) as s:
         assert s.get(InventoryLevel, ("NYC-01", "100020")).on_hand == on_hand_before - 2
         kinds = [x.kind for x in s.execute(select(Notification).where(Notification.order_number == n)).scalars()]
-        trail = [e.action for e in s.execute(select(OrderEvent).where(OrderEvent.order_number == n)
-                                             .order_by(OrderEvent.id)).scalars()]
+        trail = [
+            e.action
+            for e in s.execute(select(OrderEvent).where(OrderEvent.order_number == n).order_by(OrderEvent.id)).scalars()
+        ]
     assert kinds == ["ready", "completed"]
     assert trail == ["intake", "acknowledge_order", "pick_line", "pick_line", "pick_line", "stage_order", "hand_over"]
     events = httpx.get(f"{server.url}/api/v1/orders/{n}/events", headers=manager).json()
@@ -138,16 +159,23 @@ def test_full_pickup_through_device_steps(server):
 
 
 def test_not_in_stock_zeroes_and_alerts_other_orders(server):
-    a = httpx.post(f"{server.url}/api/v1/orders", headers=key_headers(server),
-                   json=order_body(lines=[{"sku": "100030", "qty": 1}])).json()
-    b = httpx.post(f"{server.url}/api/v1/orders", headers=key_headers(server),
-                   json=order_body(lines=[{"sku": "100030", "qty": 1}])).json()
+    a = httpx.post(
+        f"{server.url}/api/v1/orders", headers=key_headers(server), json=order_body(lines=[{"sku": "100030", "qty": 1}])
+    ).json()
+    b = httpx.post(
+        f"{server.url}/api/v1/orders", headers=key_headers(server), json=order_body(lines=[{"sku": "100030", "qty": 1}])
+    ).json()
     d = Device(server)
     assert d.do("reject_line", order=a["number"], line_no=1, reason="not_in_stock")["status"] == "applied"
     with db(server) as s:
         assert s.get(InventoryLevel, ("NYC-01", "100030")).on_hand == 0
-        alerts = s.execute(select(OrderEvent).where(OrderEvent.order_number == b["number"],
-                                                    OrderEvent.action == "stock_alert")).scalars().all()
+        alerts = (
+            s.execute(
+                select(OrderEvent).where(OrderEvent.order_number == b["number"], OrderEvent.action == "stock_alert")
+            )
+            .scalars()
+            .all()
+        )
     assert len(alerts) == 1
     manager = server.sign_in("manager")
     assert httpx.get(f"{server.url}/api/v1/orders/{a['number']}", headers=manager).json()["status"] == "rejected"
@@ -175,8 +203,11 @@ def test_kiosk_order_request_becomes_a_store_order(server):
     assert again.status_code == 200 and again.json()["number"] == r.json()["number"]
     # The kiosk can do nothing else with orders.
     assert httpx.get(f"{server.url}/api/v1/orders/{r.json()['number']}", headers=kiosk).status_code == 403
-    bad = httpx.post(f"{server.url}/api/v1/orders/requests", headers={**kiosk, "Idempotency-Key": "kiosk-req-0002"},
-                     json={**body, "lines": [{"sku": "100060", "qty": 500}]})
+    bad = httpx.post(
+        f"{server.url}/api/v1/orders/requests",
+        headers={**kiosk, "Idempotency-Key": "kiosk-req-0002"},
+        json={**body, "lines": [{"sku": "100060", "qty": 500}]},
+    )
     assert bad.status_code == 422
 
 
@@ -227,5 +258,7 @@ def test_a_revoked_api_key_is_refused_at_once_and_writes_nothing(server):
     assert r.status_code == 401 and r.json()["detail"]["error"] == "api_key.invalid"
     assert reserved(server, "100020") == before
     with db(server) as s:
-        assert s.execute(select(CustomerOrder).where(
-            CustomerOrder.idempotency_key == late["Idempotency-Key"])).first() is None
+        assert (
+            s.execute(select(CustomerOrder).where(CustomerOrder.idempotency_key == late["Idempotency-Key"])).first()
+            is None
+        )

@@ -20,11 +20,17 @@ ROUTES: dict[tuple[str, str], tuple[str, bool, tuple[str, dict, dict | None]]] =
     ("POST", "/api/v1/auth/sign-out"): ("session", False, ("/api/v1/auth/sign-out", {}, None)),
     ("GET", "/api/v1/auth/me"): ("any", False, ("/api/v1/auth/me", {}, None)),
     ("POST", "/api/v1/devices/enrolment-codes"): (
-        "devices.enrol", True, ("/api/v1/devices/enrolment-codes", {}, {"store": HOME, "kind": "tablet"})),
+        "devices.enrol",
+        True,
+        ("/api/v1/devices/enrolment-codes", {}, {"store": HOME, "kind": "tablet"}),
+    ),
     ("POST", "/api/v1/devices/enrol"): ("public", False, ("/api/v1/devices/enrol", {}, {"code": "ZZZZ-ZZZZ"})),
     ("GET", "/api/v1/devices"): ("devices.manage", True, ("/api/v1/devices", {"store": HOME}, None)),
     ("POST", "/api/v1/devices/{device_id}/revoke"): (
-        "devices.manage", False, ("/api/v1/devices/0000/revoke", {}, None)),
+        "devices.manage",
+        False,
+        ("/api/v1/devices/0000/revoke", {}, None),
+    ),
     ("GET", "/api/v1/audit"): ("audit.read", True, ("/api/v1/audit", {"store": HOME}, None)),
     ("GET", "/api/v1/products/lookup"): ("catalog.read", False, ("/api/v1/products/lookup", {"code": "4011"}, None)),
     ("GET", "/api/v1/products/search"): ("catalog.read", False, ("/api/v1/products/search", {"q": "pasta"}, None)),
@@ -32,30 +38,48 @@ ROUTES: dict[tuple[str, str], tuple[str, bool, tuple[str, dict, dict | None]]] =
     ("GET", "/api/v1/stores"): ("stores.read", False, ("/api/v1/stores", {}, None)),
     ("GET", "/api/v1/stores/{code}"): ("stores.read", False, (f"/api/v1/stores/{OTHER}", {}, None)),
     ("GET", "/api/v1/stores/{code}/pickup-window"): (
-        "stores.read", False, (f"/api/v1/stores/{OTHER}/pickup-window", {}, None)),
+        "stores.read",
+        False,
+        (f"/api/v1/stores/{OTHER}/pickup-window", {}, None),
+    ),
     ("POST", "/api/v1/stores/{code}/pickup-window"): (
-        "stores.manage", True, (f"/api/v1/stores/{HOME}/pickup-window", {}, {"hours": None})),
+        "stores.manage",
+        True,
+        (f"/api/v1/stores/{HOME}/pickup-window", {}, {"hours": None}),
+    ),
     ("GET", "/api/v1/availability/{sku}"): (
-        "stock.read", False, ("/api/v1/availability/100001", {"store": HOME}, None)),
+        "stock.read",
+        False,
+        ("/api/v1/availability/100001", {"store": HOME}, None),
+    ),
     ("GET", "/api/v1/sync/pull"): ("sync.pull", True, ("/api/v1/sync/pull", {"store": HOME, "limit": 5}, None)),
     ("POST", "/api/v1/sync/push"): ("sync.push", False, ("/api/v1/sync/push", {}, {"mutations": []})),
-    ("GET", "/api/v1/sync/events"): ("sync.pull", True, ("/api/v1/sync/events", {"store": HOME, "seconds": 1},
-                                                          None)),
+    ("GET", "/api/v1/sync/events"): ("sync.pull", True, ("/api/v1/sync/events", {"store": HOME, "seconds": 1}, None)),
     ("GET", "/api/v1/sync/status"): ("devices.manage", True, ("/api/v1/sync/status", {"store": HOME}, None)),
     ("POST", "/api/v1/orders"): ("order.intake", False, ("/api/v1/orders", {}, "ORDER")),
     ("GET", "/api/v1/orders"): ("orders.read", True, ("/api/v1/orders", {"store": HOME}, None)),
     ("POST", "/api/v1/orders/requests"): ("order_request.create", False, ("/api/v1/orders/requests", {}, "REQUEST")),
     ("GET", "/api/v1/orders/{number}"): ("orders.read", False, ("/api/v1/orders/SA-00000000", {}, None)),
-    ("GET", "/api/v1/orders/{number}/events"): ("orders.read", False, ("/api/v1/orders/SA-00000000/events", {},
-                                                                       None)),
+    ("GET", "/api/v1/orders/{number}/events"): ("orders.read", False, ("/api/v1/orders/SA-00000000/events", {}, None)),
     ("GET", "/api/v1/transfers"): ("orders.read", True, ("/api/v1/transfers", {"store": HOME}, None)),
     ("POST", "/api/v1/transfers/{transfer_id}/ship"): (
-        "transfers.ship", False, ("/api/v1/transfers/999999/ship", {}, {"carrier": "ups",
-                                                                        "tracking": "1Z999AA10123456784"})),
+        "transfers.ship",
+        False,
+        ("/api/v1/transfers/999999/ship", {}, {"carrier": "ups", "tracking": "1Z999AA10123456784"}),
+    ),
 }
 
-PRINCIPALS = ["anonymous", "device", "kiosk", "associate", "manager", "admin", "web_shop",
-              "other_associate", "other_manager"]
+PRINCIPALS = [
+    "anonymous",
+    "device",
+    "kiosk",
+    "associate",
+    "manager",
+    "admin",
+    "web_shop",
+    "other_associate",
+    "other_manager",
+]
 
 
 @pytest.fixture(scope="module")
@@ -76,16 +100,27 @@ def principals(server) -> dict[str, dict[str, str]]:
 def _admin(server) -> dict[str, str]:
     device = server.enrol(HOME)
     person = server.person("admin")
-    r = httpx.post(f"{server.url}/api/v1/auth/sign-in", headers=device,
-                   json={"staff_number": person["staff_number"], "pin": person["pin"]})
+    r = httpx.post(
+        f"{server.url}/api/v1/auth/sign-in",
+        headers=device,
+        json={"staff_number": person["staff_number"], "pin": person["pin"]},
+    )
     r.raise_for_status()
     return {**device, "Authorization": f"Bearer {r.json()['session_token']}"}
 
 
 def role_of(name: str) -> Role | None:
-    return {"anonymous": None, "device": Role.DEVICE, "kiosk": Role.KIOSK, "associate": Role.ASSOCIATE,
-            "manager": Role.MANAGER, "admin": Role.ADMIN, "web_shop": Role.WEB_SHOP,
-            "other_associate": Role.ASSOCIATE, "other_manager": Role.MANAGER}[name]
+    return {
+        "anonymous": None,
+        "device": Role.DEVICE,
+        "kiosk": Role.KIOSK,
+        "associate": Role.ASSOCIATE,
+        "manager": Role.MANAGER,
+        "admin": Role.ADMIN,
+        "web_shop": Role.WEB_SHOP,
+        "other_associate": Role.ASSOCIATE,
+        "other_manager": Role.MANAGER,
+    }[name]
 
 
 def expected(permission: str, scoped: bool, name: str) -> str:
@@ -142,8 +177,11 @@ def test_route_refusals(server, principals, route):
             json_body = {"customer": {"name": "K", "email": "k@example.com"}, "lines": [{"sku": "100001", "qty": 1}]}
             headers["Idempotency-Key"] = f"request-{name}-{len(failures)}"
         if body == "ORDER":
-            json_body = {"store": HOME, "customer": {"name": "M", "email": "m@example.com"},
-                         "lines": [{"sku": "100001", "qty": 1}]}
+            json_body = {
+                "store": HOME,
+                "customer": {"name": "M", "email": "m@example.com"},
+                "lines": [{"sku": "100001", "qty": 1}],
+            }
             headers["Idempotency-Key"] = f"matrix-{name}-{len(failures)}"
         r = httpx.request(method, server.url + path, params=params, json=json_body, headers=headers, timeout=30)
         want = expected(permission, scoped, name)

@@ -33,10 +33,18 @@ def level(server, store: str, sku: str) -> tuple[int, int, int]:
 def stocked(server, store: str, n: int, at_least: int = 3, skip: tuple[str, ...] = ()) -> list[str]:
     """SKUs the store can promise `at_least` of (not used by other tests of this module)."""
     with db(server) as s:
-        rows = s.execute(select(InventoryLevel).where(InventoryLevel.store_code == store)
-                         .order_by(InventoryLevel.sku.desc())).scalars().all()
-    return [r.sku for r in rows if available_to_promise(r.on_hand, r.reserved, r.safety_stock) >= at_least
-            and r.sku not in skip][:n]
+        rows = (
+            s.execute(
+                select(InventoryLevel).where(InventoryLevel.store_code == store).order_by(InventoryLevel.sku.desc())
+            )
+            .scalars()
+            .all()
+        )
+    return [
+        r.sku
+        for r in rows
+        if available_to_promise(r.on_hand, r.reserved, r.safety_stock) >= at_least and r.sku not in skip
+    ][:n]
 
 
 def other_store(server, sku: str, qty: int, has: bool, kind: str = "store") -> str:
@@ -52,8 +60,12 @@ def other_store(server, sku: str, qty: int, has: bool, kind: str = "store") -> s
 
 def notes(server, number: str) -> list[str]:
     with db(server) as s:
-        return [n.kind for n in s.execute(select(Notification).where(Notification.order_number == number)
-                                          .order_by(Notification.id)).scalars()]
+        return [
+            n.kind
+            for n in s.execute(
+                select(Notification).where(Notification.order_number == number).order_by(Notification.id)
+            ).scalars()
+        ]
 
 
 def place(server, lines: list[dict], **extra) -> dict:
@@ -89,8 +101,11 @@ def test_bad_substitute_at_intake_changes_nothing(server):
     (sku,) = stocked(server, "NYC-01", 1)
     before = level(server, "NYC-01", sku)
     for sub in ("NOPE-1", sku):
-        r = httpx.post(f"{server.url}/api/v1/orders", headers=key_headers(server),
-                       json=order_body(lines=[{"sku": sku, "qty": 1, "substitute": sub}]))
+        r = httpx.post(
+            f"{server.url}/api/v1/orders",
+            headers=key_headers(server),
+            json=order_body(lines=[{"sku": sku, "qty": 1, "substitute": sub}]),
+        )
         assert r.status_code == 422 and r.json()["detail"]["error"] == "order.bad_substitute"
     assert level(server, "NYC-01", sku) == before
 
@@ -112,11 +127,14 @@ def test_reroute_a_line_to_another_store(server):
         assert child.store_code == target and child.status == "new"
     assert notes(server, child.number) == ["rerouted"]
     child_json = get_order(server, child.number, server.sign_in("manager", target))
-    assert child_json["parent"] == order["number"] and child_json["lines"][0]["unit_price"] == \
-        order["lines"][0]["unit_price"]
+    assert (
+        child_json["parent"] == order["number"]
+        and child_json["lines"][0]["unit_price"] == order["lines"][0]["unit_price"]
+    )
     # The store that had the line cannot see the new order: it belongs to the other store.
-    assert httpx.get(f"{server.url}/api/v1/orders/{child.number}",
-                     headers=server.sign_in("associate")).status_code == 404
+    assert (
+        httpx.get(f"{server.url}/api/v1/orders/{child.number}", headers=server.sign_in("associate")).status_code == 404
+    )
 
 
 def test_reroute_to_a_store_without_stock_is_refused_and_changes_nothing(server):
@@ -147,27 +165,37 @@ def test_ship_to_store_from_a_warehouse_tracked_and_received_by_scan(server):
     ship_url = f"{server.url}/api/v1/transfers/{transfer['id']}/ship"
     bad = httpx.post(ship_url, headers=admin, json={"carrier": "ups", "tracking": "12345"})
     assert bad.status_code == 422 and bad.json()["detail"]["error"] == "transfer.bad_tracking"
-    assert httpx.post(ship_url, headers=server.sign_in("associate"),
-                      json={"carrier": "ups", "tracking": "1Z999AA10123456784"}).status_code == 403
+    assert (
+        httpx.post(
+            ship_url, headers=server.sign_in("associate"), json={"carrier": "ups", "tracking": "1Z999AA10123456784"}
+        ).status_code
+        == 403
+    )
     assert level(server, source, sku) == src_before
     r = httpx.post(ship_url, headers=admin, json={"carrier": "UPS", "tracking": "1z 999 aa1 0123 4567 84"})
     assert r.status_code == 200, r.text
     shipped = r.json()
     assert shipped["status"] == "shipped" and shipped["tracking"] == "1Z999AA10123456784"
     assert shipped["tracking_url"] == "https://www.ups.com/track?tracknum=1Z999AA10123456784"
-    assert httpx.post(ship_url, headers=admin, json={"carrier": "ups", "tracking": "1Z999AA10123456784"}
-                      ).status_code == 200  # a retry moves nothing again
+    assert (
+        httpx.post(ship_url, headers=admin, json={"carrier": "ups", "tracking": "1Z999AA10123456784"}).status_code
+        == 200
+    )  # a retry moves nothing again
     assert level(server, source, sku)[:2] == (src_before[0] - 2, src_before[1] - 2)
     assert level(server, "NYC-01", sku)[2] == here_before[2] + 2  # incoming
     assert notes(server, order["number"]) == ["shipped"]
-    incoming = httpx.get(f"{server.url}/api/v1/transfers", params={"store": "NYC-01", "direction": "incoming"},
-                         headers=server.sign_in("associate")).json()
+    incoming = httpx.get(
+        f"{server.url}/api/v1/transfers",
+        params={"store": "NYC-01", "direction": "incoming"},
+        headers=server.sign_in("associate"),
+    ).json()
     assert transfer["id"] in [t["id"] for t in incoming]
     device = Device(server)
     # Arrival is not completion: nothing can be staged before the parcel is scanned in.
     assert device.do("stage_order", order=order["number"], bin="B-1")["status"] == "rejected"
-    wrong = device.do("receive_line", order=order["number"], line_no=1, scanned=server.gtin(stocked(
-        server, "NYC-01", 7)[6]))
+    wrong = device.do(
+        "receive_line", order=order["number"], line_no=1, scanned=server.gtin(stocked(server, "NYC-01", 7)[6])
+    )
     assert wrong["status"] == "rejected" and wrong["reason"] == "order.refused.wrong_item"
     ok = device.do("receive_line", order=order["number"], line_no=1, scanned=server.gtin(sku))
     assert ok["status"] == "applied", ok
@@ -182,22 +210,28 @@ def test_ship_to_store_from_a_warehouse_tracked_and_received_by_scan(server):
 def test_ship_to_store_with_no_source_is_refused(server):
     (sku,) = stocked(server, "NYC-01", 10)[9:10]
     with db(server) as s:  # sold out everywhere else
-        for row in s.execute(select(InventoryLevel).where(InventoryLevel.sku == sku,
-                                                          InventoryLevel.store_code != "NYC-01")).scalars():
+        for row in s.execute(
+            select(InventoryLevel).where(InventoryLevel.sku == sku, InventoryLevel.store_code != "NYC-01")
+        ).scalars():
             row.on_hand = row.reserved
         s.commit()
     before = level(server, "NYC-01", sku)
-    r = httpx.post(f"{server.url}/api/v1/orders", headers=key_headers(server),
-                   json=order_body(lines=[{"sku": sku, "qty": 1}], fulfilment="ship_to_store"))
+    r = httpx.post(
+        f"{server.url}/api/v1/orders",
+        headers=key_headers(server),
+        json=order_body(lines=[{"sku": sku, "qty": 1}], fulfilment="ship_to_store"),
+    )
     assert r.status_code == 409 and r.json()["detail"]["error"] == "order.no_source"
     assert level(server, "NYC-01", sku) == before
 
 
 def test_transfers_of_another_store_are_private(server):
-    elsewhere = next(p["store"] for p in server.examples["sign_ins"]
-                     if p["role"] == "associate" and p["store"] != "NYC-01")
-    r = httpx.get(f"{server.url}/api/v1/transfers", params={"store": "NYC-01"},
-                  headers=server.sign_in("associate", elsewhere))
+    elsewhere = next(
+        p["store"] for p in server.examples["sign_ins"] if p["role"] == "associate" and p["store"] != "NYC-01"
+    )
+    r = httpx.get(
+        f"{server.url}/api/v1/transfers", params={"store": "NYC-01"}, headers=server.sign_in("associate", elsewhere)
+    )
     assert r.status_code == 403 and r.json()["detail"]["error"] == "auth.other_store"
 
 
@@ -233,8 +267,11 @@ def test_assign_resend_and_the_order_clock(server):
     assert notes(server, n)[-1] == "expired"
     sweep(engine, expires + timedelta(seconds=2), day)
     assert notes(server, n).count("expired") == 1
-    expired = httpx.get(f"{server.url}/api/v1/orders", params={"store": "NYC-01", "status": "expired"},
-                        headers=server.sign_in("manager")).json()
+    expired = httpx.get(
+        f"{server.url}/api/v1/orders",
+        params={"store": "NYC-01", "status": "expired"},
+        headers=server.sign_in("manager"),
+    ).json()
     assert n in [o["number"] for o in expired]
     with Session(engine) as s:
         rows = s.execute(select(InventoryMovement).where(InventoryMovement.reference == n)).scalars().all()

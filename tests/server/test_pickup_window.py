@@ -30,8 +30,11 @@ def window_url(server, store: str) -> str:
 def admin(server) -> dict[str, str]:
     device = server.enrol(server.examples["store"])
     person = server.person("admin")
-    r = httpx.post(f"{server.url}/api/v1/auth/sign-in", headers=device,
-                   json={"staff_number": person["staff_number"], "pin": person["pin"]})
+    r = httpx.post(
+        f"{server.url}/api/v1/auth/sign-in",
+        headers=device,
+        json={"staff_number": person["staff_number"], "pin": person["pin"]},
+    )
     r.raise_for_status()
     return {**device, "Authorization": f"Bearer {r.json()['session_token']}"}
 
@@ -84,8 +87,11 @@ def status(server, number: str) -> str:
 
 def ready_mail_text(server, number: str) -> str:
     with db(server) as s:
-        note = s.execute(select(Notification).where(Notification.order_number == number,
-                                                    Notification.kind == "ready")).scalars().first()
+        note = (
+            s.execute(select(Notification).where(Notification.order_number == number, Notification.kind == "ready"))
+            .scalars()
+            .first()
+        )
         return build(s, note, "test <t@example.com>").get_body(preferencelist=("plain",)).get_content()
 
 
@@ -128,8 +134,9 @@ def test_two_stores_with_different_windows_expire_orders_at_different_times(serv
             assert notes(server, short)[-1] == "expired"
             manager = server.sign_in("manager", SHORT)
             assert get_order(server, short, manager)["lines"][0]["status"] == "refunded"
-            listed = httpx.get(f"{server.url}/api/v1/orders", params={"store": SHORT, "status": "expired"},
-                               headers=manager).json()
+            listed = httpx.get(
+                f"{server.url}/api/v1/orders", params={"store": SHORT, "status": "expired"}, headers=manager
+            ).json()
             assert short in [o["number"] for o in listed]
 
             sweep(engine, long_at - DAY - timedelta(minutes=1), DAY)
@@ -159,8 +166,19 @@ def test_reminder_lead_is_half_a_short_window():
 
 
 BAD_BODIES = [
-    {"hours": 0}, {"hours": -5}, {"hours": 1441}, {"hours": 10 ** 12}, {"hours": "72"}, {"hours": 2.5},
-    {"hours": 1440.5}, {"hours": True}, {"hours": [72]}, {}, {"hours": 5, "days": 3}, [], "72",
+    {"hours": 0},
+    {"hours": -5},
+    {"hours": 1441},
+    {"hours": 10**12},
+    {"hours": "72"},
+    {"hours": 2.5},
+    {"hours": 1440.5},
+    {"hours": True},
+    {"hours": [72]},
+    {},
+    {"hours": 5, "days": 3},
+    [],
+    "72",
 ]
 
 
@@ -182,8 +200,11 @@ def test_manager_sets_own_store_admin_any_others_are_refused(server):
     store = "PIT-01"
     url = window_url(server, store)
     with db(server) as s:
-        audits = s.execute(select(func.count()).select_from(AuditLog).where(
-            AuditLog.action == "store.pickup_window", AuditLog.store_code == store)).scalar_one()
+        audits = s.execute(
+            select(func.count())
+            .select_from(AuditLog)
+            .where(AuditLog.action == "store.pickup_window", AuditLog.store_code == store)
+        ).scalar_one()
     manager = server.sign_in("manager", store)
     try:
         r = httpx.post(url, headers=manager, json={"hours": 36})
@@ -195,8 +216,15 @@ def test_manager_sets_own_store_admin_any_others_are_refused(server):
         assert httpx.post(url, headers=manager, json={"hours": 36}).status_code == 200
         assert stored(server, store) == (36, version)
         with db(server) as s:
-            rows = s.execute(select(AuditLog).where(AuditLog.action == "store.pickup_window",
-                                                    AuditLog.store_code == store).order_by(AuditLog.id)).scalars().all()
+            rows = (
+                s.execute(
+                    select(AuditLog)
+                    .where(AuditLog.action == "store.pickup_window", AuditLog.store_code == store)
+                    .order_by(AuditLog.id)
+                )
+                .scalars()
+                .all()
+            )
         assert len(rows) == audits + 1 and rows[-1].detail == {"from_hours": None, "to_hours": 36}
         assert rows[-1].staff_number == server.person("manager", store)["staff_number"]
 

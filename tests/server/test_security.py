@@ -19,11 +19,15 @@ def test_security_headers_on_every_answer(sqlite_server):
 
 
 def test_cors_only_for_the_apps_own_origins(sqlite_server):
-    allowed = httpx.options(sqlite_server.url + "/api/v1/stores", headers={
-        "Origin": "http://127.0.0.1:8550", "Access-Control-Request-Method": "GET"})
+    allowed = httpx.options(
+        sqlite_server.url + "/api/v1/stores",
+        headers={"Origin": "http://127.0.0.1:8550", "Access-Control-Request-Method": "GET"},
+    )
     assert allowed.headers.get("access-control-allow-origin") == "http://127.0.0.1:8550"
-    foreign = httpx.options(sqlite_server.url + "/api/v1/stores", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+    foreign = httpx.options(
+        sqlite_server.url + "/api/v1/stores",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+    )
     assert "access-control-allow-origin" not in foreign.headers
     simple = httpx.get(sqlite_server.url + "/health", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in simple.headers
@@ -34,8 +38,9 @@ def test_request_size_limit_without_content_length(sqlite_server):
         for _ in range(40):
             yield b"x" * 50_000  # 2 MB in chunks, no Content-Length header
 
-    r = httpx.post(sqlite_server.url + "/api/v1/devices/enrol", content=chunks(),
-                   headers={"Content-Type": "application/json"})
+    r = httpx.post(
+        sqlite_server.url + "/api/v1/devices/enrol", content=chunks(), headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 413
 
 
@@ -49,13 +54,20 @@ def test_no_pins_tokens_or_codes_in_server_logs(tmp_path):
         code = make_enrolment_code(url, "NYC-01")
         token = httpx.post(f"{server.url}/api/v1/devices/enrol", json={"code": code}).json()["device_token"]
         person = next(p for p in examples["sign_ins"] if p["role"] == "manager")
-        r = httpx.post(f"{server.url}/api/v1/auth/sign-in", headers={"X-Device-Token": token},
-                       json={"staff_number": person["staff_number"], "pin": person["pin"]})
+        r = httpx.post(
+            f"{server.url}/api/v1/auth/sign-in",
+            headers={"X-Device-Token": token},
+            json={"staff_number": person["staff_number"], "pin": person["pin"]},
+        )
         session = r.json()["session_token"]
-        httpx.post(f"{server.url}/api/v1/auth/sign-in", headers={"X-Device-Token": token},
-                   json={"staff_number": person["staff_number"], "pin": "000000"})
-        httpx.get(f"{server.url}/api/v1/stores", headers={"X-Device-Token": token,
-                                                           "Authorization": f"Bearer {session}"})
+        httpx.post(
+            f"{server.url}/api/v1/auth/sign-in",
+            headers={"X-Device-Token": token},
+            json={"staff_number": person["staff_number"], "pin": "000000"},
+        )
+        httpx.get(
+            f"{server.url}/api/v1/stores", headers={"X-Device-Token": token, "Authorization": f"Bearer {session}"}
+        )
     finally:
         server.stop()
     log = server.log.read_text(errors="replace")

@@ -75,8 +75,11 @@ def pick_command(rng: random.Random, skus: list[str], device: Device):  # noqa: 
     if x < 0.40:
         return AdjustStock(sku=sku, delta=rng.choice([1, 1, 2, 3, 5]), reason=rng.choice(["found", "received"]))
     if x < 0.72:
-        return AdjustStock(sku=sku, delta=-rng.randint(1, max(1, min(6, shown + 1))),
-                           reason=rng.choice(["damaged", "theft", "correction"]))
+        return AdjustStock(
+            sku=sku,
+            delta=-rng.randint(1, max(1, min(6, shown + 1))),
+            reason=rng.choice(["damaged", "theft", "correction"]),
+        )
     if x < 0.84:  # more than the shelf holds: the server says no (unless others added meanwhile)
         return AdjustStock(sku=sku, delta=-(shown + rng.randint(1, 8)), reason="damaged")
     return CountStock(sku=sku, counted=rng.randint(max(0, shown - 4), shown + 3), seen_on_hand=shown)
@@ -100,9 +103,16 @@ def main(argv: list[str] | None = None) -> int:
 
     progress = json.loads(args.progress.read_text()) if args.progress.exists() else {}
     runs = int(progress.get("runs", 0)) + 1
-    state = {"name": args.name, "pid": os.getpid(), "runs": runs, "status": "starting",
-             "ops_done": read_oplog(args.oplog), "ops": args.ops, "syncs": int(progress.get("syncs", 0)),
-             "times": progress.get("times", []) + [["start", round(time.time(), 3)]]}
+    state = {
+        "name": args.name,
+        "pid": os.getpid(),
+        "runs": runs,
+        "status": "starting",
+        "ops_done": read_oplog(args.oplog),
+        "ops": args.ops,
+        "syncs": int(progress.get("syncs", 0)),
+        "times": progress.get("times", []) + [["start", round(time.time(), 3)]],
+    }
     write_progress(args.progress, state)
 
     settings = Settings(server_url=args.url, device_db=args.db, store_code=args.store, http_timeout_seconds=2)
@@ -114,8 +124,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.name}: enrolment failed ({outcome})", file=sys.stderr)
             return EXIT_ENROL
     pin = os.environ.get("STORE_ASSOCIATE_AGENT_PIN", "")
-    signed = retry(lambda: device.auth.sign_in(args.staff, pin),
-                   lambda r: r.outcome in (SignIn.OK, SignIn.OK_OFFLINE, SignIn.WRONG, SignIn.REVOKED))
+    signed = retry(
+        lambda: device.auth.sign_in(args.staff, pin),
+        lambda r: r.outcome in (SignIn.OK, SignIn.OK_OFFLINE, SignIn.WRONG, SignIn.REVOKED),
+    )
     if signed.outcome not in (SignIn.OK, SignIn.OK_OFFLINE):
         print(f"{args.name}: sign-in failed ({signed.outcome})", file=sys.stderr)
         return EXIT_SIGN_IN
@@ -152,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     device.engine.stop()
     with device.engine._round:  # no background round is left half-way when the process ends
         state["times"].append(["done", round(time.time(), 3)])
-        state.update(status="done", pending=device.outbox.pending_count(),
-                     rejected=len(device.outbox.entries(("rejected",))))
+        state.update(
+            status="done", pending=device.outbox.pending_count(), rejected=len(device.outbox.entries(("rejected",)))
+        )
         device.close()
         write_progress(args.progress, state)
         print(f"{args.name}: {state['ops_done']} ops, {state['syncs']} syncs, run {runs}", flush=True)

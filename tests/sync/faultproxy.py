@@ -33,8 +33,17 @@ from dataclasses import dataclass, field
 import httpx
 
 FAULTS = ("drop", "delay", "duplicate", "hold", "replay", "cut")
-HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"host",
-              b"proxy-connection", b"te", b"trailer", b"upgrade"}
+HOP_BY_HOP = {
+    b"connection",
+    b"keep-alive",
+    b"transfer-encoding",
+    b"content-length",
+    b"host",
+    b"proxy-connection",
+    b"te",
+    b"trailer",
+    b"upgrade",
+}
 MAX_HEAD = 64 * 1024
 MAX_BODY = 4 * 1024 * 1024
 
@@ -56,10 +65,16 @@ class FaultRates:
     def from_rng(cls, rng: random.Random) -> FaultRates:
         """A random mix for one schedule: some schedules are gentle, some hostile."""
         scale = rng.choice([0.5, 1.0, 1.5, 2.0])
-        return cls(drop=0.08 * scale * rng.uniform(0.5, 1.5), delay=0.10 * scale * rng.uniform(0.5, 1.5),
-                   duplicate=0.08 * scale * rng.uniform(0.5, 1.5), hold=0.06 * scale * rng.uniform(0.5, 1.5),
-                   replay=0.06 * scale * rng.uniform(0.5, 1.5), cut=0.10 * scale * rng.uniform(0.5, 1.5),
-                   max_delay_s=rng.choice([0.05, 0.15, 0.3]), release=rng.uniform(0.2, 0.6))
+        return cls(
+            drop=0.08 * scale * rng.uniform(0.5, 1.5),
+            delay=0.10 * scale * rng.uniform(0.5, 1.5),
+            duplicate=0.08 * scale * rng.uniform(0.5, 1.5),
+            hold=0.06 * scale * rng.uniform(0.5, 1.5),
+            replay=0.06 * scale * rng.uniform(0.5, 1.5),
+            cut=0.10 * scale * rng.uniform(0.5, 1.5),
+            max_delay_s=rng.choice([0.05, 0.15, 0.3]),
+            release=rng.uniform(0.2, 0.6),
+        )
 
     def pick(self, rng: random.Random) -> str | None:
         x = rng.random()
@@ -152,8 +167,11 @@ class FaultProxy:
             loop.close()
 
     async def _serve(self) -> None:
-        self._client = httpx.AsyncClient(base_url=self.upstream, timeout=httpx.Timeout(35.0, connect=2.0),
-                                         limits=httpx.Limits(max_connections=64, max_keepalive_connections=0))
+        self._client = httpx.AsyncClient(
+            base_url=self.upstream,
+            timeout=httpx.Timeout(35.0, connect=2.0),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=0),
+        )
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self._port, limit=MAX_HEAD)
         self._port = self._server.sockets[0].getsockname()[1]
         self._stopped = asyncio.Event()
@@ -237,8 +255,14 @@ class FaultProxy:
             if request is not None:
                 self.stats.requests += 1
                 await self._handle(request, writer)
-        except (TimeoutError, asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError,
-                asyncio.LimitOverrunError, ValueError):
+        except (
+            TimeoutError,
+            asyncio.CancelledError,
+            ConnectionError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ValueError,
+        ):
             pass
         finally:
             self._tasks.discard(task)
@@ -339,16 +363,18 @@ class FaultProxy:
         assert self._client is not None
         headers = [(k, v) for k, v in request.headers if k.lower() not in HOP_BY_HOP]
         try:
-            response = await self._client.request(request.method, request.target, headers=headers,
-                                                  content=request.body or None)
+            response = await self._client.request(
+                request.method, request.target, headers=headers, content=request.body or None
+            )
         except httpx.HTTPError:
             self.stats.upstream_errors += 1
             return 502, [(b"content-type", b"text/plain")], b"upstream unreachable"
         self.stats.forwarded += 1
         if response.status_code >= 500:
             self.stats.upstream_5xx[request.target.split("?", 1)[0]] += 1
-        out = [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP
-               and k.lower() != b"content-encoding"]
+        out = [
+            (k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP and k.lower() != b"content-encoding"
+        ]
         return response.status_code, out, response.content
 
     async def _events(self, request: Request, writer: asyncio.StreamWriter) -> None:
@@ -375,8 +401,9 @@ class FaultProxy:
                 await asyncio.sleep(rng.uniform(0, self.rates.max_delay_s))
         headers = [(k, v) for k, v in request.headers if k.lower() not in HOP_BY_HOP]
         try:
-            upstream = self._client.build_request(request.method, request.target, headers=headers,
-                                                  timeout=httpx.Timeout(5.0, read=None))
+            upstream = self._client.build_request(
+                request.method, request.target, headers=headers, timeout=httpx.Timeout(5.0, read=None)
+            )
             response = await self._client.send(upstream, stream=True)
         except httpx.HTTPError:
             self.stats.upstream_errors += 1
@@ -396,8 +423,9 @@ class FaultProxy:
         finally:
             await response.aclose()
 
-    async def _respond(self, writer: asyncio.StreamWriter, answer: tuple[int, list, bytes],
-                       cut_at: int | None = None) -> None:
+    async def _respond(
+        self, writer: asyncio.StreamWriter, answer: tuple[int, list, bytes], cut_at: int | None = None
+    ) -> None:
         status, headers, body = answer
         data = _head(status, headers, len(body)) + body
         if cut_at is not None:

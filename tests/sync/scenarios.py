@@ -52,6 +52,7 @@ SEED_SKUS, SEED_LOCATIONS = 50, 3
 
 # --- databases ---------------------------------------------------------------------------------------
 
+
 class SqliteBackend:
     """A seeded template file, copied for every schedule (seeding takes seconds; a copy, milliseconds)."""
 
@@ -118,6 +119,7 @@ class PostgresBackend:
 
 # --- the server process ----------------------------------------------------------------------------------
 
+
 def start_server(database_url: str, examples: dict, port: int, log: Path) -> RunningServer:
     """The test backend on a fixed port (a restarted server keeps its address), logging to `log`."""
     return conftest_start_server(database_url, examples, port, log=log)
@@ -142,6 +144,7 @@ def stop_server(server: RunningServer, hard: bool) -> str:
 
 
 # --- agents -----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Agent:
@@ -189,10 +192,32 @@ class Agent:
         env = {**os.environ, "STORE_ASSOCIATE_AGENT_PIN": self.pin, "PYTHONUNBUFFERED": "1"}
         if self.spawns == 0:
             env["STORE_ASSOCIATE_AGENT_CODE"] = self.code
-        cmd = [sys.executable, str(AGENT), "--url", self.url, "--db", str(self.db), "--progress",
-               str(self.progress_path), "--oplog", str(self.oplog), "--name", self.name, "--store", STORE,
-               "--staff", self.staff, "--skus", ",".join(self.skus), "--seed", str(self.seed), "--ops",
-               str(self.ops), "--sync-prob", str(self.sync_prob)]
+        cmd = [
+            sys.executable,
+            str(AGENT),
+            "--url",
+            self.url,
+            "--db",
+            str(self.db),
+            "--progress",
+            str(self.progress_path),
+            "--oplog",
+            str(self.oplog),
+            "--name",
+            self.name,
+            "--store",
+            STORE,
+            "--staff",
+            self.staff,
+            "--skus",
+            ",".join(self.skus),
+            "--seed",
+            str(self.seed),
+            "--ops",
+            str(self.ops),
+            "--sync-prob",
+            str(self.sync_prob),
+        ]
         if self.background:
             cmd.append("--background")
         with self.log.open("ab") as out:
@@ -217,6 +242,7 @@ class Agent:
 
 
 # --- one schedule ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class ScheduleResult:
@@ -259,19 +285,25 @@ class Event:
 
 def plan(rng: random.Random, agents: list[Agent], total_ops: int) -> list[Event]:
     """Server restarts at points of the total work; kills at points of the target agent's own work."""
-    events = [Event(rng.randint(total_ops // 6, total_ops * 5 // 6), "server_restart", hard=rng.random() < 0.5)
-              for _ in range(rng.choice([1, 1, 2]))]
+    events = [
+        Event(rng.randint(total_ops // 6, total_ops * 5 // 6), "server_restart", hard=rng.random() < 0.5)
+        for _ in range(rng.choice([1, 1, 2]))
+    ]
     for _ in range(rng.randint(2, 4)):
         target = rng.choice(agents)
-        events.append(Event(rng.randint(2, max(2, target.ops - 3)),
-                            rng.choice(["kill_random", "kill_in_flight", "kill_applied"]), target.name))
+        events.append(
+            Event(
+                rng.randint(2, max(2, target.ops - 3)),
+                rng.choice(["kill_random", "kill_in_flight", "kill_applied"]),
+                target.name,
+            )
+        )
     return sorted(events, key=lambda e: e.at_ops)
 
 
 def shared_skus(database_url: str, rng: random.Random, count: int = 4) -> dict[str, int]:
     """A few of the store's SKUs with little stock (one of them empty when there is one): contention."""
-    rows = _query(database_url, "SELECT sku, on_hand FROM inventory_level WHERE store_code=:s ORDER BY sku",
-                  s=STORE)
+    rows = _query(database_url, "SELECT sku, on_hand FROM inventory_level WHERE store_code=:s ORDER BY sku", s=STORE)
     low = [r for r in rows if 0 < r[1] <= 15]
     empty = [r for r in rows if r[1] == 0]
     picked = rng.sample(low, min(len(low), count - (1 if empty else 0))) + (rng.sample(empty, 1) if empty else [])
@@ -289,8 +321,15 @@ def _query(database_url: str, sql: str, **params) -> list[tuple]:
         engine.dispose()
 
 
-def run_schedule(seed: int, backend: SqliteBackend | PostgresBackend, workdir: Path, devices: int = 5,
-                 ops: tuple[int, int] = (25, 45), timeout: float = 240.0, keep: bool = False) -> ScheduleResult:
+def run_schedule(
+    seed: int,
+    backend: SqliteBackend | PostgresBackend,
+    workdir: Path,
+    devices: int = 5,
+    ops: tuple[int, int] = (25, 45),
+    timeout: float = 240.0,
+    keep: bool = False,
+) -> ScheduleResult:
     started = time.monotonic()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
@@ -322,15 +361,37 @@ def run_schedule(seed: int, backend: SqliteBackend | PostgresBackend, workdir: P
     return result
 
 
-def _drive(rng: random.Random, server: RunningServer, proxy: FaultProxy, agents: list[Agent], skus: dict[str, int],
-           workdir: Path, devices: int, ops: tuple[int, int], timeout: float, result: ScheduleResult) -> RunningServer:
+def _drive(
+    rng: random.Random,
+    server: RunningServer,
+    proxy: FaultProxy,
+    agents: list[Agent],
+    skus: dict[str, int],
+    workdir: Path,
+    devices: int,
+    ops: tuple[int, int],
+    timeout: float,
+    result: ScheduleResult,
+) -> RunningServer:
     people = [server.person("associate"), server.person("manager")]
     for i in range(devices):
         person = people[i % len(people)]
         name = f"dev{i}"
-        agents.append(Agent(name, workdir, proxy.url_for(name), person["staff_number"], person["pin"],
-                            server.enrolment_code(STORE), list(skus), rng.randrange(1 << 30),
-                            rng.randint(*ops), rng.choice([0.15, 0.3, 0.5]), background=i % 3 == 2))
+        agents.append(
+            Agent(
+                name,
+                workdir,
+                proxy.url_for(name),
+                person["staff_number"],
+                person["pin"],
+                server.enrolment_code(STORE),
+                list(skus),
+                rng.randrange(1 << 30),
+                rng.randint(*ops),
+                rng.choice([0.15, 0.3, 0.5]),
+                background=i % 3 == 2,
+            )
+        )
     result.ops = sum(a.ops for a in agents)
     events = plan(rng, agents, result.ops)
     result.notes.append(f"spawning agents at {time.time():.3f}")
@@ -355,8 +416,9 @@ def _drive(rng: random.Random, server: RunningServer, proxy: FaultProxy, agents:
                     proxy.cut_streams()
                 how = stop_server(server, event.hard)
                 result.notes.append(f"server {how} after {time.monotonic() - t0:.1f} s at {total} ops")
-                server = start_server(server.database_url, server.examples, int(server.url.rsplit(":", 1)[1]),
-                                      workdir / "server.log")
+                server = start_server(
+                    server.database_url, server.examples, int(server.url.rsplit(":", 1)[1]), workdir / "server.log"
+                )
                 result.server_restarts += 1
                 event.fired = True
                 continue
@@ -373,8 +435,11 @@ def _drive(rng: random.Random, server: RunningServer, proxy: FaultProxy, agents:
             else:
                 pid = agent.proc.pid if agent.proc else None
                 agent.armed_pid = pid
-                proxy.on_next_push(agent.name, "in_flight" if event.kind == "kill_in_flight" else "applied",
-                                   lambda a=agent, p=pid: a.kill(p))
+                proxy.on_next_push(
+                    agent.name,
+                    "in_flight" if event.kind == "kill_in_flight" else "applied",
+                    lambda a=agent, p=pid: a.kill(p),
+                )
         for agent in agents:
             if agent.finished or agent.proc is None:
                 continue
@@ -393,16 +458,18 @@ def _drive(rng: random.Random, server: RunningServer, proxy: FaultProxy, agents:
         if all(a.finished for a in agents):
             break
         if time.monotonic() > deadline:
-            result.problems.append("stuck: agents did not finish in time: "
-                                   + json.dumps({a.name: a.progress() for a in agents}))
+            result.problems.append(
+                "stuck: agents did not finish in time: " + json.dumps({a.name: a.progress() for a in agents})
+            )
             break
         time.sleep(0.02)  # polling interval of the driver, not a synchronisation
     result.agent_kills = sum(a.kills for a in agents)
     return server
 
 
-def _heal_and_check(server: RunningServer, proxy: FaultProxy, agents: list[Agent], start: dict[str, int],
-                    result: ScheduleResult) -> None:
+def _heal_and_check(
+    server: RunningServer, proxy: FaultProxy, agents: list[Agent], start: dict[str, int], result: ScheduleResult
+) -> None:
     from store_associate.config import Settings
     from store_associate.device.runtime import Device
 
@@ -417,8 +484,14 @@ def _heal_and_check(server: RunningServer, proxy: FaultProxy, agents: list[Agent
     try:
         for agent in agents:
             if agent.db.exists():
-                opened[agent.name] = Device(Settings(server_url=proxy.url_for(agent.name), device_db=agent.db,
-                                                     store_code=STORE, http_timeout_seconds=10))
+                opened[agent.name] = Device(
+                    Settings(
+                        server_url=proxy.url_for(agent.name),
+                        device_db=agent.db,
+                        store_code=STORE,
+                        http_timeout_seconds=10,
+                    )
+                )
         for _ in range(2):  # everything pushed; then every device pulls what the others pushed
             for device in opened.values():
                 for _attempt in range(10):
@@ -431,18 +504,25 @@ def _heal_and_check(server: RunningServer, proxy: FaultProxy, agents: list[Agent
             device.close()
 
 
-def _check(server: RunningServer, agents: list[Agent], opened: dict, start: dict[str, int],
-           result: ScheduleResult) -> None:
+def _check(
+    server: RunningServer, agents: list[Agent], opened: dict, start: dict[str, int], result: ScheduleResult
+) -> None:
     from store_associate.domain.commands import parse_command
 
     url = server.database_url
     problems = result.problems
     levels = dict(_query(url, "SELECT sku, on_hand FROM inventory_level WHERE store_code=:s", s=STORE))
     log_rows = _query(url, "SELECT device_id, mutation_id, name, args, status, reason FROM mutation_log")
-    ledger = _query(url, "SELECT id, device_id, mutation_id, sku, delta FROM inventory_movement "
-                         "WHERE reason != 'seed' ORDER BY id")
-    seed_sums = dict(_query(url, "SELECT sku, SUM(delta) FROM inventory_movement WHERE reason = 'seed' "
-                                 "AND store_code=:s GROUP BY sku", s=STORE))
+    ledger = _query(
+        url, "SELECT id, device_id, mutation_id, sku, delta FROM inventory_movement WHERE reason != 'seed' ORDER BY id"
+    )
+    seed_sums = dict(
+        _query(
+            url,
+            "SELECT sku, SUM(delta) FROM inventory_movement WHERE reason = 'seed' AND store_code=:s GROUP BY sku",
+            s=STORE,
+        )
+    )
     by_device: dict[str, dict[int, tuple]] = defaultdict(dict)
     for device_id, mid, name, args, status, reason in log_rows:
         if isinstance(args, str):
@@ -489,8 +569,10 @@ def _check(server: RunningServer, agents: list[Agent], opened: dict, start: dict
             if got is None:
                 continue  # counted as missing above
             if (got[0], got[1]) != (op["name"], op["args"]):
-                problems.append(f"{agent.name}: mutation {op['local_id'] - base} logged as {got[:2]}, "
-                                f"recorded as {(op['name'], op['args'])}")
+                problems.append(
+                    f"{agent.name}: mutation {op['local_id'] - base} logged as {got[:2]}, "
+                    f"recorded as {(op['name'], op['args'])}"
+                )
         # (b) exactly once in the ledger
         rows = ledger_by_device.get(device_id, [])
         keys = Counter((r[2], r[3]) for r in rows)
@@ -512,18 +594,24 @@ def _check(server: RunningServer, agents: list[Agent], opened: dict, start: dict
         if ghosts:
             result.ghost_applies += len(ghosts)
             logged = [(g, f"{log[g][2]}:{log[g][3]}" if g in log else "nothing") for g in ghosts[:10]]
-            problems.append(f"GHOST {agent.name} ({device_id}): stock changed (ledger rows) for mutations the "
-                            f"server logged as {logged}")
+            problems.append(
+                f"GHOST {agent.name} ({device_id}): stock changed (ledger rows) for mutations the "
+                f"server logged as {logged}"
+            )
         if len(rows) != len(expected) or booked != expected:
             wrong = sorted(set(booked.items()) ^ set(expected.items()))[:10]
             result.doubled += max(0, len(rows) - len(expected))
-            problems.append(f"{agent.name}: ledger ({len(rows)} rows) does not match the applied non-zero "
-                            f"mutations ({len(expected)}); differences (id, delta): {wrong}")
+            problems.append(
+                f"{agent.name}: ledger ({len(rows)} rows) does not match the applied non-zero "
+                f"mutations ({len(expected)}); differences (id, delta): {wrong}"
+            )
         # (d) every rejection is visible on the device
         on_device = {e.id - base: e.reason for e in device.outbox.entries(("rejected",), limit=100_000)}
         if on_device != rejected:
-            problems.append(f"{agent.name}: rejections on the device {sorted(on_device.items())[:10]} != "
-                            f"server {sorted(rejected.items())[:10]}")
+            problems.append(
+                f"{agent.name}: rejections on the device {sorted(on_device.items())[:10]} != "
+                f"server {sorted(rejected.items())[:10]}"
+            )
         orphaned = device.outbox.entries(("orphaned",))
         if orphaned:
             problems.append(f"{agent.name}: {len(orphaned)} orphaned outbox entries (re-enrolment?)")
@@ -553,4 +641,3 @@ def _check(server: RunningServer, agents: list[Agent], opened: dict, start: dict
             problems.append(f"{sku}: opening {opening} + ledger {moved} != on_hand {levels.get(sku, 0)}")
         if levels.get(sku, 0) < 0:
             problems.append(f"{sku}: on_hand {levels[sku]} below zero")
-

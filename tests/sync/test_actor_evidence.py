@@ -35,8 +35,14 @@ SKU = "100011"
 
 def mutation(i: int, staff: str | None, at: datetime | None = None, name: str = "adjust_stock", **args) -> dict:
     args = args or {"sku": SKU, "delta": 1, "reason": "found"}
-    return {"id": i, "name": name, "version": 1, "args": args, "staff_number": staff,
-            "created_at": (at or datetime.now(UTC)).isoformat()}
+    return {
+        "id": i,
+        "name": name,
+        "version": 1,
+        "args": args,
+        "staff_number": staff,
+        "created_at": (at or datetime.now(UTC)).isoformat(),
+    }
 
 
 def push(server, headers: dict, mutations: list[dict]) -> dict:  # noqa: ANN001
@@ -47,8 +53,11 @@ def push(server, headers: dict, mutations: list[dict]) -> dict:  # noqa: ANN001
 
 def sign_in(server, device: dict, person: dict) -> dict:  # noqa: ANN001
     """The real flow: staff number and PIN on the enrolled device. Returns the sign-in answer."""
-    r = httpx.post(f"{server.url}/api/v1/auth/sign-in", headers=device,
-                   json={"staff_number": person["staff_number"], "pin": person["pin"]})
+    r = httpx.post(
+        f"{server.url}/api/v1/auth/sign-in",
+        headers=device,
+        json={"staff_number": person["staff_number"], "pin": person["pin"]},
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -68,8 +77,15 @@ def on_hand(database_url: str, sku: str = SKU) -> int:
 def audit_rows(database_url: str, device: str) -> list[AuditLog]:
     engine = make_engine(database_url)
     with Session(engine) as s:
-        rows = s.execute(select(AuditLog).where(AuditLog.action == "sync_actor", AuditLog.device_id == device)
-                         .order_by(AuditLog.id)).scalars().all()
+        rows = (
+            s.execute(
+                select(AuditLog)
+                .where(AuditLog.action == "sync_actor", AuditLog.device_id == device)
+                .order_by(AuditLog.id)
+            )
+            .scalars()
+            .all()
+        )
     engine.dispose()
     return rows
 
@@ -89,21 +105,29 @@ def backdate_sessions(database_url: str, device: str, by: timedelta) -> None:
 
 # --- over HTTP, on both databases ----------------------------------------------------------------------
 
+
 def test_nobody_signed_in_cannot_name_the_admin(server):
     """The reported attack: a device with nobody signed in pushes a stock change naming the admin."""
     device = server.enrol("NYC-01")
     admin = server.person("admin")["staff_number"]
     before = on_hand(server.database_url)
-    body = push(server, device, [mutation(1, admin, delta=50, sku=SKU, reason="found"),
-                                 mutation(2, admin, delta=-3, sku=SKU, reason="theft")])
+    body = push(
+        server,
+        device,
+        [mutation(1, admin, delta=50, sku=SKU, reason="found"), mutation(2, admin, delta=-3, sku=SKU, reason="theft")],
+    )
     got = [(r["status"], r["reason"]) for r in body["results"]]
     assert got == [("rejected", "reject.not_allowed")] * 2 and body["last_applied"] == 2  # consumed, reported
     assert f"{admin} has not signed in on this device" in body["results"][0]["detail"]
     assert on_hand(server.database_url) == before
     [row] = audit_rows(server.database_url, device_id(server, device))
     assert (row.outcome, row.staff_number) == ("rejected", admin)
-    assert row.detail["claim"] == {"staff_number": admin, "mutations": [[1, 2]], "count": 2,
-                                   "commands": ["adjust_stock"]}
+    assert row.detail["claim"] == {
+        "staff_number": admin,
+        "mutations": [[1, 2]],
+        "count": 2,
+        "commands": ["adjust_stock"],
+    }
     assert row.detail["evidence"] == {"kind": "none", "sign_ins": []}
 
 
@@ -134,8 +158,9 @@ def test_sign_in_older_than_the_window_is_rejected(server):
     device = server.enrol("NYC-01")
     person = server.person("associate")
     answer = sign_in(server, device, person)  # a session that then ran to its end, a week and more ago
-    backdate_sessions(server.database_url, device_id(server, device), timedelta(days=answer["offline_signin_days"],
-                                                                                hours=1))
+    backdate_sessions(
+        server.database_url, device_id(server, device), timedelta(days=answer["offline_signin_days"], hours=1)
+    )
     before = on_hand(server.database_url)
     body = push(server, device, [mutation(1, person["staff_number"])])
     assert (body["results"][0]["status"], body["results"][0]["reason"]) == ("rejected", "reject.not_allowed")
@@ -169,12 +194,15 @@ def test_a_time_in_the_future_shows_nothing(server):
     assert "future" in body["results"][0]["detail"]
 
 
-@pytest.mark.parametrize("at, sent_at", [
-    ("0001-01-03T00:00:00Z", None),  # a clock at its very beginning: the window's arithmetic would overflow
-    ("1970-01-01T00:00:00Z", None),  # a clock reset to zero
-    ("2026-01-01T00:00:00Z", "0001-01-01T00:00:00Z"),  # a push whose own clock reads year 1
-    ("2026-01-01T00:00:00Z", "9999-12-31T23:59:59Z"),  # ...or the end of time
-])
+@pytest.mark.parametrize(
+    "at, sent_at",
+    [
+        ("0001-01-03T00:00:00Z", None),  # a clock at its very beginning: the window's arithmetic would overflow
+        ("1970-01-01T00:00:00Z", None),  # a clock reset to zero
+        ("2026-01-01T00:00:00Z", "0001-01-01T00:00:00Z"),  # a push whose own clock reads year 1
+        ("2026-01-01T00:00:00Z", "9999-12-31T23:59:59Z"),  # ...or the end of time
+    ],
+)
 def test_a_time_no_clock_can_have_read_is_refused_not_a_failed_push(server, at, sent_at):
     """Refused with what to check, one mutation: never a 500, which would have the device resend it for ever."""
     device = server.enrol("NYC-01")
@@ -182,9 +210,12 @@ def test_a_time_no_clock_can_have_read_is_refused_not_a_failed_push(server, at, 
     sign_in(server, device, person)
     before = on_hand(server.database_url)
     m = {**mutation(1, person["staff_number"]), "created_at": at}
-    r = httpx.post(f"{server.url}/api/v1/sync/push", headers=device, timeout=30,
-                   json={"mutations": [m, mutation(2, person["staff_number"])],
-                         **({"sent_at": sent_at} if sent_at else {})})
+    r = httpx.post(
+        f"{server.url}/api/v1/sync/push",
+        headers=device,
+        timeout=30,
+        json={"mutations": [m, mutation(2, person["staff_number"])], **({"sent_at": sent_at} if sent_at else {})},
+    )
     assert r.status_code == 200, r.text
     first, second = r.json()["results"]
     assert (first["status"], first["reason"]) == ("rejected", "reject.not_allowed"), first
@@ -205,11 +236,17 @@ def test_one_audit_row_per_actor_and_outcome(server):
     body = push(server, device, batch)
     assert [r["status"] for r in body["results"]] == ["applied"] * 40 + ["rejected", "applied"]
     rows = audit_rows(server.database_url, device_id(server, device))
-    assert [(r.staff_number, r.outcome) for r in rows] == [(person["staff_number"], "ok"),
-                                                           (manager["staff_number"], "rejected")]
+    assert [(r.staff_number, r.outcome) for r in rows] == [
+        (person["staff_number"], "ok"),
+        (manager["staff_number"], "rejected"),
+    ]
     # A manager finds the refusals among every push's rows by filtering the store's audit log.
-    r = httpx.get(f"{server.url}/api/v1/audit", headers=server.sign_in("manager"), timeout=30,
-                  params={"store": "NYC-01", "action": "sync_actor", "outcome": "rejected", "limit": 500})
+    r = httpx.get(
+        f"{server.url}/api/v1/audit",
+        headers=server.sign_in("manager"),
+        timeout=30,
+        params={"store": "NYC-01", "action": "sync_actor", "outcome": "rejected", "limit": 500},
+    )
     assert r.status_code == 200, r.text
     assert r.json() and {(a["action"], a["outcome"]) for a in r.json()} == {("sync_actor", "rejected")}
     assert manager["staff_number"] in {a["staff_number"] for a in r.json()}
@@ -223,6 +260,7 @@ def test_sign_in_answer_carries_the_offline_window(server):
 
 # --- the device honours the window the server states ------------------------------------------------------
 
+
 class Clock:
     def __init__(self) -> None:
         self.now = datetime.now(UTC)
@@ -235,19 +273,22 @@ class Clock:
 def short_window_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """A server whose offline window (2 days) is shorter than the device's own setting (7)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('short-window') / 'server.db'}"
-    running = start_server(url, seed_database(url, skus=50, locations=3),
-                           extra_env={"STORE_ASSOCIATE_OFFLINE_SIGNIN_DAYS": "2"})
+    running = start_server(
+        url, seed_database(url, skus=50, locations=3), extra_env={"STORE_ASSOCIATE_OFFLINE_SIGNIN_DAYS": "2"}
+    )
     yield running
     running.stop()
 
 
 @pytest.mark.parametrize(("own_days", "allowed_days"), [(7, 2), (1, 1)])
-def test_device_uses_the_shorter_of_its_own_and_the_servers_window(short_window_server, tmp_path, own_days,
-                                                                   allowed_days):
+def test_device_uses_the_shorter_of_its_own_and_the_servers_window(
+    short_window_server, tmp_path, own_days, allowed_days
+):
     clock = Clock()
     store = LocalStore(tmp_path / "device.db")
-    auth = DeviceAuth(store, SyncClient(short_window_server.url), idle=timedelta(minutes=30),
-                      offline_days=own_days, clock=clock)
+    auth = DeviceAuth(
+        store, SyncClient(short_window_server.url), idle=timedelta(minutes=30), offline_days=own_days, clock=clock
+    )
     try:
         assert auth.enrol(short_window_server.enrolment_code("NYC-01"), "tablet") is Enrol.OK
         person = short_window_server.person("associate")
@@ -270,11 +311,15 @@ def test_known_staff_of_an_older_app_version_keep_working(tmp_path):
 
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)
-    db.execute("CREATE TABLE known_staff (staff_number VARCHAR NOT NULL PRIMARY KEY, name VARCHAR NOT NULL,"
-               " role VARCHAR NOT NULL, store_code VARCHAR, verifier VARCHAR NOT NULL,"
-               " last_online_at VARCHAR NOT NULL, failed_attempts INTEGER NOT NULL, locked_until VARCHAR)")
-    db.execute("INSERT INTO known_staff VALUES ('1002', 'A', 'associate', 'NYC-01', 'scrypt$x', ?, 0, NULL)",
-               (datetime.now(UTC).isoformat(),))
+    db.execute(
+        "CREATE TABLE known_staff (staff_number VARCHAR NOT NULL PRIMARY KEY, name VARCHAR NOT NULL,"
+        " role VARCHAR NOT NULL, store_code VARCHAR, verifier VARCHAR NOT NULL,"
+        " last_online_at VARCHAR NOT NULL, failed_attempts INTEGER NOT NULL, locked_until VARCHAR)"
+    )
+    db.execute(
+        "INSERT INTO known_staff VALUES ('1002', 'A', 'associate', 'NYC-01', 'scrypt$x', ?, 0, NULL)",
+        (datetime.now(UTC).isoformat(),),
+    )
     db.commit()
     db.close()
     store = LocalStore(path)
@@ -286,6 +331,7 @@ def test_known_staff_of_an_older_app_version_keep_working(tmp_path):
 
 
 # --- the push function on a real database: manager-only commands ----------------------------------------
+
 
 class ApproveWriteOff(AdjustStock):
     """A manager-only stock command (returns will bring real ones): what an associate may not do."""
@@ -330,8 +376,13 @@ class Tablet:
             s.commit()
 
     def push(self, role: str, delta: int, name: str = ApproveWriteOff.name) -> tuple[str, str, str]:
-        m = Mutation(id=self.next_id, name=name, args={"sku": SKU, "delta": delta, "reason": "damaged"},
-                     staff_number=self.person(role)["staff_number"], created_at=datetime.now(UTC))
+        m = Mutation(
+            id=self.next_id,
+            name=name,
+            args={"sku": SKU, "delta": delta, "reason": "damaged"},
+            staff_number=self.person(role)["staff_number"],
+            created_at=datetime.now(UTC),
+        )
         self.next_id += 1
         with Session(self.engine) as s:
             principal = Principal(role=Role.DEVICE, store_code="NYC-01", device_id=self.id, device_kind="tablet")
@@ -379,8 +430,11 @@ def test_manager_only_action_without_a_sign_in_is_flagged_for_review(tablet, man
     assert (status, reason) == ("rejected", "reject.not_allowed") and "has not signed in on this device" in detail
     assert on_hand(tablet.url) == before
     [row] = tablet.audit()
-    assert (row.outcome, row.staff_number, row.detail["manager_only"]) == ("review", tablet.person("manager")
-                                                                            ["staff_number"], True)
+    assert (row.outcome, row.staff_number, row.detail["manager_only"]) == (
+        "review",
+        tablet.person("manager")["staff_number"],
+        True,
+    )
     assert row.store_code == "NYC-01"  # a manager of the store sees it in the store's audit log
     engine = make_engine(tablet.url)
     with Session(engine) as s:
@@ -404,14 +458,22 @@ def test_an_offline_window_of_zero_takes_only_open_sessions(tablet):
         access.sign_in(s, tablet.token, p["staff_number"], p["pin"], hours=12)
     now = access.now_utc()
     with Session(tablet.engine) as s:  # signed in an hour ago, signed out half an hour ago
-        s.execute(update(StaffSession).where(StaffSession.device_id == tablet.id)
-                  .values(created_at=now - timedelta(hours=1), ended_at=now - timedelta(minutes=30)))
+        s.execute(
+            update(StaffSession)
+            .where(StaffSession.device_id == tablet.id)
+            .values(created_at=now - timedelta(hours=1), ended_at=now - timedelta(minutes=30))
+        )
         s.commit()
     principal = Principal(role=Role.DEVICE, store_code="NYC-01", device_id=tablet.id, device_kind="tablet")
 
     def pushed(i: int, at: datetime) -> str:
-        m = Mutation(id=i, name="adjust_stock", args={"sku": SKU, "delta": 1, "reason": "found"},
-                     staff_number=p["staff_number"], created_at=at)
+        m = Mutation(
+            id=i,
+            name="adjust_stock",
+            args={"sku": SKU, "delta": 1, "reason": "found"},
+            staff_number=p["staff_number"],
+            created_at=at,
+        )
         with Session(tablet.engine) as s:
             return server_push(s, principal, [m], offline_days=0).results[0].status
 

@@ -13,8 +13,9 @@ from tests.conftest import free_port
 
 
 def make_device(server, tmp_path, name: str, sign_in: str = "associate") -> Device:
-    settings = Settings(server_url=server.url, device_db=tmp_path / f"{name}.db", store_code="NYC-01",
-                        http_timeout_seconds=2)
+    settings = Settings(
+        server_url=server.url, device_db=tmp_path / f"{name}.db", store_code="NYC-01", http_timeout_seconds=2
+    )
     device = Device(settings)
     assert device.enrol(server.enrolment_code("NYC-01"), name).value == "ok"
     person = server.person(sign_in)
@@ -25,8 +26,9 @@ def make_device(server, tmp_path, name: str, sign_in: str = "associate") -> Devi
 
 def server_on_hand(server, sku: str) -> int:
     headers = server.sign_in("associate")
-    r = httpx.get(f"{server.url}/api/v1/products/lookup", headers=headers, params={"code": f"SKU-{sku}",
-                                                                                   "store": "NYC-01"})
+    r = httpx.get(
+        f"{server.url}/api/v1/products/lookup", headers=headers, params={"code": f"SKU-{sku}", "store": "NYC-01"}
+    )
     return r.json()["stock"]["on_hand"]
 
 

@@ -32,8 +32,10 @@ SCHEDULES = int(os.environ.get("STORE_ASSOCIATE_FAULT_SCHEDULES") or 3)
 def announce(request: pytest.FixtureRequest) -> int:
     capture = request.config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled():
-        print(f"\nfault schedules: seed {BASE_SEED}, {SCHEDULES} on SQLite (+1 on PostgreSQL); reproduce with "
-              f"STORE_ASSOCIATE_FAULT_SEED={BASE_SEED} STORE_ASSOCIATE_FAULT_SCHEDULES={SCHEDULES}")
+        print(
+            f"\nfault schedules: seed {BASE_SEED}, {SCHEDULES} on SQLite (+1 on PostgreSQL); reproduce with "
+            f"STORE_ASSOCIATE_FAULT_SEED={BASE_SEED} STORE_ASSOCIATE_FAULT_SCHEDULES={SCHEDULES}"
+        )
     return BASE_SEED
 
 
@@ -52,9 +54,11 @@ def postgres_backend() -> Iterator[PostgresBackend]:
 
 
 def explain(result: ScheduleResult) -> str:
-    return (f"schedule seed {result.seed} on {result.backend} failed (reproduce: STORE_ASSOCIATE_FAULT_SEED="
-            f"{result.seed} STORE_ASSOCIATE_FAULT_SCHEDULES=1); files kept in {result.workdir}\n"
-            + json.dumps(result.to_dict(), indent=1))
+    return (
+        f"schedule seed {result.seed} on {result.backend} failed (reproduce: STORE_ASSOCIATE_FAULT_SEED="
+        f"{result.seed} STORE_ASSOCIATE_FAULT_SCHEDULES=1); files kept in {result.workdir}\n"
+        + json.dumps(result.to_dict(), indent=1)
+    )
 
 
 @pytest.mark.parametrize("index", range(SCHEDULES))
@@ -88,8 +92,11 @@ def test_proxy_faults_are_bounded_and_stream_events(sqlite_backend, tmp_path):
 
     with sqlite_backend.database(tmp_path) as url:
         server = start_server(url, sqlite_backend.examples, free_port(), tmp_path / "server.log")
-        proxy = FaultProxy(server.url, 7, FaultRates(drop=0.15, delay=0.15, duplicate=0.15, hold=0.15,
-                                                     replay=0.15, cut=0.15, max_delay_s=0.05)).start()
+        proxy = FaultProxy(
+            server.url,
+            7,
+            FaultRates(drop=0.15, delay=0.15, duplicate=0.15, hold=0.15, replay=0.15, cut=0.15, max_delay_s=0.05),
+        ).start()
         try:
             device = server.enrol("NYC-01")
             listener = server.enrol("NYC-01")
@@ -98,8 +105,13 @@ def test_proxy_faults_are_bounded_and_stream_events(sqlite_backend, tmp_path):
             opened, poked = threading.Event(), threading.Event()
 
             def listen() -> None:
-                with httpx.stream("GET", f"{base}/api/v1/sync/events", headers=listener,
-                                  params={"store": "NYC-01", "seconds": 30}, timeout=40) as r:
+                with httpx.stream(
+                    "GET",
+                    f"{base}/api/v1/sync/events",
+                    headers=listener,
+                    params={"store": "NYC-01", "seconds": 30},
+                    timeout=40,
+                ) as r:
                     for line in r.iter_lines():
                         opened.set()
                         if line.startswith("event: changed"):
@@ -113,9 +125,18 @@ def test_proxy_faults_are_bounded_and_stream_events(sqlite_backend, tmp_path):
             outcomes: list[str] = []
             next_id = 1
             for _ in range(120):
-                body = {"mutations": [{"id": next_id, "name": "adjust_stock", "version": 1, "staff_number": staff,
-                                       "args": {"sku": "100005", "delta": 1, "reason": "found"},
-                                       "created_at": datetime.now(UTC).isoformat()}]}
+                body = {
+                    "mutations": [
+                        {
+                            "id": next_id,
+                            "name": "adjust_stock",
+                            "version": 1,
+                            "staff_number": staff,
+                            "args": {"sku": "100005", "delta": 1, "reason": "found"},
+                            "created_at": datetime.now(UTC).isoformat(),
+                        }
+                    ]
+                }
                 try:
                     r = httpx.post(f"{base}/api/v1/sync/push", headers=device, json=body, timeout=10)
                     outcomes.append(str(r.status_code))
@@ -157,27 +178,40 @@ def test_sqlite_push_batch_is_all_or_nothing(sqlite_backend, tmp_path):
             device_id = httpx.get(f"{server.url}/api/v1/auth/me", headers=headers).json()["device_id"]
 
             def batch(ids: range) -> dict:
-                return {"mutations": [{"id": i, "name": "adjust_stock", "version": 1, "staff_number": staff,
-                                       "args": {"sku": "100005", "delta": 1, "reason": "found"},
-                                       "created_at": datetime.now(UTC).isoformat()} for i in ids]}
+                return {
+                    "mutations": [
+                        {
+                            "id": i,
+                            "name": "adjust_stock",
+                            "version": 1,
+                            "staff_number": staff,
+                            "args": {"sku": "100005", "delta": 1, "reason": "found"},
+                            "created_at": datetime.now(UTC).isoformat(),
+                        }
+                        for i in ids
+                    ]
+                }
 
             def push(body: dict) -> httpx.Response:
                 return httpx.post(f"{server.url}/api/v1/sync/push", headers=headers, json=body, timeout=60)
 
             assert push(batch(range(1, 2))).status_code == 200  # the device's sync state exists from now on
             reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            start = reader.execute("SELECT on_hand FROM inventory_level WHERE store_code='NYC-01' AND sku='100005'"
-                                   ).fetchone()[0]
+            start = reader.execute(
+                "SELECT on_hand FROM inventory_level WHERE store_code='NYC-01' AND sku='100005'"
+            ).fetchone()[0]
             big = batch(range(2, 502))
             answers: list = []
             sender = threading.Thread(target=lambda: answers.append(_try(push, big)), daemon=True)
             sender.start()
             torn = False
             while sender.is_alive():  # polling the database while the batch is being applied
-                booked = reader.execute("SELECT count(*) FROM inventory_movement WHERE device_id=? AND "
-                                        "mutation_id >= 2", (device_id,)).fetchone()[0]
-                logged = reader.execute("SELECT count(*) FROM mutation_log WHERE device_id=? AND mutation_id >= 2",
-                                        (device_id,)).fetchone()[0]
+                booked = reader.execute(
+                    "SELECT count(*) FROM inventory_movement WHERE device_id=? AND mutation_id >= 2", (device_id,)
+                ).fetchone()[0]
+                logged = reader.execute(
+                    "SELECT count(*) FROM mutation_log WHERE device_id=? AND mutation_id >= 2", (device_id,)
+                ).fetchone()[0]
                 if booked > logged:
                     torn = True
                     server.proc.kill()
@@ -188,12 +222,16 @@ def test_sqlite_push_batch_is_all_or_nothing(sqlite_backend, tmp_path):
                 server = start_server(url, sqlite_backend.examples, port, tmp_path / "server.log")
             again = push(big)
             assert again.status_code == 200, f"retry of the batch answered {again.status_code} (torn: {torn})"
-            booked = reader.execute("SELECT mutation_id, count(*) FROM inventory_movement WHERE device_id=? "
-                                    "GROUP BY mutation_id", (device_id,)).fetchall()
-            applied = reader.execute("SELECT count(*) FROM mutation_log WHERE device_id=? AND status='applied'",
-                                     (device_id,)).fetchone()[0]
-            on_hand = reader.execute("SELECT on_hand FROM inventory_level WHERE store_code='NYC-01' AND "
-                                     "sku='100005'").fetchone()[0]
+            booked = reader.execute(
+                "SELECT mutation_id, count(*) FROM inventory_movement WHERE device_id=? GROUP BY mutation_id",
+                (device_id,),
+            ).fetchall()
+            applied = reader.execute(
+                "SELECT count(*) FROM mutation_log WHERE device_id=? AND status='applied'", (device_id,)
+            ).fetchone()[0]
+            on_hand = reader.execute(
+                "SELECT on_hand FROM inventory_level WHERE store_code='NYC-01' AND sku='100005'"
+            ).fetchone()[0]
             reader.close()
             assert all(n == 1 for _, n in booked) and len(booked) == applied == 501
             assert on_hand == start + 500

@@ -25,8 +25,12 @@ ARGS = {
     "receive_line": {"order": "ORDER", "line_no": 1},
     "resend_ready": {"order": "ORDER"},
 }
-ACTORS = {"associate": ("associate", "NYC-01"), "manager": ("manager", "NYC-01"), "admin": ("admin", None),
-          "other_store_associate": ("associate", "BOS-01")}
+ACTORS = {
+    "associate": ("associate", "NYC-01"),
+    "manager": ("manager", "NYC-01"),
+    "admin": ("admin", None),
+    "other_store_associate": ("associate", "BOS-01"),
+}
 
 
 def test_every_command_has_a_case():
@@ -37,9 +41,15 @@ def test_every_command_has_a_case():
 @pytest.mark.parametrize("name", sorted(ARGS))
 def test_command_permissions(server, actor, name):
     device = server.enrol("NYC-01")
-    order = httpx.post(f"{server.url}/api/v1/orders", json={
-        "store": "NYC-01", "customer": {"name": "M", "email": "m@example.com"}, "lines": [{"sku": "100071", "qty": 1}]},
-        headers={"X-Api-Key": server.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex}).json()
+    order = httpx.post(
+        f"{server.url}/api/v1/orders",
+        json={
+            "store": "NYC-01",
+            "customer": {"name": "M", "email": "m@example.com"},
+            "lines": [{"sku": "100071", "qty": 1}],
+        },
+        headers={"X-Api-Key": server.examples["web_shop_key"], "Idempotency-Key": uuid.uuid4().hex},
+    ).json()
     args = {k: (order["number"] if v == "ORDER" else v) for k, v in ARGS[name].items()}
     if actor == "nobody":
         staff = None
@@ -50,9 +60,22 @@ def test_command_permissions(server, actor, name):
         staff = server.person(role, store)["staff_number"]
         if actor != "other_store_associate":  # (who cannot sign in on this store's devices at all)
             server.sign_in_on(device, role, store)
-    r = httpx.post(f"{server.url}/api/v1/sync/push", headers=device, json={"mutations": [{
-        "id": 1, "name": name, "version": 1, "args": args, "staff_number": staff,
-        "created_at": datetime.now(UTC).isoformat()}]})
+    r = httpx.post(
+        f"{server.url}/api/v1/sync/push",
+        headers=device,
+        json={
+            "mutations": [
+                {
+                    "id": 1,
+                    "name": name,
+                    "version": 1,
+                    "args": args,
+                    "staff_number": staff,
+                    "created_at": datetime.now(UTC).isoformat(),
+                }
+            ]
+        },
+    )
     assert r.status_code == 200, r.text
     result = r.json()["results"][0]
     command = next(c for (n, _), c in COMMANDS.items() if n == name)

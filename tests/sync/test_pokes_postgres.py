@@ -25,8 +25,13 @@ def test_poke_crosses_server_processes():
             opened = threading.Event()
 
             def listen() -> None:
-                with httpx.stream("GET", f"{second.url}/api/v1/sync/events", headers=listener,
-                                  params={"store": "NYC-01", "seconds": 60}, timeout=70) as r:
+                with httpx.stream(
+                    "GET",
+                    f"{second.url}/api/v1/sync/events",
+                    headers=listener,
+                    params={"store": "NYC-01", "seconds": 60},
+                    timeout=70,
+                ) as r:
                     for line in r.iter_lines():
                         opened.set()  # the first line ("retry:") means the stream is subscribed
                         if line.startswith("event: changed"):
@@ -36,10 +41,22 @@ def test_poke_crosses_server_processes():
             t = threading.Thread(target=listen, daemon=True)
             t.start()
             assert opened.wait(30)
-            r = httpx.post(f"{first.url}/api/v1/sync/push", headers=writer, json={"mutations": [{
-                "id": 1, "name": "adjust_stock", "version": 1, "staff_number": staff,
-                "args": {"sku": "100001", "delta": 1, "reason": "found"}, "created_at": datetime.now(UTC).isoformat(),
-            }]})
+            r = httpx.post(
+                f"{first.url}/api/v1/sync/push",
+                headers=writer,
+                json={
+                    "mutations": [
+                        {
+                            "id": 1,
+                            "name": "adjust_stock",
+                            "version": 1,
+                            "staff_number": staff,
+                            "args": {"sku": "100001", "delta": 1, "reason": "found"},
+                            "created_at": datetime.now(UTC).isoformat(),
+                        }
+                    ]
+                },
+            )
             assert r.json()["results"][0]["status"] == "applied"
             assert got.wait(30), "the second server process did not pass the poke on"
         finally:

@@ -25,8 +25,12 @@ KEYS = {"stores": ("code",), "products": ("sku",), "barcodes": ("code",), "stock
 def pages(server, headers, fmt: str, limit: int) -> list[dict]:
     out, cursor = [], 0
     while True:
-        page = httpx.get(f"{server.url}/api/v1/sync/pull", headers=headers, timeout=60,
-                         params={"store": "NYC-01", "cursor": cursor, "limit": limit, "format": fmt}).json()
+        page = httpx.get(
+            f"{server.url}/api/v1/sync/pull",
+            headers=headers,
+            timeout=60,
+            params={"store": "NYC-01", "cursor": cursor, "limit": limit, "format": fmt},
+        ).json()
         out.append(page)
         assert page["cursor"] >= cursor
         cursor = page["cursor"]
@@ -84,10 +88,12 @@ def test_a_device_makes_the_same_copy_of_either_format(server, tmp_path):
         for page in pages(server, headers, fmt, 150):
             store.apply_pull(page, "NYC-01")
         copies[fmt] = {
-            "counts": store.counts(), "cursor": store.cursor,
+            "counts": store.counts(),
+            "cursor": store.cursor,
             "products": [store.product(sku) for sku in ("100001", "100150", "100400")],
             "stock": [store.stock(sku) for sku in ("100001", "100150", "100400")],
-            "locations": store.locations(), "orders": store.orders(),
+            "locations": store.locations(),
+            "orders": store.orders(),
         }
         store.close()
     assert copies["objects"] == copies["columns"]

@@ -25,8 +25,13 @@ from store_associate.server.db import make_engine
 from store_associate.server.models import Barcode, Customer, CustomerOrder, InventoryLevel, Product, Store
 
 HOME, OTHER = "NYC-01", "BOS-01"
-KEYS = {"stores": ("code",), "products": ("sku",), "barcodes": ("code",), "stock": ("store_code", "sku"),
-        "orders": ("number",)}
+KEYS = {
+    "stores": ("code",),
+    "products": ("sku",),
+    "barcodes": ("code",),
+    "stock": ("store_code", "sku"),
+    "orders": ("number",),
+}
 MODELS = {"stores": Store, "products": Product, "barcodes": Barcode, "stock": InventoryLevel, "orders": CustomerOrder}
 
 # What of each table a principal pulls: "all" rows, the home "store"'s rows, of the orders only the kiosk's
@@ -34,8 +39,14 @@ MODELS = {"stores": Store, "products": Product, "barcodes": Barcode, "stock": In
 STAFF = {"stores": "all", "products": "all", "barcodes": "all", "stock": "store", "orders": "store"}
 KIOSK = {**STAFF, "orders": "own"}
 SEES = {"admin": STAFF, "manager": STAFF, "associate": STAFF, "device": STAFF, "kiosk": KIOSK, "other_kiosk": KIOSK}
-ROLES = {"admin": Role.ADMIN, "manager": Role.MANAGER, "associate": Role.ASSOCIATE, "device": Role.DEVICE,
-         "kiosk": Role.KIOSK, "other_kiosk": Role.KIOSK}
+ROLES = {
+    "admin": Role.ADMIN,
+    "manager": Role.MANAGER,
+    "associate": Role.ASSOCIATE,
+    "device": Role.DEVICE,
+    "kiosk": Role.KIOSK,
+    "other_kiosk": Role.KIOSK,
+}
 # What identifies a person or hands an order over: a kiosk gets these empty.
 STRIPPED = {"customer": None, "pickup_code": "", "picker": "", "bin": "", "transfers": []}
 
@@ -48,12 +59,17 @@ class World:
         self.engine = make_engine(server.database_url)
         self.tag = uuid.uuid4().hex[:8]
         self.headers = {
-            "admin": self._admin(), "manager": server.sign_in("manager"), "associate": server.sign_in("associate"),
-            "device": server.enrol(HOME), "kiosk": server.enrol(HOME, "kiosk"),
+            "admin": self._admin(),
+            "manager": server.sign_in("manager"),
+            "associate": server.sign_in("associate"),
+            "device": server.enrol(HOME),
+            "kiosk": server.enrol(HOME, "kiosk"),
             "other_kiosk": server.enrol(HOME, "kiosk"),
         }
-        self.device_ids = {name: httpx.get(f"{server.url}/api/v1/auth/me", headers=h).json()["device_id"]
-                           for name, h in self.headers.items()}
+        self.device_ids = {
+            name: httpx.get(f"{server.url}/api/v1/auth/me", headers=h).json()["device_id"]
+            for name, h in self.headers.items()
+        }
         with Session(self.engine) as s:
             self.mark = crud.current_version(s)  # everything made below comes after this cursor
         self.customers: list[str] = []  # names, e-mails and phones of the customers made here
@@ -72,31 +88,46 @@ class World:
     def _admin(self) -> dict[str, str]:
         device = self.server.enrol(HOME)
         person = self.server.person("admin")
-        r = httpx.post(f"{self.server.url}/api/v1/auth/sign-in", headers=device,
-                       json={"staff_number": person["staff_number"], "pin": person["pin"]})
+        r = httpx.post(
+            f"{self.server.url}/api/v1/auth/sign-in",
+            headers=device,
+            json={"staff_number": person["staff_number"], "pin": person["pin"]},
+        )
         r.raise_for_status()
         return {**device, "Authorization": f"Bearer {r.json()['session_token']}"}
 
     def _customer(self) -> dict:
         n = len(self.customers)
-        customer = {"name": f"Shopper {self.tag} {n}", "email": f"shopper-{self.tag}-{n}@example.com",
-                    "phone": f"+1 555 {int(self.tag, 16) % 10_000:04d} {n:04d}"}
+        customer = {
+            "name": f"Shopper {self.tag} {n}",
+            "email": f"shopper-{self.tag}-{n}@example.com",
+            "phone": f"+1 555 {int(self.tag, 16) % 10_000:04d} {n:04d}",
+        }
         self.customers += customer.values()
         return customer
 
     def _web(self, store: str, sku: str, key: str | None = None, fulfilment: str = "pickup") -> dict:
-        r = httpx.post(f"{self.server.url}/api/v1/orders", timeout=30,
-                       json={"store": store, "customer": self._customer(), "fulfilment": fulfilment,
-                             "lines": [{"sku": sku, "qty": 1}]},
-                       headers={"X-Api-Key": self.server.examples["web_shop_key"],
-                                "Idempotency-Key": key or uuid.uuid4().hex})
+        r = httpx.post(
+            f"{self.server.url}/api/v1/orders",
+            timeout=30,
+            json={
+                "store": store,
+                "customer": self._customer(),
+                "fulfilment": fulfilment,
+                "lines": [{"sku": sku, "qty": 1}],
+            },
+            headers={"X-Api-Key": self.server.examples["web_shop_key"], "Idempotency-Key": key or uuid.uuid4().hex},
+        )
         assert r.status_code == 201, r.text
         return r.json()
 
     def _request(self, name: str, sku: str) -> dict:
-        r = httpx.post(f"{self.server.url}/api/v1/orders/requests", timeout=30,
-                       json={"customer": self._customer(), "lines": [{"sku": sku, "qty": 1}]},
-                       headers={**self.headers[name], "Idempotency-Key": uuid.uuid4().hex})
+        r = httpx.post(
+            f"{self.server.url}/api/v1/orders/requests",
+            timeout=30,
+            json={"customer": self._customer(), "lines": [{"sku": sku, "qty": 1}]},
+            headers={**self.headers[name], "Idempotency-Key": uuid.uuid4().hex},
+        )
         assert r.status_code == 201, r.text
         return r.json()
 
@@ -111,8 +142,11 @@ class World:
             s.execute(update(Product).where(Product.sku == sku).values(version=v + 1))
             code = s.execute(select(Barcode.code).order_by(Barcode.code).limit(1)).scalar_one()
             s.execute(update(Barcode).where(Barcode.code == code).values(version=v + 2))
-            s.execute(update(InventoryLevel).where(InventoryLevel.store_code == OTHER, InventoryLevel.sku == sku)
-                      .values(version=v + 3))
+            s.execute(
+                update(InventoryLevel)
+                .where(InventoryLevel.store_code == OTHER, InventoryLevel.sku == sku)
+                .values(version=v + 3)
+            )
             s.commit()
 
     def expected(self, name: str, table: str, after: int) -> set[tuple]:
@@ -134,9 +168,11 @@ class World:
     def secrets(self) -> list[str]:
         """Every customer's name, e-mail and phone and every pickup code of the home store's orders."""
         with Session(self.engine) as s:
-            rows = s.execute(select(Customer.name, Customer.email, Customer.phone, CustomerOrder.pickup_code)
-                             .join(CustomerOrder, CustomerOrder.customer_id == Customer.id)
-                             .where(CustomerOrder.store_code == HOME)).all()
+            rows = s.execute(
+                select(Customer.name, Customer.email, Customer.phone, CustomerOrder.pickup_code)
+                .join(CustomerOrder, CustomerOrder.customer_id == Customer.id)
+                .where(CustomerOrder.store_code == HOME)
+            ).all()
         found = {v for row in rows for v in row if v and len(v) >= 6}
         return sorted(found | set(self.customers))
 
@@ -152,8 +188,12 @@ def pull_pages(world: World, name: str, fmt: str, cursor: int, limit: int) -> li
     """Every page from `cursor` on: (parsed, raw text)."""
     out = []
     for _ in range(100_000):
-        r = httpx.get(f"{world.server.url}/api/v1/sync/pull", headers=world.headers[name], timeout=60,
-                      params={"store": HOME, "cursor": cursor, "limit": limit, "format": fmt})
+        r = httpx.get(
+            f"{world.server.url}/api/v1/sync/pull",
+            headers=world.headers[name],
+            timeout=60,
+            params={"store": HOME, "cursor": cursor, "limit": limit, "format": fmt},
+        )
         assert r.status_code == 200, (name, r.text)
         page = r.json()
         out.append((page, r.text))
@@ -178,8 +218,10 @@ def check_pages(world: World, name: str, pages: list[tuple[dict, str]], after: i
     got: dict[str, list[tuple]] = {}
     for table in crud.SYNC_TABLES:
         if table not in SEES[name] or table not in MODELS:
-            wrong.append(f"{table}: a table of the change log that this test does not know: decide who may "
-                         "pull it (SEES, MODELS, KEYS)")
+            wrong.append(
+                f"{table}: a table of the change log that this test does not know: decide who may "
+                "pull it (SEES, MODELS, KEYS)"
+            )
             continue
         got[table] = [tuple(row[k] for k in KEYS[table]) for page, _ in pages for row in rows_of(page, table)]
         want = world.expected(name, table, after)
@@ -233,25 +275,28 @@ def test_pages_and_cursor_count_only_what_the_principal_sees(world, name, fmt):
 def test_the_kiosk_gets_its_own_requests_and_staff_get_everything(world):
     """The data of the test is what it should be: orders of every kind, of which the kiosk's few."""
     for name in ("kiosk", "associate"):
-        orders = {o["number"]: o for page, _ in pull_pages(world, name, "objects", world.mark, 5_000)
-                  for o in page["orders"]}
+        orders = {
+            o["number"]: o for page, _ in pull_pages(world, name, "objects", world.mark, 5_000) for o in page["orders"]
+        }
         if name == "kiosk":
             assert set(orders) == world.own["kiosk"] and len(orders) == 2
         else:
-            assert world.own["kiosk"] | world.own["other_kiosk"] | {world.web["number"], world.counter["number"]} \
-                <= set(orders)
+            assert world.own["kiosk"] | world.own["other_kiosk"] | {
+                world.web["number"],
+                world.counter["number"],
+            } <= set(orders)
             assert orders[world.web["number"]]["pickup_code"] == world.web["pickup_code"]
             assert orders[world.shipped["number"]]["transfers"]
             assert all(orders[n]["customer"]["name"].startswith("Shopper") for n in world.own["kiosk"])
 
 
 @pytest.mark.parametrize("fmt", ["objects", "columns"])
-@pytest.mark.parametrize(("name", "status", "error"), [("web_shop", 403, "auth.forbidden"),
-                                                        ("anonymous", 401, None)])
+@pytest.mark.parametrize(("name", "status", "error"), [("web_shop", 403, "auth.forbidden"), ("anonymous", 401, None)])
 def test_web_shop_and_anonymous_are_refused(world, fmt, name, status, error):
     headers = {"X-Api-Key": world.server.examples["web_shop_key"]} if name == "web_shop" else {}
-    r = httpx.get(f"{world.server.url}/api/v1/sync/pull", headers=headers,
-                  params={"store": HOME, "cursor": 0, "format": fmt})
+    r = httpx.get(
+        f"{world.server.url}/api/v1/sync/pull", headers=headers, params={"store": HOME, "cursor": 0, "format": fmt}
+    )
     assert r.status_code == status, r.text
     assert set(r.json()["detail"]) >= {"error", "message"}
     assert "orders" not in r.json()
@@ -277,8 +322,9 @@ def test_a_kiosk_device_keeps_a_copy_without_people(world, tmp_path, fmt):
             store.apply_pull(page, HOME)
         with Session(world.engine) as s:
             live = s.execute(select(func.count()).select_from(Product).where(Product.deleted.is_(False))).scalar()
-            stock = s.execute(select(func.count()).select_from(InventoryLevel)
-                              .where(InventoryLevel.store_code == HOME)).scalar()
+            stock = s.execute(
+                select(func.count()).select_from(InventoryLevel).where(InventoryLevel.store_code == HOME)
+            ).scalar()
         counts = store.counts()
         assert (counts["product"], counts["stock"]) == (live, stock)
         assert {o["number"] for o in store.orders()} == world.own["kiosk"]
@@ -298,12 +344,17 @@ def test_the_kiosk_app_syncs_its_request_back_without_the_shopper(world, tmp_pat
     kiosk = Device(Settings(server_url=world.server.url, device_db=tmp_path / "kiosk.db", http_timeout_seconds=30))
     try:
         assert kiosk.enrol(world.server.enrolment_code(HOME, "kiosk"), "kiosk").value == "ok"
-        customer = {"name": f"Walk-in {world.tag}", "email": f"walk-in-{world.tag}@example.com",
-                    "phone": f"+1 999 {int(world.tag, 16) % 10_000:04d} 77"}
-        r = httpx.post(f"{world.server.url}/api/v1/orders/requests", timeout=30,
-                       json={"customer": customer, "lines": [{"sku": world.server.examples["in_stock_here"]["sku"],
-                                                              "qty": 2}]},
-                       headers={"X-Device-Token": kiosk.client.device_token, "Idempotency-Key": uuid.uuid4().hex})
+        customer = {
+            "name": f"Walk-in {world.tag}",
+            "email": f"walk-in-{world.tag}@example.com",
+            "phone": f"+1 999 {int(world.tag, 16) % 10_000:04d} 77",
+        }
+        r = httpx.post(
+            f"{world.server.url}/api/v1/orders/requests",
+            timeout=30,
+            json={"customer": customer, "lines": [{"sku": world.server.examples["in_stock_here"]["sku"], "qty": 2}]},
+            headers={"X-Device-Token": kiosk.client.device_token, "Idempotency-Key": uuid.uuid4().hex},
+        )
         assert r.status_code == 201, r.text
         status = kiosk.sync()
         assert status.online and status.error is None, status
@@ -338,8 +389,9 @@ def test_a_kiosk_forgets_orders_with_people_it_pulled_before_scoping(world, tmp_
         assert kiosk.store.order(web["number"]) is not None
     finally:
         kiosk.close()
-    raw = path.read_bytes() + (path.with_name("kiosk.db-wal").read_bytes()
-                               if path.with_name("kiosk.db-wal").exists() else b"")
+    raw = path.read_bytes() + (
+        path.with_name("kiosk.db-wal").read_bytes() if path.with_name("kiosk.db-wal").exists() else b""
+    )
     assert world.web["pickup_code"].encode() in raw  # (the test would prove nothing otherwise)
 
     kiosk = Device(Settings(server_url=world.server.url, device_db=path, http_timeout_seconds=30))
@@ -349,8 +401,9 @@ def test_a_kiosk_forgets_orders_with_people_it_pulled_before_scoping(world, tmp_
         assert {o["number"] for o in kiosk.store.orders()} <= world.own["kiosk"]
     finally:
         kiosk.close()
-    raw = path.read_bytes() + (path.with_name("kiosk.db-wal").read_bytes()
-                               if path.with_name("kiosk.db-wal").exists() else b"")
+    raw = path.read_bytes() + (
+        path.with_name("kiosk.db-wal").read_bytes() if path.with_name("kiosk.db-wal").exists() else b""
+    )
     assert world.web["pickup_code"].encode() not in raw
     assert web["customer"]["email"].encode() not in raw
 

@@ -15,8 +15,14 @@ from store_associate.server.models import InventoryLevel, InventoryMovement, Mut
 
 
 def mutation(i: int, name: str = "adjust_stock", staff: str | None = None, **args) -> dict:
-    return {"id": i, "name": name, "version": 1, "args": args, "staff_number": staff,
-            "created_at": datetime.now(UTC).isoformat()}
+    return {
+        "id": i,
+        "name": name,
+        "version": 1,
+        "args": args,
+        "staff_number": staff,
+        "created_at": datetime.now(UTC).isoformat(),
+    }
 
 
 @pytest.fixture()
@@ -38,29 +44,43 @@ def level(server, sku: str, store: str = "NYC-01") -> InventoryLevel:
 def ledger_count(server, device_token_headers) -> int:
     engine = make_engine(server.database_url)
     with Session(engine) as s:
-        n = s.execute(select(func.count()).select_from(InventoryMovement)
-                      .where(InventoryMovement.reason != "seed")).scalar_one()
+        n = s.execute(
+            select(func.count()).select_from(InventoryMovement).where(InventoryMovement.reason != "seed")
+        ).scalar_one()
     engine.dispose()
     return n
 
 
 def push(server, headers, mutations, **extra):
-    return httpx.post(f"{server.url}/api/v1/sync/push", headers=headers, json={"mutations": mutations, **extra},
-                      timeout=30)
+    return httpx.post(
+        f"{server.url}/api/v1/sync/push", headers=headers, json={"mutations": mutations, **extra}, timeout=30
+    )
 
 
 def test_apply_replay_and_gap(server, device):
     headers, staff = device
     sku = "100003"
     before = level(server, sku).on_hand
-    r = push(server, headers, [mutation(1, sku=sku, delta=5, reason="found", staff=staff),
-                               mutation(2, sku=sku, delta=-2, reason="damaged", staff=staff)])
+    r = push(
+        server,
+        headers,
+        [
+            mutation(1, sku=sku, delta=5, reason="found", staff=staff),
+            mutation(2, sku=sku, delta=-2, reason="damaged", staff=staff),
+        ],
+    )
     assert r.status_code == 200, r.text
     assert r.json()["last_applied"] == 2 and [x["status"] for x in r.json()["results"]] == ["applied", "applied"]
     assert level(server, sku).on_hand == before + 3
     # The same batch again (a retry after a lost answer): recognised, nothing applied twice.
-    again = push(server, headers, [mutation(1, sku=sku, delta=5, reason="found", staff=staff),
-                                   mutation(2, sku=sku, delta=-2, reason="damaged", staff=staff)]).json()
+    again = push(
+        server,
+        headers,
+        [
+            mutation(1, sku=sku, delta=5, reason="found", staff=staff),
+            mutation(2, sku=sku, delta=-2, reason="damaged", staff=staff),
+        ],
+    ).json()
     assert [x["status"] for x in again["results"]] == ["duplicate", "duplicate"]
     assert level(server, sku).on_hand == before + 3
     # A gap: nothing of the batch is applied, the server says where to resume.
@@ -85,9 +105,13 @@ def test_rejections_are_consumed_and_reported(server, device):
     body = push(server, headers, batch).json()
     got = [(x["id"], x["status"], x["reason"]) for x in body["results"]]
     assert got == [
-        (1, "rejected", "reject.negative_stock"), (2, "rejected", "reject.unknown_sku"),
-        (3, "rejected", "reject.malformed"), (4, "rejected", "reject.malformed"),
-        (5, "rejected", "reject.not_allowed"), (6, "rejected", "reject.not_allowed"), (7, "applied", ""),
+        (1, "rejected", "reject.negative_stock"),
+        (2, "rejected", "reject.unknown_sku"),
+        (3, "rejected", "reject.malformed"),
+        (4, "rejected", "reject.malformed"),
+        (5, "rejected", "reject.not_allowed"),
+        (6, "rejected", "reject.not_allowed"),
+        (7, "applied", ""),
     ]
     assert body["last_applied"] == 7
     assert level(server, sku).on_hand == on_hand + 4
@@ -159,24 +183,39 @@ def test_revoked_device_push_is_kept_for_review(server, device):
 
 def test_device_status_for_managers(server, device):
     headers, staff = device
-    push(server, headers, [mutation(1, sku="100008", delta=1, reason="found", staff=staff)], pending=4,
-         oldest_pending_at=datetime.now(UTC).isoformat())
+    push(
+        server,
+        headers,
+        [mutation(1, sku="100008", delta=1, reason="found", staff=staff)],
+        pending=4,
+        oldest_pending_at=datetime.now(UTC).isoformat(),
+    )
     me = httpx.get(f"{server.url}/api/v1/auth/me", headers=headers).json()
-    rows = httpx.get(f"{server.url}/api/v1/sync/status", headers=server.sign_in("manager"),
-                     params={"store": "NYC-01"}).json()
+    rows = httpx.get(
+        f"{server.url}/api/v1/sync/status", headers=server.sign_in("manager"), params={"store": "NYC-01"}
+    ).json()
     mine = next(r for r in rows if r["device_id"] == me["device_id"])
     assert mine["last_applied"] == 1 and mine["pending"] == 4 and mine["lag_seconds"] >= 0
-    assert httpx.get(f"{server.url}/api/v1/sync/status", headers=server.sign_in("associate"),
-                     params={"store": "NYC-01"}).status_code == 403
-    assert httpx.get(f"{server.url}/api/v1/sync/status", headers=server.sign_in("manager", "BOS-01"),
-                     params={"store": "NYC-01"}).status_code == 403
+    assert (
+        httpx.get(
+            f"{server.url}/api/v1/sync/status", headers=server.sign_in("associate"), params={"store": "NYC-01"}
+        ).status_code
+        == 403
+    )
+    assert (
+        httpx.get(
+            f"{server.url}/api/v1/sync/status", headers=server.sign_in("manager", "BOS-01"), params={"store": "NYC-01"}
+        ).status_code
+        == 403
+    )
 
 
 def test_pull_reports_last_applied(server, device):
     headers, staff = device
     push(server, headers, [mutation(1, sku="100009", delta=2, reason="found", staff=staff)])
-    page = httpx.get(f"{server.url}/api/v1/sync/pull", headers=headers, params={"store": "NYC-01", "cursor": 0,
-                                                                              "limit": 10}).json()
+    page = httpx.get(
+        f"{server.url}/api/v1/sync/pull", headers=headers, params={"store": "NYC-01", "cursor": 0, "limit": 10}
+    ).json()
     assert page["last_applied"] == 1
 
 
@@ -184,9 +223,13 @@ def ledger_sum(server, device_headers, sku: str) -> int:
     me = httpx.get(f"{server.url}/api/v1/auth/me", headers=device_headers).json()["device_id"]
     engine = make_engine(server.database_url)
     with Session(engine) as s:
-        n = s.execute(select(func.coalesce(func.sum(InventoryMovement.delta), 0))
-                      .where(InventoryMovement.device_id == me, InventoryMovement.sku == sku,
-                             InventoryMovement.field_name == "on_hand")).scalar_one()
+        n = s.execute(
+            select(func.coalesce(func.sum(InventoryMovement.delta), 0)).where(
+                InventoryMovement.device_id == me,
+                InventoryMovement.sku == sku,
+                InventoryMovement.field_name == "on_hand",
+            )
+        ).scalar_one()
     engine.dispose()
     return n
 
@@ -214,15 +257,25 @@ def test_stock_and_order_steps_in_one_batch(server, device):
     ]
     body = push(server, headers, batch).json()
     got = [(x["id"], x["status"], x["reason"]) for x in body["results"]]
-    assert got == [(1, "applied", ""), (2, "applied", ""), (3, "applied", ""), (4, "applied", ""),
-                   (5, "applied", ""), (6, "applied", ""), (7, "applied", ""),
-                   (8, "rejected", "reject.negative_stock"), (9, "applied", ""), (10, "applied", "")], body
+    assert got == [
+        (1, "applied", ""),
+        (2, "applied", ""),
+        (3, "applied", ""),
+        (4, "applied", ""),
+        (5, "applied", ""),
+        (6, "applied", ""),
+        (7, "applied", ""),
+        (8, "rejected", "reject.negative_stock"),
+        (9, "applied", ""),
+        (10, "applied", ""),
+    ], body
     assert level(server, sku).on_hand == 4
     # The device's ledger rows explain the change: +3, -2 (handover), -(to zero), +1, +3 (count).
     assert ledger_sum(server, headers, sku) == 4 - start
     again = push(server, headers, batch).json()
-    assert [(x["status"], x["reason"]) for x in again["results"]] == [
-        ("duplicate", "")] * 7 + [("rejected", "reject.negative_stock")] + [("duplicate", "")] * 2
+    assert [(x["status"], x["reason"]) for x in again["results"]] == [("duplicate", "")] * 7 + [
+        ("rejected", "reject.negative_stock")
+    ] + [("duplicate", "")] * 2
     assert level(server, sku).on_hand == 4 and ledger_sum(server, headers, sku) == 4 - start
 
 
@@ -232,15 +285,27 @@ def test_a_level_row_appears_for_a_product_with_none(server, device):
     headers, staff = device
     engine = make_engine(server.database_url)
     with Session(engine) as s:  # (the seed stocks every product everywhere: one is taken off this store)
-        sku = s.execute(select(func.max(InventoryLevel.sku)).where(InventoryLevel.store_code == "NYC-01",
-                                                                   InventoryLevel.sku.like("1003%"))).scalar_one()
+        sku = s.execute(
+            select(func.max(InventoryLevel.sku)).where(
+                InventoryLevel.store_code == "NYC-01", InventoryLevel.sku.like("1003%")
+            )
+        ).scalar_one()
         s.execute(delete(InventoryLevel).where(InventoryLevel.store_code == "NYC-01", InventoryLevel.sku == sku))
         s.commit()
     engine.dispose()
-    body = push(server, headers, [mutation(1, sku=sku, delta=2, reason="received", staff=staff),
-                                  mutation(2, sku=sku, delta=-3, reason="damaged", staff=staff),
-                                  mutation(3, sku="NOPE-1", delta=1, reason="found", staff=staff)]).json()
+    body = push(
+        server,
+        headers,
+        [
+            mutation(1, sku=sku, delta=2, reason="received", staff=staff),
+            mutation(2, sku=sku, delta=-3, reason="damaged", staff=staff),
+            mutation(3, sku="NOPE-1", delta=1, reason="found", staff=staff),
+        ],
+    ).json()
     assert [(x["status"], x["reason"]) for x in body["results"]] == [
-        ("applied", ""), ("rejected", "reject.negative_stock"), ("rejected", "reject.unknown_sku")]
+        ("applied", ""),
+        ("rejected", "reject.negative_stock"),
+        ("rejected", "reject.unknown_sku"),
+    ]
     row = level(server, sku)
     assert row.on_hand == 2 and row.version > 0 and level(server, "NOPE-1") is None

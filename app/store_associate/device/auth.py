@@ -81,8 +81,9 @@ def _days(value: object) -> int | None:
 
 
 class DeviceAuth:
-    def __init__(self, store: LocalStore, client: SyncClient, idle: timedelta, offline_days: int,
-                 clock=lambda: datetime.now(UTC)) -> None:  # noqa: ANN001
+    def __init__(
+        self, store: LocalStore, client: SyncClient, idle: timedelta, offline_days: int, clock=lambda: datetime.now(UTC)
+    ) -> None:  # noqa: ANN001
         self.store = store
         self.client = client
         self.idle = idle
@@ -126,8 +127,9 @@ class DeviceAuth:
             for _ in range(ENROL_SENDS):
                 attempt += 1
                 # On disk before it leaves: after a crash the next start sends the same id, a higher attempt.
-                self.store.set_meta(_ENROLMENT, json.dumps({"id": enrolment_id, "code": _code_tag(code),
-                                                            "attempt": attempt}))
+                self.store.set_meta(
+                    _ENROLMENT, json.dumps({"id": enrolment_id, "code": _code_tag(code), "attempt": attempt})
+                )
                 try:
                     answer = self.client.enrol(code, name, enrolment_id, attempt)
                     break
@@ -141,9 +143,14 @@ class DeviceAuth:
                 return Enrol.OFFLINE  # the pair is kept: trying again later (or after a restart) resumes it
         # A device enrolled again starts clean: its people sign in online once more.
         self.store.forget_all_staff()
-        for key, value in (("device_id", answer["device_id"]), ("device_token", answer["device_token"]),
-                           ("store_code", answer["store"]), ("device_kind", answer["kind"]), ("revoked", "0"),
-                           (_ENROLMENT, "")):
+        for key, value in (
+            ("device_id", answer["device_id"]),
+            ("device_token", answer["device_token"]),
+            ("store_code", answer["store"]),
+            ("device_kind", answer["kind"]),
+            ("revoked", "0"),
+            (_ENROLMENT, ""),
+        ):
             self.store.set_meta(key, value)
         self.client.device_token = answer["device_token"]
         self.session = None
@@ -155,8 +162,12 @@ class DeviceAuth:
             kept = json.loads(self.store.get_meta(_ENROLMENT) or "{}")
         except ValueError:
             kept = {}
-        if isinstance(kept, dict) and kept.get("code") == _code_tag(code) and isinstance(kept.get("id"), str) \
-                and isinstance(kept.get("attempt"), int):
+        if (
+            isinstance(kept, dict)
+            and kept.get("code") == _code_tag(code)
+            and isinstance(kept.get("id"), str)
+            and isinstance(kept.get("attempt"), int)
+        ):
             return kept["id"], kept["attempt"]
         return uuid.uuid4().hex, 0
 
@@ -194,19 +205,37 @@ class DeviceAuth:
         now = self.clock()
         staff = answer["staff"]
         # Remember a verifier of our own (new salt), so this person can sign in here offline.
-        self.store.remember_staff(KnownStaff(
-            staff_number=staff["staff_number"], name=staff["name"], role=staff["role"], store_code=staff["store"],
-            verifier=hash_pin(pin), last_online_at=now.isoformat(), failed_attempts=0, locked_until=None,
-            offline_days=_days(answer.get("offline_signin_days")),
-        ))
-        self._start(staff["staff_number"], staff["name"], Role(staff["role"]), staff["store"],
-                    answer["session_token"], offline=False)
+        self.store.remember_staff(
+            KnownStaff(
+                staff_number=staff["staff_number"],
+                name=staff["name"],
+                role=staff["role"],
+                store_code=staff["store"],
+                verifier=hash_pin(pin),
+                last_online_at=now.isoformat(),
+                failed_attempts=0,
+                locked_until=None,
+                offline_days=_days(answer.get("offline_signin_days")),
+            )
+        )
+        self._start(
+            staff["staff_number"],
+            staff["name"],
+            Role(staff["role"]),
+            staff["store"],
+            answer["session_token"],
+            offline=False,
+        )
         return SignInResult(SignIn.OK)
 
     def _refused(self, exc: ServerRefused) -> SignInResult:
         outcome = {
-            "signin.wrong": SignIn.WRONG, "signin.staff_locked": SignIn.LOCKED, "signin.device_locked": SignIn.LOCKED,
-            "signin.other_store": SignIn.OTHER_STORE, "device.revoked": SignIn.REVOKED, "signin.kiosk": SignIn.KIOSK,
+            "signin.wrong": SignIn.WRONG,
+            "signin.staff_locked": SignIn.LOCKED,
+            "signin.device_locked": SignIn.LOCKED,
+            "signin.other_store": SignIn.OTHER_STORE,
+            "device.revoked": SignIn.REVOKED,
+            "signin.kiosk": SignIn.KIOSK,
             "device.unknown": SignIn.NOT_ENROLLED,
         }.get(exc.error, SignIn.WRONG)
         return SignInResult(outcome, exc.retry_after, exc.message)
@@ -215,8 +244,11 @@ class DeviceAuth:
         known = self.store.known_staff(staff_number)
         now = self.clock()
         # The window the server honours ends this long after the person's last online sign-in here.
-        ends_at = (datetime.fromisoformat(known.last_online_at) + timedelta(days=self.offline_window())
-                   if known is not None else None)
+        ends_at = (
+            datetime.fromisoformat(known.last_online_at) + timedelta(days=self.offline_window())
+            if known is not None
+            else None
+        )
         if ends_at is None or now > ends_at:
             return SignInResult(SignIn.OFFLINE_UNKNOWN)
         wait = remaining(datetime.fromisoformat(known.locked_until) if known.locked_until else None, now)
@@ -232,8 +264,9 @@ class DeviceAuth:
             return SignInResult(SignIn.WRONG)
         known.failed_attempts, known.locked_until = 0, None
         self.store.remember_staff(known)
-        self._start(known.staff_number, known.name, Role(known.role), known.store_code, None, offline=True,
-                    ends_at=ends_at)
+        self._start(
+            known.staff_number, known.name, Role(known.role), known.store_code, None, offline=True, ends_at=ends_at
+        )
         return SignInResult(SignIn.OK_OFFLINE)
 
     def offline_window(self) -> int:
@@ -244,8 +277,16 @@ class DeviceAuth:
         stated = self.store.offline_days_stated()
         return self.offline_days if stated is None else min(self.offline_days, stated)
 
-    def _start(self, number: str, name: str, role: Role, store: str | None, token: str | None,
-               offline: bool, ends_at: datetime | None = None) -> None:
+    def _start(
+        self,
+        number: str,
+        name: str,
+        role: Role,
+        store: str | None,
+        token: str | None,
+        offline: bool,
+        ends_at: datetime | None = None,
+    ) -> None:
         now = self.clock()
         with self._lock:
             self.session = StaffSession(number, name, role, store, token, offline, now, now, ends_at)

@@ -113,8 +113,10 @@ def pickup_label_pdf(order: dict, store_name: str, t: Callable[[str], str] | Non
         raise ValueError("cannot print a pickup label: the order has no number")
     code = str(order.get("pickup_code") or "").strip()
     if not code:
-        raise ValueError(f"cannot print a pickup label for order {number}: it has no pickup_code "
-                         "(the QR the customer is asked for at the counter)")
+        raise ValueError(
+            f"cannot print a pickup label for order {number}: it has no pickup_code "
+            "(the QR the customer is asked for at the counter)"
+        )
     texts = _texts(t)
     customer = (order.get("customer") or {}).get("name") or ""
     bin_ = str(order.get("bin") or "").strip()

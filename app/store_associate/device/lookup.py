@@ -63,8 +63,14 @@ class NetworkStock:
 
 
 class LookupService:
-    def __init__(self, store: LocalStore, client: SyncClient | None, store_code: str,
-                 rcn_region: str | None = None, outbox: Outbox | None = None) -> None:
+    def __init__(
+        self,
+        store: LocalStore,
+        client: SyncClient | None,
+        store_code: str,
+        rcn_region: str | None = None,
+        outbox: Outbox | None = None,
+    ) -> None:
         self.store = store
         self.outbox = outbox
         self.client = client
@@ -78,8 +84,12 @@ class LookupService:
         if not record:
             return result
         p = result.product
-        self.store.add_recent(info.raw.strip() if isinstance(info.raw, str) else "", p.sku if p else None,
-                              p.name if p else "", result.outcome.value)
+        self.store.add_recent(
+            info.raw.strip() if isinstance(info.raw, str) else "",
+            p.sku if p else None,
+            p.name if p else "",
+            result.outcome.value,
+        )
         return result
 
     def _lookup(self, info: CodeInfo) -> LookupResult:
@@ -97,8 +107,7 @@ class LookupService:
         if match.ambiguous:
             return LookupResult(Outcome.AMBIGUOUS, info)
         figures, updated = self.stock_here(match.product.sku)
-        return LookupResult(Outcome.FOUND, info, match.product, match.matched_code, match.pack_qty,
-                            figures, updated)
+        return LookupResult(Outcome.FOUND, info, match.product, match.matched_code, match.pack_qty, figures, updated)
 
     def stock_here(self, sku: str) -> tuple[StockFigures, str | None]:
         """The pulled figures with this device's pending changes laid over them."""
@@ -145,8 +154,9 @@ class LookupService:
                 out.append(LocationStock(r["store"], r["store"], "store", "", None, None, figures))
                 continue
             d = distance_km(here.latitude, here.longitude, loc.latitude, loc.longitude) if here else None
-            out.append(LocationStock(loc.code, loc.name, loc.kind, loc.city, d,
-                                     is_open(loc.hours, loc.timezone, now), figures))
+            out.append(
+                LocationStock(loc.code, loc.name, loc.kind, loc.city, d, is_open(loc.hours, loc.timezone, now), figures)
+            )
         out.sort(key=lambda s: (s.distance_km is None, s.distance_km or 0.0, s.code))
         return NetworkStock(sku, out, datetime.fromisoformat(as_of), live)
 

@@ -52,8 +52,18 @@ def _rules() -> str:
 
 _RULES = _rules()
 
-__all__ = ["LineStatus", "OrderStatus", "Orders", "OrderSummary", "QUEUES", "RejectReason", "Refused", "ShownOrder",
-           "TO_HAND_OVER", "WaveItem"]
+__all__ = [
+    "LineStatus",
+    "OrderStatus",
+    "Orders",
+    "OrderSummary",
+    "QUEUES",
+    "RejectReason",
+    "Refused",
+    "ShownOrder",
+    "TO_HAND_OVER",
+    "WaveItem",
+]
 
 
 @dataclass(frozen=True)
@@ -99,15 +109,36 @@ class WaveItem:
 
 
 def _as_order(data: dict) -> Order:
-    return Order(data["number"], data["store"], OrderStatus(data["status"]),
-                 tuple(Line(ln["line_no"], ln["sku"], ln["qty"], ln["picked"], LineStatus(ln["status"]), ln["reason"],
-                            ln.get("substitute", "")) for ln in data["lines"]),
-                 bin=data.get("bin", ""), id_check=bool(data.get("id_check")), picker=data.get("picker", ""))
+    return Order(
+        data["number"],
+        data["store"],
+        OrderStatus(data["status"]),
+        tuple(
+            Line(
+                ln["line_no"],
+                ln["sku"],
+                ln["qty"],
+                ln["picked"],
+                LineStatus(ln["status"]),
+                ln["reason"],
+                ln.get("substitute", ""),
+            )
+            for ln in data["lines"]
+        ),
+        bin=data.get("bin", ""),
+        id_check=bool(data.get("id_check")),
+        picker=data.get("picker", ""),
+    )
 
 
 class Orders:
-    def __init__(self, store: LocalStore, outbox: Outbox, record: Callable[[Command], int],
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        store: LocalStore,
+        outbox: Outbox,
+        record: Callable[[Command], int],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.store, self.outbox, self.record, self.clock = store, outbox, record, clock
         self._actions: dict[tuple, Action] = {}
         # An order with steps pending, as last laid over: (its row's version and columns, the pending
@@ -168,8 +199,9 @@ class Orders:
         out: dict[str, list[OrderSummary]] = {name: [] for name in QUEUES}
         pending = self._pending_refs()
         summaries = self.store.order_summaries()
-        laid = self._laid_over(pending, {row[0]: (row[6], row[1], row[4], row[5]) for row in summaries
-                                         if row[0] in pending})
+        laid = self._laid_over(
+            pending, {row[0]: (row[6], row[1], row[4], row[5]) for row in summaries if row[0] in pending}
+        )
         for number, status_text, customer, promised_text, items, picker, _version in summaries:
             if number in pending:
                 if number not in laid:
@@ -178,11 +210,17 @@ class Orders:
             else:
                 status = OrderStatus(status_text)
             promised = datetime.fromisoformat(promised_text) if promised_text else None
-            out[queue_of(status)].append(OrderSummary(
-                number, customer, items, status, promised,
-                overdue=bool(promised and promised < now and status in BEFORE_READY),
-                picker=picker,
-            ))
+            out[queue_of(status)].append(
+                OrderSummary(
+                    number,
+                    customer,
+                    items,
+                    status,
+                    promised,
+                    overdue=bool(promised and promised < now and status in BEFORE_READY),
+                    picker=picker,
+                )
+            )
         for rows in out.values():
             rows.sort(key=lambda s: (s.promised_at is None, s.promised_at or now, s.number))
         return out
@@ -206,8 +244,19 @@ class Orders:
                 del laid[n]
             if stale or gone:
                 self.store.save_order_overlays(
-                    [(n, json.dumps([list(laid[n][0][0]), list(laid[n][0][1]), _RULES]), laid[n][1].value, laid[n][2],
-                      laid[n][3]) for n in stale if n in laid], gone)
+                    [
+                        (
+                            n,
+                            json.dumps([list(laid[n][0][0]), list(laid[n][0][1]), _RULES]),
+                            laid[n][1].value,
+                            laid[n][2],
+                            laid[n][3],
+                        )
+                        for n in stale
+                        if n in laid
+                    ],
+                    gone,
+                )
             return {n: laid[n][1:] for n in keys if n in laid and laid[n][0] == keys[n]}
 
     def _kept(self) -> dict[str, tuple[tuple, OrderStatus, str, int]]:
@@ -240,8 +289,11 @@ class Orders:
         if found or scanned:  # a scanned pickup QR names one order, or none: never a name search
             return [found["number"]] if found else []
         low = q.lower()
-        return [o["number"] for o in self.store.orders()
-                if low in o["number"].lower() or low in ((o.get("customer") or {}).get("name", "").lower())]
+        return [
+            o["number"]
+            for o in self.store.orders()
+            if low in o["number"].lower() or low in ((o.get("customer") or {}).get("name", "").lower())
+        ]
 
     def is_pickup_code_of(self, number: str, text: str) -> bool:
         """Whether a scanned or typed pickup code is this order's. Only the code counts here: an order number
@@ -288,9 +340,20 @@ class Orders:
             shown = self._lay_over(data, pending.get(number, []))
             for ln in shown.order.lines:
                 if ln.status is LineStatus.OPEN and shown.order.status in BEFORE_PICKED:
-                    items.append((data.get("promised_at") or "", WaveItem(
-                        shown.location_of(ln.line_no) or "~", ln.sku, shown.name_of(ln.line_no), number, ln.line_no,
-                        ln.qty, ln.picked)))
+                    items.append(
+                        (
+                            data.get("promised_at") or "",
+                            WaveItem(
+                                shown.location_of(ln.line_no) or "~",
+                                ln.sku,
+                                shown.name_of(ln.line_no),
+                                number,
+                                ln.line_no,
+                                ln.qty,
+                                ln.picked,
+                            ),
+                        )
+                    )
         items.sort(key=lambda pair: (pair[1].location, pair[1].sku, pair[0], pair[1].order))
         return [item for _, item in items]
 
@@ -314,4 +377,3 @@ class Orders:
 
     def pending_for(self, number: str) -> int:
         return len(self._pending_refs().get(number, []))
-

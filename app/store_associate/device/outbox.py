@@ -120,8 +120,10 @@ class Outbox:
                     (name, version, json.dumps(args), staff_number, now),
                 )
                 local_id = int(cur.lastrowid)
-                self._db.executemany("INSERT INTO outbox_delta(outbox_id, sku, delta) VALUES (?,?,?)",
-                                     [(local_id, sku, d) for sku, d in command.stock_deltas().items()])
+                self._db.executemany(
+                    "INSERT INTO outbox_delta(outbox_id, sku, delta) VALUES (?,?,?)",
+                    [(local_id, sku, d) for sku, d in command.stock_deltas().items()],
+                )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -132,8 +134,9 @@ class Outbox:
         """Server answers: applied/duplicate leave the outbox; rejected stay, with their reason."""
         base = self.base
         done = [(r["id"] + base,) for r in results if r["status"] in ("applied", "duplicate")]
-        rejected = [(r.get("reason", ""), r.get("detail", ""), r["id"] + base) for r in results
-                    if r["status"] == "rejected"]
+        rejected = [
+            (r.get("reason", ""), r.get("detail", ""), r["id"] + base) for r in results if r["status"] == "rejected"
+        ]
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -161,10 +164,20 @@ class Outbox:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, name, version, args, staff_number, created_at FROM outbox WHERE status='pending' "
-                "ORDER BY id LIMIT ?", (limit,)
+                "ORDER BY id LIMIT ?",
+                (limit,),
             ).fetchall()
-        return [Mutation(id=r[0] - base, name=r[1], version=r[2], args=json.loads(r[3]), staff_number=r[4],
-                         created_at=datetime.fromisoformat(r[5])) for r in rows]
+        return [
+            Mutation(
+                id=r[0] - base,
+                name=r[1],
+                version=r[2],
+                args=json.loads(r[3]),
+                staff_number=r[4],
+                created_at=datetime.fromisoformat(r[5]),
+            )
+            for r in rows
+        ]
 
     def first_pending_local(self) -> int | None:
         with self._lock:
@@ -186,7 +199,8 @@ class Outbox:
         with self._lock:
             row = self._db.execute(
                 "SELECT COALESCE(SUM(d.delta), 0) FROM outbox_delta d JOIN outbox o ON o.id = d.outbox_id "
-                "WHERE d.sku=? AND o.status='pending' AND o.id > ?", (sku, limit)
+                "WHERE d.sku=? AND o.status='pending' AND o.id > ?",
+                (sku, limit),
             ).fetchone()
         return int(row[0])
 
@@ -197,16 +211,20 @@ class Outbox:
         with self._lock:
             return self._db.execute(
                 f"SELECT id, json_extract(args, ?) FROM outbox WHERE status = 'pending' AND name IN ({marks}) "  # noqa: S608
-                "ORDER BY id", (f"$.{arg}", *sorted(names))).fetchall()
+                "ORDER BY id",
+                (f"$.{arg}", *sorted(names)),
+            ).fetchall()
 
     def entries_by_id(self, ids: list[int]) -> dict[int, Entry]:
         out: dict[int, Entry] = {}
         for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
-            part = ids[start:start + 500]
+            part = ids[start : start + 500]
             with self._lock:
                 rows = self._db.execute(
                     "SELECT id, name, version, args, staff_number, created_at, status, reason, detail FROM outbox "
-                    f"WHERE id IN ({','.join('?' * len(part))})", part).fetchall()  # noqa: S608
+                    f"WHERE id IN ({','.join('?' * len(part))})",
+                    part,
+                ).fetchall()  # noqa: S608
             out.update((r[0], Entry(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8])) for r in rows)
         return out
 
@@ -215,6 +233,7 @@ class Outbox:
         with self._lock:
             rows = self._db.execute(
                 f"SELECT id, name, version, args, staff_number, created_at, status, reason, detail FROM outbox "  # noqa: S608
-                f"WHERE status IN ({marks}) ORDER BY id DESC LIMIT ?", (*statuses, limit)
+                f"WHERE status IN ({marks}) ORDER BY id DESC LIMIT ?",
+                (*statuses, limit),
             ).fetchall()
         return [Entry(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows]

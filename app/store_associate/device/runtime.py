@@ -32,9 +32,25 @@ from .store import LocalStore
 from .sync_client import Offline, ServerRefused, SyncClient
 from .sync_engine import SyncEngine
 
-__all__ = ["AcknowledgeOrder", "AdjustStock", "AssignOrder", "Command", "CountStock", "Device", "HandOverOrder",
-           "PickLine", "ReceiveLine", "RejectOrderLine", "RerouteLines", "ResendReady", "StageOrder", "SubstituteLine",
-           "SyncStatus", "scanned_text", "without_controls"]
+__all__ = [
+    "AcknowledgeOrder",
+    "AdjustStock",
+    "AssignOrder",
+    "Command",
+    "CountStock",
+    "Device",
+    "HandOverOrder",
+    "PickLine",
+    "ReceiveLine",
+    "RejectOrderLine",
+    "RerouteLines",
+    "ResendReady",
+    "StageOrder",
+    "SubstituteLine",
+    "SyncStatus",
+    "scanned_text",
+    "without_controls",
+]
 
 
 @dataclass
@@ -54,13 +70,15 @@ class Device:
         self.store = LocalStore(settings.device_db)
         self.outbox = Outbox(settings.device_db)
         self.client = SyncClient(settings.server_url, timeout=settings.http_timeout_seconds)
-        self.auth = DeviceAuth(self.store, self.client, timedelta(minutes=settings.session_idle_minutes),
-                               settings.offline_signin_days)
+        self.auth = DeviceAuth(
+            self.store, self.client, timedelta(minutes=settings.session_idle_minutes), settings.offline_signin_days
+        )
         self.lookup = LookupService(self.store, self.client, self.store_code, settings.rcn_region, self.outbox)
         self.orders = Orders(self.store, self.outbox, self.record)
         self.status = SyncStatus()
-        self.engine = SyncEngine(self.store, self.outbox, self.client, lambda: self.store_code,
-                                 on_change=self.refresh_counts)
+        self.engine = SyncEngine(
+            self.store, self.outbox, self.client, lambda: self.store_code, on_change=self.refresh_counts
+        )
         if self.auth.kind == "kiosk":
             self.store.forget_people()
         last = self.store.get_meta("last_pull_at")

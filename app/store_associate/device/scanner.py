@@ -79,9 +79,13 @@ class ScannerService:
     """Decoding and acceptance for one camera panel. `feed_*` are called from one place at a time
     (the worker thread, or the UI's polling task); they are not meant for concurrent callers."""
 
-    def __init__(self, acceptor: ScanAcceptor | None = None,
-                 decode: Callable[..., list[DecodeResult]] = decode_frame,
-                 live_budget_ms: float = LIVE_BUDGET_MS, still_budget_ms: float = STILL_BUDGET_MS) -> None:
+    def __init__(
+        self,
+        acceptor: ScanAcceptor | None = None,
+        decode: Callable[..., list[DecodeResult]] = decode_frame,
+        live_budget_ms: float = LIVE_BUDGET_MS,
+        still_budget_ms: float = STILL_BUDGET_MS,
+    ) -> None:
         self.acceptor = acceptor or ScanAcceptor()
         self._decode = decode
         self.live_budget_ms = live_budget_ms
@@ -90,8 +94,9 @@ class ScannerService:
 
     # --- decoding ---------------------------------------------------------------------------------
 
-    def decode(self, img: np.ndarray, mirrored_retry: bool = False, budget_ms: float | None = None
-               ) -> list[DecodeResult]:
+    def decode(
+        self, img: np.ndarray, mirrored_retry: bool = False, budget_ms: float | None = None
+    ) -> list[DecodeResult]:
         t0 = time.perf_counter()
         budget = self.live_budget_ms if budget_ms is None else budget_ms
         found = self._decode(img, budget_ms=budget)
@@ -113,8 +118,7 @@ class ScannerService:
 
     # --- live frames ------------------------------------------------------------------------------
 
-    def feed_frame(self, img: np.ndarray, mirrored_retry: bool = False
-                   ) -> tuple[list[DecodeResult], Accepted | None]:
+    def feed_frame(self, img: np.ndarray, mirrored_retry: bool = False) -> tuple[list[DecodeResult], Accepted | None]:
         results = self.decode(img, mirrored_retry)
         return results, self.acceptor.feed(results)
 
@@ -145,8 +149,7 @@ class ScannerService:
 # --- the support CLI's product look-up -------------------------------------------------------------
 
 
-def local_product_lookup(db_path: str | os.PathLike | None = None
-                         ) -> Callable[[str, str | None], dict | None] | None:
+def local_product_lookup(db_path: str | os.PathLike | None = None) -> Callable[[str, str | None], dict | None] | None:
     """For `store-associate scan`: a function text, symbology -> the product in the device's local
     database, or None when there is no such database (nothing is created). The product is a plain dict
     (outcome, sku, name, price, currency, pack_qty, on_hand, available)."""
@@ -158,16 +161,23 @@ def local_product_lookup(db_path: str | os.PathLike | None = None
     if not path.is_file() or path.stat().st_size == 0:
         return None
     store = LocalStore(path)
-    service = LookupService(store, None, store.get_meta("store_code") or get_settings().store_code,
-                            get_settings().rcn_region)
+    service = LookupService(
+        store, None, store.get_meta("store_code") or get_settings().store_code, get_settings().rcn_region
+    )
 
     def lookup(text: str, symbology: str | None) -> dict | None:
         r = service.lookup(text, symbology, record=False)
         answer: dict = {"outcome": r.outcome.value}
         if r.product is not None:
             p = r.product
-            answer |= {"sku": p.sku, "name": p.name, "brand": p.brand, "price": str(p.price),
-                       "currency": p.currency, "pack_qty": r.pack_qty}
+            answer |= {
+                "sku": p.sku,
+                "name": p.name,
+                "brand": p.brand,
+                "price": str(p.price),
+                "currency": p.currency,
+                "pack_qty": r.pack_qty,
+            }
         if r.stock is not None:
             answer |= {"on_hand": r.stock.on_hand, "available": r.stock.available_to_promise}
         return answer

@@ -201,8 +201,10 @@ def _upgrade(path: Path) -> None:
             db.execute("BEGIN IMMEDIATE")
             db.execute("ALTER TABLE pickup_order ADD COLUMN items INTEGER NOT NULL DEFAULT 0")
             db.execute("ALTER TABLE pickup_order ADD COLUMN picker VARCHAR NOT NULL DEFAULT ''")
-            db.execute("UPDATE pickup_order SET items = (SELECT COALESCE(SUM(json_extract(value, '$.qty')), 0)"
-                       " FROM json_each(payload, '$.lines')), picker = COALESCE(json_extract(payload, '$.picker'), '')")
+            db.execute(
+                "UPDATE pickup_order SET items = (SELECT COALESCE(SUM(json_extract(value, '$.qty')), 0)"
+                " FROM json_each(payload, '$.lines')), picker = COALESCE(json_extract(payload, '$.picker'), '')"
+            )
             db.execute("COMMIT")
         staff_columns = {row[1] for row in db.execute("PRAGMA table_info(known_staff)")}
         if "offline_days" not in staff_columns:  # version 2 -> 3: the window the server stated
@@ -266,10 +268,10 @@ class LocalStore:
                     self._apply_barcodes(page.get("barcodes", []))
                     self._apply_stock(s for s in page.get("stock", []) if s.get("store_code") == store_code)
                 self._apply_orders(o for o in page.get("orders", []) if o.get("store") == store_code)
-                db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('pull_cursor', ?)",
-                           (str(int(page["cursor"])),))
-                db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('last_pull_at', ?)",
-                           (utcnow_iso(),))
+                db.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('pull_cursor', ?)", (str(int(page["cursor"])),)
+                )
+                db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('last_pull_at', ?)", (utcnow_iso(),))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -285,35 +287,70 @@ class LocalStore:
             index = {name: i for i, name in enumerate(part["columns"])}
             return part["rows"], itemgetter(*(index[n] for n in names))
 
-        rows, get = pick("stores", "code", "name", "kind", "city", "address", "latitude", "longitude", "timezone",
-                         "hours", "phone")
-        db.executemany("INSERT OR REPLACE INTO location(code, name, kind, city, address, latitude, longitude,"
-                       " timezone, hours, phone) VALUES (?,?,?,?,?,?,?,?,?,?)", map(get, rows))
-        rows, get = pick("products", "sku", "name", "brand", "description", "category", "price", "currency", "image",
-                         "attributes", "version")
+        rows, get = pick(
+            "stores", "code", "name", "kind", "city", "address", "latitude", "longitude", "timezone", "hours", "phone"
+        )
+        db.executemany(
+            "INSERT OR REPLACE INTO location(code, name, kind, city, address, latitude, longitude,"
+            " timezone, hours, phone) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            map(get, rows),
+        )
+        rows, get = pick(
+            "products",
+            "sku",
+            "name",
+            "brand",
+            "description",
+            "category",
+            "price",
+            "currency",
+            "image",
+            "attributes",
+            "version",
+        )
         deleted = page["products"]["columns"].index("deleted") if rows else 0
-        db.executemany("INSERT OR REPLACE INTO product(sku, name, brand, description, category, price, currency,"
-                       " image, attributes, version) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                       (get(r) for r in rows if not r[deleted]))
+        db.executemany(
+            "INSERT OR REPLACE INTO product(sku, name, brand, description, category, price, currency,"
+            " image, attributes, version) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (get(r) for r in rows if not r[deleted]),
+        )
         db.executemany("DELETE FROM product WHERE sku=?", ((get(r)[0],) for r in rows if r[deleted]))
         rows, get = pick("barcodes", "code", "sku", "kind", "pack_qty")
         deleted = page["barcodes"]["columns"].index("deleted") if rows else 0
-        db.executemany("INSERT OR REPLACE INTO barcode(code, sku, kind, pack_qty) VALUES (?,?,?,?)",
-                       (get(r) for r in rows if not r[deleted]))
+        db.executemany(
+            "INSERT OR REPLACE INTO barcode(code, sku, kind, pack_qty) VALUES (?,?,?,?)",
+            (get(r) for r in rows if not r[deleted]),
+        )
         db.executemany("DELETE FROM barcode WHERE code=?", ((get(r)[0],) for r in rows if r[deleted]))
-        rows, get = pick("stock", "sku", "on_hand", "reserved", "safety_stock", "incoming", "damaged", "updated_at",
-                         "version")
+        rows, get = pick(
+            "stock", "sku", "on_hand", "reserved", "safety_stock", "incoming", "damaged", "updated_at", "version"
+        )
         store_at = page["stock"]["columns"].index("store_code") if rows else 0
-        db.executemany("INSERT OR REPLACE INTO stock(sku, on_hand, reserved, safety_stock, incoming, damaged,"
-                       " updated_at, version) VALUES (?,?,?,?,?,?,?,?)",
-                       (get(r) for r in rows if r[store_at] == store_code))
+        db.executemany(
+            "INSERT OR REPLACE INTO stock(sku, on_hand, reserved, safety_stock, incoming, damaged,"
+            " updated_at, version) VALUES (?,?,?,?,?,?,?,?)",
+            (get(r) for r in rows if r[store_at] == store_code),
+        )
 
     def _apply_locations(self, rows: Iterable[dict]) -> None:
         self._db.executemany(
             "INSERT OR REPLACE INTO location(code, name, kind, city, address, latitude, longitude, timezone,"
             " hours, phone) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [(r["code"], r["name"], r["kind"], r.get("city", ""), r.get("address", ""), r["latitude"],
-              r["longitude"], r["timezone"], json.dumps(r.get("hours", {})), r.get("phone", "")) for r in rows],
+            [
+                (
+                    r["code"],
+                    r["name"],
+                    r["kind"],
+                    r.get("city", ""),
+                    r.get("address", ""),
+                    r["latitude"],
+                    r["longitude"],
+                    r["timezone"],
+                    json.dumps(r.get("hours", {})),
+                    r.get("phone", ""),
+                )
+                for r in rows
+            ],
         )
 
     def _apply_products(self, rows: Iterable[dict]) -> None:
@@ -323,9 +360,21 @@ class LocalStore:
         self._db.executemany(
             "INSERT OR REPLACE INTO product(sku, name, brand, description, category, price, currency, image,"
             " attributes, version) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [(r["sku"], r["name"], r.get("brand", ""), r.get("description", ""), r.get("category", ""),
-              str(Decimal(str(r["price"]))), r.get("currency", "USD"), r.get("image", ""),
-              json.dumps(r.get("attributes", {})), r.get("version", 0)) for r in live],
+            [
+                (
+                    r["sku"],
+                    r["name"],
+                    r.get("brand", ""),
+                    r.get("description", ""),
+                    r.get("category", ""),
+                    str(Decimal(str(r["price"]))),
+                    r.get("currency", "USD"),
+                    r.get("image", ""),
+                    json.dumps(r.get("attributes", {})),
+                    r.get("version", 0),
+                )
+                for r in live
+            ],
         )
         self._db.executemany("DELETE FROM product WHERE sku=?", [(r["sku"],) for r in gone])
 
@@ -343,34 +392,60 @@ class LocalStore:
         self._db.executemany(
             "INSERT OR REPLACE INTO stock(sku, on_hand, reserved, safety_stock, incoming, damaged, updated_at,"
             " version) VALUES (?,?,?,?,?,?,?,?)",
-            [(r["sku"], r["on_hand"], r["reserved"], r["safety_stock"], r["incoming"], r.get("damaged", 0),
-              r.get("updated_at", ""), r.get("version", 0)) for r in rows],
+            [
+                (
+                    r["sku"],
+                    r["on_hand"],
+                    r["reserved"],
+                    r["safety_stock"],
+                    r["incoming"],
+                    r.get("damaged", 0),
+                    r.get("updated_at", ""),
+                    r.get("version", 0),
+                )
+                for r in rows
+            ],
         )
 
     def _apply_orders(self, rows: Iterable[dict]) -> None:
         self._db.executemany(
             "INSERT OR REPLACE INTO pickup_order(number, status, pickup_code, customer_name, promised_at, items,"
             " picker, payload, version) VALUES (?,?,?,?,?,?,?,?,?)",
-            [(o["number"], o["status"], o["pickup_code"], (o.get("customer") or {}).get("name", ""),
-              o.get("promised_at") or "", sum(ln.get("qty", 0) for ln in o.get("lines", ())), o.get("picker") or "",
-              json.dumps(o), o.get("version", 0)) for o in rows],
+            [
+                (
+                    o["number"],
+                    o["status"],
+                    o["pickup_code"],
+                    (o.get("customer") or {}).get("name", ""),
+                    o.get("promised_at") or "",
+                    sum(ln.get("qty", 0) for ln in o.get("lines", ())),
+                    o.get("picker") or "",
+                    json.dumps(o),
+                    o.get("version", 0),
+                )
+                for o in rows
+            ],
         )
 
     def order_summaries(self) -> list[tuple[str, str, str, str, int, str, int]]:
         """(number, status, customer name, promised at, items, picker, version) of every order, without the
         payloads."""
         with self._lock:
-            return self._db.execute("SELECT number, status, customer_name, promised_at, items, picker, version"
-                                    " FROM pickup_order").fetchall()
+            return self._db.execute(
+                "SELECT number, status, customer_name, promised_at, items, picker, version FROM pickup_order"
+            ).fetchall()
 
     def order_payloads(self, numbers: list[str]) -> dict[str, dict]:
         """Several orders' payloads in one query."""
         out: dict[str, dict] = {}
         for start in range(0, len(numbers), 500):  # under SQLite's bound-parameter limit
-            part = numbers[start:start + 500]
+            part = numbers[start : start + 500]
             with self._lock:
-                rows = self._db.execute(f"SELECT number, payload FROM pickup_order WHERE number IN "  # noqa: S608
-                                        f"({','.join('?' * len(part))})", part).fetchall()
+                rows = self._db.execute(
+                    f"SELECT number, payload FROM pickup_order WHERE number IN "  # noqa: S608
+                    f"({','.join('?' * len(part))})",
+                    part,
+                ).fetchall()
             out.update((n, json.loads(p)) for n, p in rows)
         return out
 
@@ -385,8 +460,10 @@ class LocalStore:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.executemany("INSERT OR REPLACE INTO order_overlay(number, basis, status, picker, items)"
-                               " VALUES (?,?,?,?,?)", rows)
+                db.executemany(
+                    "INSERT OR REPLACE INTO order_overlay(number, basis, status, picker, items) VALUES (?,?,?,?,?)",
+                    rows,
+                )
                 db.executemany("DELETE FROM order_overlay WHERE number = ?", [(n,) for n in drop])
                 db.execute("COMMIT")
             except BaseException:
@@ -409,7 +486,8 @@ class LocalStore:
                 self._db.execute("BEGIN IMMEDIATE")
                 gone = self._db.execute(
                     "DELETE FROM pickup_order WHERE pickup_code != '' OR customer_name != ''"
-                    " OR json_extract(payload, '$.customer') IS NOT NULL").rowcount
+                    " OR json_extract(payload, '$.customer') IS NOT NULL"
+                ).rowcount
                 self._db.execute("DELETE FROM order_overlay WHERE number NOT IN (SELECT number FROM pickup_order)")
                 self._db.execute("COMMIT")
                 if gone:
@@ -439,9 +517,13 @@ class LocalStore:
         if not keys and not sku_fallback:
             return None
         with self._lock:
-            rows = self._db.execute(
-                f"SELECT code, sku, pack_qty FROM barcode WHERE code IN ({','.join('?' * len(keys))})", keys
-            ).fetchall() if keys else []
+            rows = (
+                self._db.execute(
+                    f"SELECT code, sku, pack_qty FROM barcode WHERE code IN ({','.join('?' * len(keys))})", keys
+                ).fetchall()
+                if keys
+                else []
+            )
             if not rows:
                 if sku_fallback:
                     product = self._product(sku_fallback)
@@ -462,15 +544,17 @@ class LocalStore:
     def _product(self, sku: str) -> ProductRecord | None:
         row = self._db.execute(
             "SELECT sku, name, brand, description, category, price, currency, image, attributes "
-            "FROM product WHERE sku=?", (sku,)
+            "FROM product WHERE sku=?",
+            (sku,),
         ).fetchone()
         if row is None:
             return None
         codes = self._db.execute(
             "SELECT code, kind, pack_qty FROM barcode WHERE sku=? ORDER BY code", (sku,)
         ).fetchall()
-        return ProductRecord(row[0], row[1], row[2], row[3], row[4], Decimal(row[5]), row[6], row[7],
-                             json.loads(row[8]), tuple(codes))
+        return ProductRecord(
+            row[0], row[1], row[2], row[3], row[4], Decimal(row[5]), row[6], row[7], json.loads(row[8]), tuple(codes)
+        )
 
     def stock(self, sku: str) -> tuple[StockFigures, str] | None:
         with self._lock:
@@ -485,16 +569,22 @@ class LocalStore:
     def search(self, query: str, limit: int = 30) -> list[ProductRecord]:
         like = "%" + query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         with self._lock:
-            skus = [r[0] for r in self._db.execute(
-                "SELECT sku FROM product WHERE lower(name) LIKE ? ESCAPE '\\' OR lower(brand) LIKE ? ESCAPE '\\'"
-                " OR sku LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?", (like, like, like, limit)
-            )]
+            skus = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT sku FROM product WHERE lower(name) LIKE ? ESCAPE '\\' OR lower(brand) LIKE ? ESCAPE '\\'"
+                    " OR sku LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?",
+                    (like, like, like, limit),
+                )
+            ]
             return [p for p in (self._product(s) for s in skus) if p]
 
     def counts(self) -> dict[str, int]:
         with self._lock:
-            return {t: self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608 - fixed names
-                    for t in ("product", "barcode", "stock", "location")}
+            return {
+                t: self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608 - fixed names
+                for t in ("product", "barcode", "stock", "location")
+            }
 
     # --- locations and the network cache ---------------------------------------------------------
 
@@ -507,8 +597,10 @@ class LocalStore:
 
     def save_network(self, sku: str, locations: list[dict], as_of: str) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO network_cache(sku, payload, as_of) VALUES (?,?,?)",
-                             (sku, json.dumps(locations), as_of))
+            self._db.execute(
+                "INSERT OR REPLACE INTO network_cache(sku, payload, as_of) VALUES (?,?,?)",
+                (sku, json.dumps(locations), as_of),
+            )
 
     def cached_network(self, sku: str) -> tuple[list[dict], str] | None:
         with self._lock:
@@ -521,18 +613,30 @@ class LocalStore:
         with self._lock:
             r = self._db.execute(
                 "SELECT staff_number, name, role, store_code, verifier, last_online_at, failed_attempts, locked_until,"
-                " offline_days FROM known_staff WHERE staff_number=?", (staff_number,)
+                " offline_days FROM known_staff WHERE staff_number=?",
+                (staff_number,),
             ).fetchone()
         if r is None:
             return None
-        return KnownStaff(staff_number=r[0], name=r[1], role=r[2], store_code=r[3], verifier=r[4],
-                          last_online_at=r[5], failed_attempts=r[6], locked_until=r[7], offline_days=r[8])
+        return KnownStaff(
+            staff_number=r[0],
+            name=r[1],
+            role=r[2],
+            store_code=r[3],
+            verifier=r[4],
+            last_online_at=r[5],
+            failed_attempts=r[6],
+            locked_until=r[7],
+            offline_days=r[8],
+        )
 
     def offline_days_stated(self) -> int | None:
         """The offline window the server stated at the latest online sign-in on this device (None: never)."""
         with self._lock:
-            r = self._db.execute("SELECT offline_days FROM known_staff WHERE offline_days IS NOT NULL"
-                                 " ORDER BY last_online_at DESC LIMIT 1").fetchone()
+            r = self._db.execute(
+                "SELECT offline_days FROM known_staff WHERE offline_days IS NOT NULL"
+                " ORDER BY last_online_at DESC LIMIT 1"
+            ).fetchone()
         return r[0] if r else None
 
     def remember_staff(self, k: KnownStaff) -> None:
@@ -540,8 +644,17 @@ class LocalStore:
             self._db.execute(
                 "INSERT OR REPLACE INTO known_staff(staff_number, name, role, store_code, verifier, last_online_at,"
                 " failed_attempts, locked_until, offline_days) VALUES (?,?,?,?,?,?,?,?,?)",
-                (k.staff_number, k.name, k.role, k.store_code, k.verifier, k.last_online_at, k.failed_attempts,
-                 k.locked_until, k.offline_days),
+                (
+                    k.staff_number,
+                    k.name,
+                    k.role,
+                    k.store_code,
+                    k.verifier,
+                    k.last_online_at,
+                    k.failed_attempts,
+                    k.locked_until,
+                    k.offline_days,
+                ),
             )
 
     def forget_all_staff(self) -> None:
@@ -552,10 +665,13 @@ class LocalStore:
 
     def add_recent(self, code: str, sku: str | None, name: str, outcome: str, keep: int = 50) -> None:
         with self._lock:
-            self._db.execute("INSERT INTO recent_scan(code, sku, name, outcome, at) VALUES (?,?,?,?,?)",
-                             (code[:128], sku, name, outcome, utcnow_iso()))
-            self._db.execute("DELETE FROM recent_scan WHERE id NOT IN "
-                             "(SELECT id FROM recent_scan ORDER BY id DESC LIMIT ?)", (keep,))
+            self._db.execute(
+                "INSERT INTO recent_scan(code, sku, name, outcome, at) VALUES (?,?,?,?,?)",
+                (code[:128], sku, name, outcome, utcnow_iso()),
+            )
+            self._db.execute(
+                "DELETE FROM recent_scan WHERE id NOT IN (SELECT id FROM recent_scan ORDER BY id DESC LIMIT ?)", (keep,)
+            )
 
     def recent(self, limit: int = 20) -> list[RecentScan]:
         with self._lock:

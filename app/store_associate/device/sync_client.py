@@ -49,8 +49,16 @@ class SyncClient:
             headers["Authorization"] = f"Bearer {self.session_token}"
         return headers
 
-    def _request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
-                 timeout: float | None = None, with_session: bool = True) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json: Any = None,
+        timeout: float | None = None,
+        with_session: bool = True,
+    ) -> Any:
         kwargs: dict[str, Any] = {"params": params, "headers": self._headers(with_session)}
         if json is not None:
             kwargs["json"] = json
@@ -70,8 +78,12 @@ class SyncClient:
             if not isinstance(detail, dict):
                 detail = {"message": str(detail)}
             retry = response.headers.get("retry-after")
-            refused = ServerRefused(response.status_code, detail.get("error", "error"), detail.get("message", ""),
-                                    int(retry) if retry and retry.isdigit() else None)
+            refused = ServerRefused(
+                response.status_code,
+                detail.get("error", "error"),
+                detail.get("message", ""),
+                int(retry) if retry and retry.isdigit() else None,
+            )
             if response.status_code == 401 and self.on_refused:
                 self.on_refused(refused)
             raise refused
@@ -96,8 +108,9 @@ class SyncClient:
         return self._request("POST", "/api/v1/devices/enrol", json=body)
 
     def sign_in(self, staff_number: str, pin: str) -> dict:
-        return self._request("POST", "/api/v1/auth/sign-in", json={"staff_number": staff_number, "pin": pin},
-                             with_session=False)
+        return self._request(
+            "POST", "/api/v1/auth/sign-in", json={"staff_number": staff_number, "pin": pin}, with_session=False
+        )
 
     def sign_out(self) -> None:
         self._request("POST", "/api/v1/auth/sign-out")
@@ -117,10 +130,13 @@ class SyncClient:
     # --- sync -----------------------------------------------------------------------------------
 
     def push(self, mutations: list, pending: int, oldest_pending_at: str | None) -> dict:
-        body = {"mutations": [m.model_dump(mode="json") for m in mutations], "pending": pending,
-                "oldest_pending_at": oldest_pending_at,
-                # The clock the mutations were dated by: the server corrects them if it is off.
-                "sent_at": datetime.now(UTC).isoformat()}
+        body = {
+            "mutations": [m.model_dump(mode="json") for m in mutations],
+            "pending": pending,
+            "oldest_pending_at": oldest_pending_at,
+            # The clock the mutations were dated by: the server corrects them if it is off.
+            "sent_at": datetime.now(UTC).isoformat(),
+        }
         # The outbox belongs to the device; each mutation names the person who did it.
         return self._request("POST", "/api/v1/sync/push", json=body, timeout=30, with_session=False)
 
@@ -128,9 +144,13 @@ class SyncClient:
     def events(self, store: str) -> Iterator[Iterator[str]]:
         """The server's poke stream, as lines. No read timeout: the server sends a keep-alive."""
         try:
-            with self._http.stream("GET", "/api/v1/sync/events", params={"store": store},
-                                   headers=self._headers(with_session=False),
-                                   timeout=httpx.Timeout(connect=3.0, read=45.0, write=5.0, pool=5.0)) as response:
+            with self._http.stream(
+                "GET",
+                "/api/v1/sync/events",
+                params={"store": store},
+                headers=self._headers(with_session=False),
+                timeout=httpx.Timeout(connect=3.0, read=45.0, write=5.0, pool=5.0),
+            ) as response:
                 if response.status_code >= 400:
                     raise ServerRefused(response.status_code, "events.refused", "")
                 yield response.iter_lines()
@@ -142,9 +162,13 @@ class SyncClient:
     def pull(self, store: str, cursor: int, limit: int = PULL_PAGE) -> dict:
         """One page of changes, in the columns format (LocalStore.apply_pull reads both formats)."""
         # The catalogue is the device's, not the person's: pulled with the device token alone.
-        return self._request("GET", "/api/v1/sync/pull", params={"store": store, "cursor": cursor, "limit": limit,
-                                                                 "format": "columns"},
-                             timeout=30, with_session=False)
+        return self._request(
+            "GET",
+            "/api/v1/sync/pull",
+            params={"store": store, "cursor": cursor, "limit": limit, "format": "columns"},
+            timeout=30,
+            with_session=False,
+        )
 
     def availability(self, sku: str, store: str, limit: int = 50) -> dict:
         return self._get(f"/api/v1/availability/{sku}", {"store": store, "limit": limit})

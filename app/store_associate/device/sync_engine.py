@@ -39,9 +39,17 @@ def backoff_seconds(failures: int, rng: random.Random, cap: float = 60.0) -> flo
 
 
 class SyncEngine:
-    def __init__(self, store: LocalStore, outbox: Outbox, client: SyncClient, store_code: Callable[[], str],
-                 interval: float = 30.0, on_change: Callable[[], None] | None = None,
-                 rng: random.Random | None = None, on_offline: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: LocalStore,
+        outbox: Outbox,
+        client: SyncClient,
+        store_code: Callable[[], str],
+        interval: float = 30.0,
+        on_change: Callable[[], None] | None = None,
+        rng: random.Random | None = None,
+        on_offline: Callable[[], None] | None = None,
+    ) -> None:
         self.store, self.outbox, self.client = store, outbox, client
         self.store_code = store_code
         self.interval = interval
@@ -115,8 +123,10 @@ class SyncEngine:
     def start(self) -> None:
         if self._threads:
             return
-        self._threads = [threading.Thread(target=self._loop, daemon=True, name="sync"),
-                         threading.Thread(target=self._listen, daemon=True, name="pokes")]
+        self._threads = [
+            threading.Thread(target=self._loop, daemon=True, name="sync"),
+            threading.Thread(target=self._listen, daemon=True, name="pokes"),
+        ]
         for t in self._threads:
             t.start()
 
@@ -174,4 +184,3 @@ class SyncEngine:
                 pass
             failures += 1
             self._stop.wait(backoff_seconds(failures, self.rng, cap=30.0) + 0.5)
-

@@ -18,16 +18,27 @@ class Carrier:
     url: str  # {} is the tracking number
 
 
-CARRIERS: dict[str, Carrier] = {c.code: c for c in (
-    Carrier("ups", "UPS", re.compile(r"1Z[0-9A-Z]{16}"), "https://www.ups.com/track?tracknum={}"),
-    Carrier("fedex", "FedEx", re.compile(r"\d{12}|\d{15}|\d{20}"), "https://www.fedex.com/fedextrack/?trknbr={}"),
-    Carrier("usps", "USPS", re.compile(r"(94|93|92|95)\d{18,20}|[A-Z]{2}\d{9}US"),
-            "https://tools.usps.com/go/TrackConfirmAction?tLabels={}"),
-    Carrier("dhl", "DHL", re.compile(r"\d{10,11}|JJD\d{18}"),
-            "https://www.dhl.com/global-en/home/tracking.html?tracking-id={}"),
-    # Our own trucks between a distribution centre and its stores: the chain's own reference.
-    Carrier("fleet", "Own fleet", re.compile(r"[A-Z0-9-]{4,24}"), ""),
-)}
+CARRIERS: dict[str, Carrier] = {
+    c.code: c
+    for c in (
+        Carrier("ups", "UPS", re.compile(r"1Z[0-9A-Z]{16}"), "https://www.ups.com/track?tracknum={}"),
+        Carrier("fedex", "FedEx", re.compile(r"\d{12}|\d{15}|\d{20}"), "https://www.fedex.com/fedextrack/?trknbr={}"),
+        Carrier(
+            "usps",
+            "USPS",
+            re.compile(r"(94|93|92|95)\d{18,20}|[A-Z]{2}\d{9}US"),
+            "https://tools.usps.com/go/TrackConfirmAction?tLabels={}",
+        ),
+        Carrier(
+            "dhl",
+            "DHL",
+            re.compile(r"\d{10,11}|JJD\d{18}"),
+            "https://www.dhl.com/global-en/home/tracking.html?tracking-id={}",
+        ),
+        # Our own trucks between a distribution centre and its stores: the chain's own reference.
+        Carrier("fleet", "Own fleet", re.compile(r"[A-Z0-9-]{4,24}"), ""),
+    )
+}
 
 
 class TrackingError(ValueError):

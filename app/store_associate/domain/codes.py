@@ -217,8 +217,13 @@ def _variable_measure(raw: str, digits: str, aim: str | None, region: str) -> Co
         return None
     base = rcn.without_variable_measure()
     return CodeInfo(
-        raw=raw, kind=CodeKind.GTIN, symbology=aim, gtin=base.value.zfill(14),
-        price=rcn.price, net_weight_kg=rcn.weight, count=rcn.count,
+        raw=raw,
+        kind=CodeKind.GTIN,
+        symbology=aim,
+        gtin=base.value.zfill(14),
+        price=rcn.price,
+        net_weight_kg=rcn.weight,
+        count=rcn.count,
     )
 
 
@@ -291,7 +296,17 @@ def _from_element_strings(raw: str, kind: CodeKind, elements: list, aim: str | N
         elif ai.startswith("393") and es.money is not None:
             price = es.money.amount if hasattr(es.money, "amount") else es.decimal
     return CodeInfo(
-        raw=raw, kind=kind, symbology=aim, gtin=gtin, batch=batch, expiry=expiry, best_before=best_before,
-        serial=serial, net_weight_kg=weight, price=price, count=count, ai=values,
+        raw=raw,
+        kind=kind,
+        symbology=aim,
+        gtin=gtin,
+        batch=batch,
+        expiry=expiry,
+        best_before=best_before,
+        serial=serial,
+        net_weight_kg=weight,
+        price=price,
+        count=count,
+        ai=values,
         lookup=None if gtin else raw,
     )

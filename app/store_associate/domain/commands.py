@@ -27,8 +27,7 @@ def refuse_controls(value: str, allowed: str = "") -> str:
     """The value, if its only control characters are the `allowed` ones (a ValueError says where one is)."""
     for found in _CONTROL.finditer(value):
         if found.group() not in allowed:
-            raise ValueError(f"control character U+{ord(found.group()):04X} at position {found.start()} "
-                             "is not allowed")
+            raise ValueError(f"control character U+{ord(found.group()):04X} at position {found.start()} is not allowed")
     return value
 
 
@@ -50,8 +49,11 @@ NO_CONTROLS = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
 Text = Annotated[str, AfterValidator(refuse_controls), Field(json_schema_extra={"pattern": NO_CONTROLS})]
 """Free text (a note, a bin, a name): no control characters. Add the length with Field()."""
 # A scanned code may carry GS1's FNC1 separator (GS), which domain/codes.interpret reads; nothing else.
-ScannedText = Annotated[str, AfterValidator(lambda value: refuse_controls(value, GS)),
-                        Field(json_schema_extra={"pattern": "^[^\\u0000-\\u001c\\u001e\\u001f\\u007f-\\u009f]*$"})]
+ScannedText = Annotated[
+    str,
+    AfterValidator(lambda value: refuse_controls(value, GS)),
+    Field(json_schema_extra={"pattern": "^[^\\u0000-\\u001c\\u001e\\u001f\\u007f-\\u009f]*$"}),
+]
 
 # What the database holds: a signed 64-bit integer (PostgreSQL's bigint, SQLite's INTEGER). Every integer the
 # API takes is bounded to it, or tighter where its meaning is: a value beyond it is refused (422) before it
@@ -249,8 +251,20 @@ def pickup_action(command: OrderCommand) -> pickup.Action:
 
 COMMANDS: dict[tuple[str, int], type[Command]] = {
     (c.name, c.version): c
-    for c in (AdjustStock, CountStock, AcknowledgeOrder, PickLine, RejectOrderLine, StageOrder, HandOverOrder,
-              AssignOrder, SubstituteLine, RerouteLines, ReceiveLine, ResendReady)
+    for c in (
+        AdjustStock,
+        CountStock,
+        AcknowledgeOrder,
+        PickLine,
+        RejectOrderLine,
+        StageOrder,
+        HandOverOrder,
+        AssignOrder,
+        SubstituteLine,
+        RerouteLines,
+        ReceiveLine,
+        ResendReady,
+    )
 }
 ORDER_COMMANDS = frozenset(name for (name, _), cls in COMMANDS.items() if issubclass(cls, OrderCommand))
 

@@ -32,8 +32,9 @@ def verify_pin(pin: str, verifier: str) -> bool:
         scheme, n, r, p, salt, digest = verifier.split("$")
         if scheme != "scrypt":
             return False
-        got = hashlib.scrypt(pin.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                             maxmem=64 * 2**20, dklen=32)
+        got = hashlib.scrypt(
+            pin.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), maxmem=64 * 2**20, dklen=32
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, base64.b64decode(digest))

@@ -43,13 +43,26 @@ class Permission(StrEnum):
 
 
 _ASSOCIATE = {
-    Permission.CATALOG_READ, Permission.STOCK_READ, Permission.STORES_READ, Permission.SYNC_PULL,
-    Permission.SYNC_PUSH, Permission.STOCK_ADJUST, Permission.ORDER_REQUEST_CREATE, Permission.ORDERS_READ,
-    Permission.ORDERS_SYNC, Permission.ORDERS_FULFIL, Permission.RETURNS_PROCESS, Permission.CUSTOMERS_READ,
+    Permission.CATALOG_READ,
+    Permission.STOCK_READ,
+    Permission.STORES_READ,
+    Permission.SYNC_PULL,
+    Permission.SYNC_PUSH,
+    Permission.STOCK_ADJUST,
+    Permission.ORDER_REQUEST_CREATE,
+    Permission.ORDERS_READ,
+    Permission.ORDERS_SYNC,
+    Permission.ORDERS_FULFIL,
+    Permission.RETURNS_PROCESS,
+    Permission.CUSTOMERS_READ,
 }
 _MANAGER = _ASSOCIATE | {
-    Permission.RETURNS_APPROVE, Permission.DEVICES_ENROL, Permission.DEVICES_MANAGE, Permission.AUDIT_READ,
-    Permission.TRANSFERS_SHIP, Permission.STORES_MANAGE,
+    Permission.RETURNS_APPROVE,
+    Permission.DEVICES_ENROL,
+    Permission.DEVICES_MANAGE,
+    Permission.AUDIT_READ,
+    Permission.TRANSFERS_SHIP,
+    Permission.STORES_MANAGE,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -58,20 +71,31 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(_MANAGER | {Permission.STAFF_MANAGE}),
     # A kiosk is a shoppers' device: no ORDERS_SYNC. Of the orders it pulls only its own requests, and those
     # without the customer or the pickup code (see server/crud.py sync_scope): the next shopper must not read them.
-    Role.KIOSK: frozenset({
-        Permission.CATALOG_READ, Permission.STOCK_READ, Permission.STORES_READ, Permission.SYNC_PULL,
-        Permission.ORDER_REQUEST_CREATE,
-    }),
+    Role.KIOSK: frozenset(
+        {
+            Permission.CATALOG_READ,
+            Permission.STOCK_READ,
+            Permission.STORES_READ,
+            Permission.SYNC_PULL,
+            Permission.ORDER_REQUEST_CREATE,
+        }
+    ),
     # An enrolled tablet pushes its outbox even when nobody is signed in online (offline sign-in, or
     # the person signed out before the network came back); each mutation names who did it and the
     # server checks that person's role for it.
     # It keeps the store's orders (ORDERS_SYNC) with nobody signed in too: the tablet has one pull cursor for
     # everyone who uses it, so order changes skipped by a pull made while nobody is signed in would never come
     # back once someone signs in; and offline sign-in needs the orders already on the tablet.
-    Role.DEVICE: frozenset({
-        Permission.CATALOG_READ, Permission.STOCK_READ, Permission.STORES_READ, Permission.SYNC_PULL,
-        Permission.SYNC_PUSH, Permission.ORDERS_SYNC,
-    }),
+    Role.DEVICE: frozenset(
+        {
+            Permission.CATALOG_READ,
+            Permission.STOCK_READ,
+            Permission.STORES_READ,
+            Permission.SYNC_PULL,
+            Permission.SYNC_PUSH,
+            Permission.ORDERS_SYNC,
+        }
+    ),
     Role.WEB_SHOP: frozenset({Permission.ORDER_INTAKE}),
 }
 

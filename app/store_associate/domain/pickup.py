@@ -67,8 +67,13 @@ class RejectReason(StrEnum):
     WRONG_ITEM_ON_SHELF = "wrong_item_on_shelf"
 
 
-FINAL = {OrderStatus.HANDED_OVER, OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED,
-         OrderStatus.REROUTED}
+FINAL = {
+    OrderStatus.HANDED_OVER,
+    OrderStatus.REJECTED,
+    OrderStatus.CANCELLED,
+    OrderStatus.EXPIRED,
+    OrderStatus.REROUTED,
+}
 BEFORE_PICKED = {OrderStatus.NEW, OrderStatus.ACKNOWLEDGED, OrderStatus.PICKING}
 ASSIGNABLE = BEFORE_PICKED | {OrderStatus.PICKED, OrderStatus.AWAITING_TRANSFER}
 COLLECTABLE = {OrderStatus.READY_FOR_PICKUP, OrderStatus.PARTLY_HANDED_OVER}
@@ -146,6 +151,7 @@ class Effects:
 
 # --- actions --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Acknowledge:
     pass
@@ -216,8 +222,20 @@ class Expire:
     pass
 
 
-Action = (Acknowledge | Pick | RejectLine | Stage | HandOver | Cancel | Expire | Assign | Substitute | Reroute
-          | Receive | Resend)
+Action = (
+    Acknowledge
+    | Pick
+    | RejectLine
+    | Stage
+    | HandOver
+    | Cancel
+    | Expire
+    | Assign
+    | Substitute
+    | Reroute
+    | Receive
+    | Resend
+)
 
 
 def apply(order: Order, action: Action) -> tuple[Order, Effects]:
@@ -238,18 +256,25 @@ def apply(order: Order, action: Action) -> tuple[Order, Effects]:
             if not bin_code.strip() or len(bin_code) > 32:
                 raise Refused("order.refused.bad_bin")
             # Staging is the last step before the customer may come: every line to collect is in the bin.
-            return (replace(order, status=OrderStatus.READY_FOR_PICKUP, bin=bin_code.strip()),
-                    Effects(notify="ready"))
+            return (replace(order, status=OrderStatus.READY_FOR_PICKUP, bin=bin_code.strip()), Effects(notify="ready"))
         case HandOver(lines=collected, id_checked=checked, keep_rest=keep):
             return _hand_over(order, collected, checked, keep)
         case Cancel():
             reserved = _still_reserved(order)
-            refunds = tuple(ln.line_no for ln in order.lines
-                            if ln.status in (LineStatus.OPEN, LineStatus.PICKED, LineStatus.KEPT,
-                                             LineStatus.IN_TRANSIT))
-            return (replace(order, status=OrderStatus.CANCELLED),
-                    Effects(release_reserved=reserved, refund_lines=refunds, notify="cancelled",
-                            cancel_transfers=any(ln.status is LineStatus.IN_TRANSIT for ln in order.lines)))
+            refunds = tuple(
+                ln.line_no
+                for ln in order.lines
+                if ln.status in (LineStatus.OPEN, LineStatus.PICKED, LineStatus.KEPT, LineStatus.IN_TRANSIT)
+            )
+            return (
+                replace(order, status=OrderStatus.CANCELLED),
+                Effects(
+                    release_reserved=reserved,
+                    refund_lines=refunds,
+                    notify="cancelled",
+                    cancel_transfers=any(ln.status is LineStatus.IN_TRANSIT for ln in order.lines),
+                ),
+            )
         case Assign(picker=who):
             if order.status not in ASSIGNABLE:
                 raise Refused("order.refused.not_assignable", order.status.value)
@@ -272,10 +297,13 @@ def apply(order: Order, action: Action) -> tuple[Order, Effects]:
                 raise Refused("order.refused.not_ready", order.status.value)
             reserved = _still_reserved(order)
             refunds = tuple(ln.line_no for ln in order.lines if ln.status in TO_HAND_OVER)
-            lines = tuple(replace(ln, status=LineStatus.REFUNDED) if ln.line_no in refunds else ln
-                          for ln in order.lines)
-            return (replace(order, status=OrderStatus.EXPIRED, lines=lines),
-                    Effects(release_reserved=reserved, refund_lines=refunds, notify="expired"))
+            lines = tuple(
+                replace(ln, status=LineStatus.REFUNDED) if ln.line_no in refunds else ln for ln in order.lines
+            )
+            return (
+                replace(order, status=OrderStatus.EXPIRED, lines=lines),
+                Effects(release_reserved=reserved, refund_lines=refunds, notify="expired"),
+            )
     raise Refused("order.refused.unknown_action", type(action).__name__)  # pragma: no cover
 
 
@@ -293,9 +321,11 @@ def _reject(order: Order, n: int, reason: RejectReason) -> tuple[Order, Effects]
     # Units already picked for a line that is now rejected go back on the shelf: only the line's
     # reservation is released (nothing left the store).
     new_line = replace(line, status=LineStatus.REJECTED, reason=reason.value)
-    effects = Effects(release_reserved={line.sku: line.qty},
-                      zero_on_hand=(line.sku,) if reason is RejectReason.NOT_IN_STOCK else (),
-                      refund_lines=(n,))
+    effects = Effects(
+        release_reserved={line.sku: line.qty},
+        zero_on_hand=(line.sku,) if reason is RejectReason.NOT_IN_STOCK else (),
+        refund_lines=(n,),
+    )
     return _settle(replace(order, status=OrderStatus.PICKING, lines=_swap(order, new_line)), effects)
 
 
@@ -329,8 +359,7 @@ def _substitute(order: Order, n: int) -> tuple[Order, Effects]:
         raise Refused("order.refused.no_substitute", str(n))
     # Units of the first product already in the basket go back to the shelf; the count starts again.
     new_line = replace(line, sku=line.substitute, substitute="", picked=0)
-    effects = Effects(release_reserved={line.sku: line.qty}, reserve={line.substitute: line.qty},
-                      notify="substituted")
+    effects = Effects(release_reserved={line.sku: line.qty}, reserve={line.substitute: line.qty}, notify="substituted")
     return replace(order, status=OrderStatus.PICKING, lines=_swap(order, new_line)), effects
 
 
@@ -350,7 +379,8 @@ def _reroute(order: Order, action: Reroute) -> tuple[Order, Effects]:
         release_reserved=release,
         zero_on_hand=tuple(ln.sku for ln in lines) if action.reason is RejectReason.NOT_IN_STOCK else (),
         refund_lines=() if action.ship else tuple(moved),  # collected elsewhere: paid for by the new order
-        reroute=replace(action, to=to), notify="in_transit" if action.ship else "rerouted",
+        reroute=replace(action, to=to),
+        notify="in_transit" if action.ship else "rerouted",
     )
     new_lines = tuple(moved.get(ln.line_no, ln) for ln in order.lines)
     return _settle(replace(order, status=OrderStatus.PICKING, lines=new_lines), effects)
@@ -364,8 +394,9 @@ def _receive(order: Order, n: int) -> tuple[Order, Effects]:
         raise Refused("order.refused.not_in_transit", line.status.value)
     new_line = replace(line, status=LineStatus.PICKED, picked=line.qty)
     status = OrderStatus.PICKING if order.status is not OrderStatus.AWAITING_TRANSFER else order.status
-    return _settle(replace(order, status=status, lines=_swap(order, new_line)),
-                   Effects(receive_in={line.sku: line.qty}))
+    return _settle(
+        replace(order, status=status, lines=_swap(order, new_line)), Effects(receive_in={line.sku: line.qty})
+    )
 
 
 def _hand_over(order: Order, collected: tuple[int, ...], checked: bool, keep: bool) -> tuple[Order, Effects]:
@@ -394,9 +425,15 @@ def _hand_over(order: Order, collected: tuple[int, ...], checked: bool, keep: bo
             lines.append(ln)
     rest = any(ln.status is LineStatus.KEPT for ln in lines)
     status = OrderStatus.PARTLY_HANDED_OVER if rest else OrderStatus.HANDED_OVER
-    return (replace(order, status=status, lines=tuple(lines)),
-            Effects(ship_out=ship, release_reserved=release, refund_lines=tuple(refunds),
-                    notify="partly_collected" if rest else "completed"))
+    return (
+        replace(order, status=status, lines=tuple(lines)),
+        Effects(
+            ship_out=ship,
+            release_reserved=release,
+            refund_lines=tuple(refunds),
+            notify="partly_collected" if rest else "completed",
+        ),
+    )
 
 
 def _swap(order: Order, line: Line) -> tuple[Line, ...]:

@@ -70,10 +70,17 @@ def _meaning(info: CodeInfo) -> list[str]:
     for ai, value in info.ai.items():
         title = _ai_title(ai)
         lines.append(f"({ai}) {visible(value)}" + (f"  {title}" if title else ""))
-    for label, value in (("batch", info.batch), ("serial", info.serial), ("expiry", info.expiry),
-                         ("best before", info.best_before), ("net weight kg", info.net_weight_kg),
-                         ("embedded price", info.price), ("count", info.count),
-                         ("reference", info.reference), ("look-up key", info.lookup)):
+    for label, value in (
+        ("batch", info.batch),
+        ("serial", info.serial),
+        ("expiry", info.expiry),
+        ("best before", info.best_before),
+        ("net weight kg", info.net_weight_kg),
+        ("embedded price", info.price),
+        ("count", info.count),
+        ("reference", info.reference),
+        ("look-up key", info.lookup),
+    ):
         if value is not None and not (label == "look-up key" and info.gtin):
             lines.append(f"{label}: {visible(str(value))}")
     return lines
@@ -116,8 +123,7 @@ def scan_images(paths: list[Path], lookup: ProductLookup | None = None, out: Tex
         ms = (time.perf_counter() - t0) * 1000
         h, w = img.shape[:2]
         if not results:
-            print(f"  no code found ({w}x{h} px, {ms:.0f} ms). Try a sharper, closer or better lit picture.",
-                  file=out)
+            print(f"  no code found ({w}x{h} px, {ms:.0f} ms). Try a sharper, closer or better lit picture.", file=out)
             all_read = False
             continue
         print(f"  {len(results)} code(s) in {w}x{h} px, {ms:.1f} ms", file=out)

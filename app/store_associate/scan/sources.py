@@ -155,8 +155,14 @@ class VideoSource:
     FAILED when it opens but delivers no frame. A video file plays once, or in a loop with `loop`.
     """
 
-    def __init__(self, device: int | str = 0, width: int = 1280, height: int = 720, loop: bool = False,
-                 capture_factory: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        device: int | str = 0,
+        width: int = 1280,
+        height: int = 720,
+        loop: bool = False,
+        capture_factory: Callable[..., Any] | None = None,
+    ) -> None:
         self.device = device
         self.width, self.height = width, height
         self.loop = loop
@@ -245,8 +251,13 @@ class FrameWorker:
     `stop()` ends the thread and releases the camera; it is safe to call twice.
     """
 
-    def __init__(self, source: FrameSource, process: Callable[[np.ndarray], tuple[Sequence[Any], Any]],
-                 max_fps: float = 30.0, preview: bool = True) -> None:
+    def __init__(
+        self,
+        source: FrameSource,
+        process: Callable[[np.ndarray], tuple[Sequence[Any], Any]],
+        max_fps: float = 30.0,
+        preview: bool = True,
+    ) -> None:
         self.source = source
         self.process = process
         self.min_interval = 1.0 / max_fps if max_fps > 0 else 0.0

@@ -77,8 +77,13 @@ class _SignIns:
     sign-in's window running out, each widened by the skew): the answer is kept per such stretch, so a
     batch of hundreds of mutations costs a bisect each, not a walk over the sign-ins."""
 
-    def __init__(self, number: str, rows: list[tuple[datetime, datetime, str]], window: timedelta,
-                 signed_in_before: Callable[[datetime], bool]) -> None:
+    def __init__(
+        self,
+        number: str,
+        rows: list[tuple[datetime, datetime, str]],
+        window: timedelta,
+        signed_in_before: Callable[[datetime], bool],
+    ) -> None:
         self.number, self.rows, self.window = number, rows, window
         self.signed_in_before = signed_in_before  # for the refusal's wording: sign-ins too old to be read
         self.turns = sorted({t for start, end, _ in rows for t in (start - SKEW, end + SKEW, start + window + SKEW)})
@@ -108,8 +113,9 @@ class _SignIns:
 
     def _too_old(self) -> Evidence:
         days = self.window.total_seconds() / 86400
-        return Evidence(NONE, why=f"{self.number} had not signed in online on this device within {days:g} days "
-                                  "before this was done")
+        return Evidence(
+            NONE, why=f"{self.number} had not signed in online on this device within {days:g} days before this was done"
+        )
 
 
 @dataclass
@@ -124,8 +130,16 @@ class _Group:
 class Witness:
     """Per push: who signed in on this device, as far as this batch's mutations need it, and what to audit."""
 
-    def __init__(self, session: Session, device_id: str, store_code: str | None, offline_days: float,
-                 now: datetime, earliest: datetime | None = None, clock_offset: timedelta = timedelta(0)) -> None:
+    def __init__(
+        self,
+        session: Session,
+        device_id: str,
+        store_code: str | None,
+        offline_days: float,
+        now: datetime,
+        earliest: datetime | None = None,
+        clock_offset: timedelta = timedelta(0),
+    ) -> None:
         self.session, self.device_id, self.store_code = session, device_id, store_code
         self.clock_offset = clock_offset  # device time + this = server time (sync.device_clock_offset)
         self.window = timedelta(days=offline_days)
@@ -152,9 +166,13 @@ class Witness:
         return known.at(at)
 
     def _load(self, staff: Staff) -> _SignIns:
-        q = select(StaffSession.created_at, StaffSession.expires_at, StaffSession.ended_at, StaffSession.token_hash
-                   ).where(StaffSession.staff_id == staff.id, StaffSession.device_id == self.device_id,
-                           StaffSession.created_at <= self.now + SKEW)
+        q = select(
+            StaffSession.created_at, StaffSession.expires_at, StaffSession.ended_at, StaffSession.token_hash
+        ).where(
+            StaffSession.staff_id == staff.id,
+            StaffSession.device_id == self.device_id,
+            StaffSession.created_at <= self.now + SKEW,
+        )
         if self.earliest is not None:
             since = self.earliest - SKEW
             q = q.where(or_(StaffSession.expires_at >= since, StaffSession.created_at >= since - self.window))
@@ -165,17 +183,34 @@ class Witness:
                 end = min(end, utc(ended))
             rows.append((start, end, token_hash[:HASH_PREFIX]))
         rows.sort(reverse=True)
+
         def signed_in_before(t: datetime) -> bool:  # only asked on the way to a refusal
-            return self.session.execute(
-                select(StaffSession.token_hash).where(StaffSession.staff_id == staff.id,
-                                                      StaffSession.device_id == self.device_id,
-                                                      StaffSession.created_at <= t).limit(1)
-            ).first() is not None
+            return (
+                self.session.execute(
+                    select(StaffSession.token_hash)
+                    .where(
+                        StaffSession.staff_id == staff.id,
+                        StaffSession.device_id == self.device_id,
+                        StaffSession.created_at <= t,
+                    )
+                    .limit(1)
+                ).first()
+                is not None
+            )
 
         return _SignIns(staff.staff_number, rows, self.window, signed_in_before)
 
-    def record(self, number: str | None, staff: Staff | None, mutation_id: int, command: str, shown: Evidence,
-               outcome: str, manager_only_: bool, reason: str = "") -> None:
+    def record(
+        self,
+        number: str | None,
+        staff: Staff | None,
+        mutation_id: int,
+        command: str,
+        shown: Evidence,
+        outcome: str,
+        manager_only_: bool,
+        reason: str = "",
+    ) -> None:
         """One mutation's claim, its evidence and what became of it, grouped for the audit log."""
         key = (number, shown.kind, outcome, manager_only_)  # (a staff number is one person)
         group = self._groups.get(key)
@@ -192,17 +227,31 @@ class Witness:
         """The audit rows of this push (in its transaction: they commit with what was applied)."""
         for (number, kind, outcome, mgr), g in self._groups.items():
             detail: dict = {
-                "claim": {"staff_number": number, "mutations": _runs(g.ids), "count": len(g.ids),
-                          "commands": sorted(g.commands)},
-                "evidence": {"kind": kind, "sign_ins": [{"at": at, "session": prefix}
-                                                        for prefix, at in g.sign_ins.items()]},
+                "claim": {
+                    "staff_number": number,
+                    "mutations": _runs(g.ids),
+                    "count": len(g.ids),
+                    "commands": sorted(g.commands),
+                },
+                "evidence": {
+                    "kind": kind,
+                    "sign_ins": [{"at": at, "session": prefix} for prefix, at in g.sign_ins.items()],
+                },
                 "manager_only": mgr,
             }
             if g.reasons:
                 detail["reasons"] = sorted(g.reasons)
-            audit(self.session, ACTION, outcome=outcome, staff=g.staff, staff_number=number,
-                  device_id=self.device_id, store_code=self.store_code, target=",".join(sorted(g.commands)),
-                  detail=detail)
+            audit(
+                self.session,
+                ACTION,
+                outcome=outcome,
+                staff=g.staff,
+                staff_number=number,
+                device_id=self.device_id,
+                store_code=self.store_code,
+                target=",".join(sorted(g.commands)),
+                detail=detail,
+            )
         self._groups.clear()
 
 

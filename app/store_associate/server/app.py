@@ -31,6 +31,7 @@ from .sync import Poker
 
 log = logging.getLogger("store_associate.server")
 
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
@@ -51,14 +52,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     if settings.smtp_host:
         app.state.sender = Sender(engine, settings.smtp_host, settings.smtp_port, settings.mail_from)
         app.state.sender.start()
-    app.state.order_clock = OrderClock(engine, timedelta(hours=settings.pickup_reminder_hours),
-                                       settings.order_clock_seconds, on_poke=app.state.poker.poke,
-                                       on_done=app.state.sender.wake if app.state.sender else None)
+    app.state.order_clock = OrderClock(
+        engine,
+        timedelta(hours=settings.pickup_reminder_hours),
+        settings.order_clock_seconds,
+        on_poke=app.state.poker.poke,
+        on_done=app.state.sender.wake if app.state.sender else None,
+    )
     app.state.order_clock.start()
     app.state.intake = IntakeQueue(engine, on_commit=lambda stores: [app.state.poker.poke(s) for s in stores])
 
     app.add_middleware(
-        CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
         allow_headers=["*"],
     )
 
@@ -70,8 +77,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors()[:5]
         )
         return JSONResponse(
-            {"detail": {"error": "request.invalid",
-                        "message": f"The request is not valid ({problems}). Correct it and send it again."}},
+            {
+                "detail": {
+                    "error": "request.invalid",
+                    "message": f"The request is not valid ({problems}). Correct it and send it again.",
+                }
+            },
             status_code=422,
         )
 
@@ -80,30 +91,55 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if exc.status_code == 400 and not isinstance(exc.detail, dict):
             # FastAPI's own 400: a body it could not read (not UTF-8, not JSON). Like any other body that does
             # not fit the schema (its JSON errors included), that is request.invalid.
-            return JSONResponse({"detail": {
-                "error": "request.invalid",
-                "message": "The request body could not be read. Send JSON, in UTF-8, as the API describes.",
-            }}, status_code=422)
-        detail = exc.detail if isinstance(exc.detail, dict) else {"error": f"http.{exc.status_code}",
-                                                                   "message": str(exc.detail)}
+            return JSONResponse(
+                {
+                    "detail": {
+                        "error": "request.invalid",
+                        "message": "The request body could not be read. Send JSON, in UTF-8, as the API describes.",
+                    }
+                },
+                status_code=422,
+            )
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, dict)
+            else {"error": f"http.{exc.status_code}", "message": str(exc.detail)}
+        )
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse(
-            {"detail": {"error": "server.error",
-                        "message": "Something went wrong on the server. Try again; if it keeps happening, "
-                                   "tell support the time it happened."}},
+            {
+                "detail": {
+                    "error": "server.error",
+                    "message": "Something went wrong on the server. Try again; if it keeps happening, "
+                    "tell support the time it happened.",
+                }
+            },
             status_code=500,
         )
 
-    routers = (health.router, auth.router, devices.router, catalog.router, locations.router, orders.router,
-               transfers.router, sync.router)
+    routers = (
+        health.router,
+        auth.router,
+        devices.router,
+        catalog.router,
+        locations.router,
+        orders.router,
+        transfers.router,
+        sync.router,
+    )
     for router in routers:
         app.include_router(router)
-    endpoints = {(method.lower(), route.path): route.endpoint for router in routers for route in router.routes
-                 if isinstance(route, APIRoute) for method in route.methods}
+    endpoints = {
+        (method.lower(), route.path): route.endpoint
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -116,8 +152,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
 
 def _error_response(status: int) -> dict[str, Any]:
-    return {"description": ERROR_STATUSES[status],
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+    return {
+        "description": ERROR_STATUSES[status],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+    }
 
 
 def document_errors(spec: dict[str, Any], endpoints: dict[tuple[str, str], Callable[..., Any]]) -> None:

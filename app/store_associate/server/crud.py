@@ -30,8 +30,7 @@ def lock_counter(session: Session) -> None:
 def next_versions(session: Session, n: int = 1) -> int:
     """Reserve n versions; returns the first. Holds the counter row lock until commit."""
     new = session.execute(
-        update(SyncCounter).where(SyncCounter.id == 1).values(value=SyncCounter.value + n)
-        .returning(SyncCounter.value)
+        update(SyncCounter).where(SyncCounter.id == 1).values(value=SyncCounter.value + n).returning(SyncCounter.value)
     ).scalar_one()
     return new - n + 1
 
@@ -42,6 +41,7 @@ def current_version(session: Session) -> int:
 
 # --- catalogue ---------------------------------------------------------------------------------
 
+
 def find_product_by_code(session: Session, info: CodeInfo) -> tuple[Product, Barcode | None] | None:
     """The product a scanned code stands for, or None. Never guesses across ambiguous readings:
     if the alternatives of an ambiguous code match two different products, nothing is returned."""
@@ -51,7 +51,8 @@ def find_product_by_code(session: Session, info: CodeInfo) -> tuple[Product, Bar
     if not keys:
         return None
     rows = session.execute(
-        select(Barcode, Product).join(Product, Product.sku == Barcode.sku)
+        select(Barcode, Product)
+        .join(Product, Product.sku == Barcode.sku)
         .where(Barcode.code.in_(keys), Barcode.deleted.is_(False), Product.deleted.is_(False))
     ).all()
     if not rows and info.kind in (CodeKind.INTERNAL, CodeKind.TEXT) and info.lookup:
@@ -70,9 +71,11 @@ def find_product_by_code(session: Session, info: CodeInfo) -> tuple[Product, Bar
 
 
 def product_codes(session: Session, sku: str) -> list[Barcode]:
-    return list(session.execute(
-        select(Barcode).where(Barcode.sku == sku, Barcode.deleted.is_(False)).order_by(Barcode.code)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Barcode).where(Barcode.sku == sku, Barcode.deleted.is_(False)).order_by(Barcode.code)
+        ).scalars()
+    )
 
 
 def search_products(session: Session, query: str, limit: int, offset: int) -> tuple[list[Product], int]:
@@ -87,7 +90,8 @@ def search_products(session: Session, query: str, limit: int, offset: int) -> tu
     total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     rows = session.execute(
         base.order_by((func.lower(Product.sku) == query.lower()).desc(), Product.name, Product.sku)
-        .limit(limit).offset(offset)
+        .limit(limit)
+        .offset(offset)
     ).scalars()
     return list(rows), total
 
@@ -101,6 +105,7 @@ def stock_here(session: Session, store_code: str, sku: str) -> InventoryLevel | 
 
 
 # --- stores --------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class StoreInfo:
@@ -135,8 +140,9 @@ class StoreDirectory:
         with self._lock:
             rows = session.execute(select(Store)).scalars().all()
             stores = {
-                s.code: StoreInfo(s.code, s.name, s.kind, s.city, s.address, s.latitude, s.longitude,
-                                  s.timezone, s.hours, s.phone)
+                s.code: StoreInfo(
+                    s.code, s.name, s.kind, s.city, s.address, s.latitude, s.longitude, s.timezone, s.hours, s.phone
+                )
                 for s in rows
             }
             self._hours = {code: OpeningHours(s.hours, s.timezone) for code, s in stores.items()}
@@ -147,8 +153,10 @@ class StoreDirectory:
     def distances_from(self, origin: StoreInfo) -> dict[str, float]:
         cached = self._distances.get(origin.code)
         if cached is None:
-            cached = {code: round(distance_km(origin.latitude, origin.longitude, s.latitude, s.longitude), 1)
-                      for code, s in self._stores.items()}
+            cached = {
+                code: round(distance_km(origin.latitude, origin.longitude, s.latitude, s.longitude), 1)
+                for code, s in self._stores.items()
+            }
             self._distances[origin.code] = cached
         return cached
 
@@ -267,11 +275,16 @@ def sync_scope(name: str, puller: Puller) -> TableScope | None:
         # API key and the device's id before the key; a device id is 32 hex digits, so the prefix is exact),
         # and those without the customer and the pickup code: the next shopper must not read them.
         prefix = f"{puller.device_id}:"
-        return TableScope(model, [
-            CustomerOrder.store_code == puller.store, CustomerOrder.channel == "kiosk",
-            CustomerOrder.api_key_id.is_(None),
-            func.substr(CustomerOrder.idempotency_key, 1, len(prefix)) == prefix,
-        ], personal=False)
+        return TableScope(
+            model,
+            [
+                CustomerOrder.store_code == puller.store,
+                CustomerOrder.channel == "kiosk",
+                CustomerOrder.api_key_id.is_(None),
+                func.substr(CustomerOrder.idempotency_key, 1, len(prefix)) == prefix,
+            ],
+            personal=False,
+        )
     return None
 
 
@@ -291,14 +304,18 @@ def change_window(session: Session, puller: Puller, cursor: int, limit: int) -> 
         if scope is None:  # rows the puller never gets count for nothing: its pages are as full as anyone's
             continue
         version = scope.model.__table__.c.version
-        first = (select(version.label("v")).where(*scope.where, version > cursor, version <= upto)
-                 .order_by(version).limit(limit).subquery())
+        first = (
+            select(version.label("v"))
+            .where(*scope.where, version > cursor, version <= upto)
+            .order_by(version)
+            .limit(limit)
+            .subquery()
+        )
         arms.append(select(first.c.v))
     if not arms:  # a role that may pull but gets no table: nothing to page through
         return max(upto, cursor), False
     merged = union_all(*arms).subquery()
-    bound = session.connection().execute(
-        select(merged.c.v).order_by(merged.c.v).offset(limit - 1).limit(1)).scalar()
+    bound = session.connection().execute(select(merged.c.v).order_by(merged.c.v).offset(limit - 1).limit(1)).scalar()
     # A full page leaves the rest (perhaps nothing: then the next page is empty and says so) for later.
     return (max(upto, cursor), False) if bound is None else (bound, True)
 
@@ -315,7 +332,11 @@ def changes_since(session: Session, puller: Puller, cursor: int, limit: int) -> 
             out[name] = []
             continue
         model = scope.model
-        out[name] = list(session.execute(
-            select(model).where(*scope.where, model.version > cursor, model.version <= bound).order_by(model.version)
-        ).scalars())
+        out[name] = list(
+            session.execute(
+                select(model)
+                .where(*scope.where, model.version > cursor, model.version <= bound)
+                .order_by(model.version)
+            ).scalars()
+        )
     return out, bound, more

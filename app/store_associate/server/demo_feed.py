@@ -22,8 +22,9 @@ SHOPPERS = ["Jamie Rivera", "Noor Haddad", "Chris Okafor", "Ana Silva", "Lee Che
 
 
 class DemoFeed(Periodic):
-    def __init__(self, engine: Engine, api_url: str, web_shop_key: str, store: str, every: float = 60.0,
-                 seed: int = 7) -> None:
+    def __init__(
+        self, engine: Engine, api_url: str, web_shop_key: str, store: str, every: float = 60.0, seed: int = 7
+    ) -> None:
         self.engine, self.api_url, self.key, self.store = engine, api_url, web_shop_key, store
         self.rng = random.Random(seed)
         self.rounds = 0
@@ -37,9 +38,11 @@ class DemoFeed(Periodic):
 
     def _stocked(self) -> list[str]:
         with Session(self.engine) as session:
-            rows = session.execute(select(InventoryLevel.sku, InventoryLevel.on_hand, InventoryLevel.reserved,
-                                          InventoryLevel.safety_stock)
-                                   .where(InventoryLevel.store_code == self.store)).all()
+            rows = session.execute(
+                select(
+                    InventoryLevel.sku, InventoryLevel.on_hand, InventoryLevel.reserved, InventoryLevel.safety_stock
+                ).where(InventoryLevel.store_code == self.store)
+            ).all()
         return [sku for sku, on_hand, reserved, safety in rows if available_to_promise(on_hand, reserved, safety) >= 3]
 
     def place_order(self) -> str | None:
@@ -50,12 +53,20 @@ class DemoFeed(Periodic):
         lines = [{"sku": s, "qty": self.rng.choice([1, 1, 1, 2])} for s in picked]
         if self.rng.random() < 0.3:
             lines[0]["substitute"] = self.rng.choice([s for s in skus if s not in picked])
-        body = {"store": self.store, "fulfilment": "ship_to_store" if self.rng.random() < 0.15 else "pickup",
-                "customer": {"name": self.rng.choice(SHOPPERS), "email": "shopper@example.com"}, "lines": lines,
-                "promised_at": (datetime.now(UTC) + timedelta(minutes=self.rng.choice([-10, 30, 60, 120]))).isoformat(),
-                "id_check": self.rng.random() < 0.1}
-        r = httpx.post(f"{self.api_url}/api/v1/orders", json=body, timeout=10,
-                       headers={"X-Api-Key": self.key, "Idempotency-Key": uuid.uuid4().hex})
+        body = {
+            "store": self.store,
+            "fulfilment": "ship_to_store" if self.rng.random() < 0.15 else "pickup",
+            "customer": {"name": self.rng.choice(SHOPPERS), "email": "shopper@example.com"},
+            "lines": lines,
+            "promised_at": (datetime.now(UTC) + timedelta(minutes=self.rng.choice([-10, 30, 60, 120]))).isoformat(),
+            "id_check": self.rng.random() < 0.1,
+        }
+        r = httpx.post(
+            f"{self.api_url}/api/v1/orders",
+            json=body,
+            timeout=10,
+            headers={"X-Api-Key": self.key, "Idempotency-Key": uuid.uuid4().hex},
+        )
         r.raise_for_status()
         return r.json()["number"]
 

@@ -66,16 +66,23 @@ class Ticket:
 
 
 # Statements built once: on this path, building a statement costs more than running it.
-_BY_KEYS = select(CustomerOrder).where(CustomerOrder.api_key_id == bindparam("key_id"),
-                                       CustomerOrder.idempotency_key.in_(bindparam("keys", expanding=True)))
-_BY_KEYS_NO_API_KEY = select(CustomerOrder).where(CustomerOrder.api_key_id.is_(None),
-                                                  CustomerOrder.idempotency_key.in_(bindparam("keys", expanding=True)))
+_BY_KEYS = select(CustomerOrder).where(
+    CustomerOrder.api_key_id == bindparam("key_id"),
+    CustomerOrder.idempotency_key.in_(bindparam("keys", expanding=True)),
+)
+_BY_KEYS_NO_API_KEY = select(CustomerOrder).where(
+    CustomerOrder.api_key_id.is_(None), CustomerOrder.idempotency_key.in_(bindparam("keys", expanding=True))
+)
 # FOR SHARE: a revocation committed while the batch is written waits for it, or the batch sees it.
-_VALID_KEYS = select(ApiKey.id).where(ApiKey.id.in_(bindparam("ids", expanding=True)),
-                                      ApiKey.revoked_at.is_(None)).with_for_update(read=True)
+_VALID_KEYS = (
+    select(ApiKey.id)
+    .where(ApiKey.id.in_(bindparam("ids", expanding=True)), ApiKey.revoked_at.is_(None))
+    .with_for_update(read=True)
+)
 _STORE_KINDS = select(Store.code, Store.kind).where(Store.code.in_(bindparam("codes", expanding=True)))
 _PRODUCTS = select(Product.sku, Product.name, Product.price, Product.currency, Product.deleted).where(
-    Product.sku.in_(bindparam("skus", expanding=True)))
+    Product.sku.in_(bindparam("skus", expanding=True))
+)
 _NEW_CUSTOMERS = insert(Customer.__table__).returning(Customer.__table__.c.id, sort_by_parameter_order=True)
 _NEW_ORDERS = insert(CustomerOrder.__table__)
 _NEW_LINES = insert(OrderLine.__table__)
@@ -129,8 +136,9 @@ def _decide(session: Session, fresh: list[Ticket]) -> None:
     for n in (n for n in new if n.ship):
         # The source is chosen now, seeing what this batch has reserved so far; each ship-to-store order gets
         # a savepoint, so that a source another process emptied meanwhile refuses this order alone.
-        n.ship_from = transfers.nearest_source(session, n.ticket.body["store"],
-                                               {ln["sku"]: ln["qty"] for ln in n.ticket.body["lines"]})
+        n.ship_from = transfers.nearest_source(
+            session, n.ticket.body["store"], {ln["sku"]: ln["qty"] for ln in n.ticket.body["lines"]}
+        )
         if n.ship_from is None:
             n.ticket.error = _no_source()
             continue
@@ -167,8 +175,9 @@ def _refuse_revoked_keys(session: Session, tickets: list[Ticket]) -> None:
     valid = set(session.execute(_VALID_KEYS, {"ids": list(ids)}).scalars())
     for t in tickets:
         if t.api_key_id is not None and t.api_key_id not in valid:
-            t.error = IntakeError(401, "api_key.invalid",
-                                  "This API key is not valid. Check the key or ask for a new one.")
+            t.error = IntakeError(
+                401, "api_key.invalid", "This API key is not valid. Check the key or ask for a new one."
+            )
 
 
 def _answer_retries(session: Session, tickets: list[Ticket]) -> list[Ticket]:
@@ -179,11 +188,15 @@ def _answer_retries(session: Session, tickets: list[Ticket]) -> list[Ticket]:
         by_api_key.setdefault(t.api_key_id, set()).add(t.key)
     existing: dict[tuple[int | None, str], CustomerOrder] = {}
     for key_id, keys in by_api_key.items():
-        stmt, params = (_BY_KEYS_NO_API_KEY, {"keys": list(keys)}) if key_id is None else (
-            _BY_KEYS, {"key_id": key_id, "keys": list(keys)})
+        stmt, params = (
+            (_BY_KEYS_NO_API_KEY, {"keys": list(keys)})
+            if key_id is None
+            else (_BY_KEYS, {"key_id": key_id, "keys": list(keys)})
+        )
         existing.update({(o.api_key_id, o.idempotency_key): o for o in session.execute(stmt, params).scalars()})
-    answers = dict(zip((o.number for o in existing.values()), orders_json(session, list(existing.values())),
-                       strict=True))
+    answers = dict(
+        zip((o.number for o in existing.values()), orders_json(session, list(existing.values())), strict=True)
+    )
     undecided = []
     for t in tickets:
         made = existing.get((t.api_key_id, t.key))
@@ -197,13 +210,19 @@ def _answer_retries(session: Session, tickets: list[Ticket]) -> list[Ticket]:
 
 
 def _conflict() -> IntakeError:
-    return IntakeError(409, "order.idempotency_conflict",
-                       "This Idempotency-Key was used for a different order. Use a new key for a new order.")
+    return IntakeError(
+        409,
+        "order.idempotency_conflict",
+        "This Idempotency-Key was used for a different order. Use a new key for a new order.",
+    )
 
 
 def _no_source() -> IntakeError:
-    return IntakeError(409, "order.no_source", "No warehouse or store has all of these items to ship to this store. "
-                       "Split the order or offer another store.")
+    return IntakeError(
+        409,
+        "order.no_source",
+        "No warehouse or store has all of these items to ship to this store. Split the order or offer another store.",
+    )
 
 
 def _check(t: Ticket, stores: dict[str, str], products: dict) -> _New:
@@ -218,12 +237,17 @@ def _check(t: Ticket, stores: dict[str, str], products: dict) -> _New:
     unknown = [s for s in skus if s not in products or products[s].deleted]
     if unknown:
         raise IntakeError(422, "order.unknown_sku", f"These SKUs are not in the catalogue: {', '.join(unknown[:10])}.")
-    bad = [x for x, s in ((ln.get("substitute") or "", ln["sku"]) for ln in lines)
-           if x and (x == s or x not in products or products[x].deleted)]
+    bad = [
+        x
+        for x, s in ((ln.get("substitute") or "", ln["sku"]) for ln in lines)
+        if x and (x == s or x not in products or products[x].deleted)
+    ]
     if bad:
-        raise IntakeError(422, "order.bad_substitute",
-                          "These substitutes are not in the catalogue or are the line's own SKU: "
-                          f"{', '.join(bad[:10])}.")
+        raise IntakeError(
+            422,
+            "order.bad_substitute",
+            f"These substitutes are not in the catalogue or are the line's own SKU: {', '.join(bad[:10])}.",
+        )
     if len({products[s].currency for s in skus}) != 1:
         raise IntakeError(422, "order.mixed_currency", "All lines of an order must be in one currency.")
     return _New(t, [products[s] for s in skus], body.get("fulfilment", "pickup") == "ship_to_store")
@@ -234,9 +258,16 @@ def _write(session: Session, new: list[_New], now: datetime) -> None:
     events, one statement per table."""
     if not new:
         return
-    customers = [{"name": c["name"], "email": c["email"], "phone": c.get("phone", ""),
-                  "locale": c.get("locale", "en"), "created_at": now}
-                 for c in (n.ticket.body["customer"] for n in new)]
+    customers = [
+        {
+            "name": c["name"],
+            "email": c["email"],
+            "phone": c.get("phone", ""),
+            "locale": c.get("locale", "en"),
+            "created_at": now,
+        }
+        for c in (n.ticket.body["customer"] for n in new)
+    ]
     ids = session.execute(_NEW_CUSTOMERS, customers).scalars().all()
     levels: dict[str, set[str]] = {}  # store -> SKUs reserved there
     for n in new:
@@ -253,31 +284,73 @@ def _write(session: Session, new: list[_New], now: datetime) -> None:
         # 10^8 numbers: a clash is rare enough to leave to the primary key (the batch is then taken again).
         number = "SA-" + "".join(secrets.choice("0123456789") for _ in range(8))
         order = SimpleNamespace(
-            number=number, store_code=body["store"], channel=body.get("channel", "web"),
+            number=number,
+            store_code=body["store"],
+            channel=body.get("channel", "web"),
             fulfilment="ship_to_store" if ship else "pickup",
-            status=(OrderStatus.AWAITING_TRANSFER if ship else OrderStatus.NEW).value, customer_id=customer_id,
-            pickup_code=new_pickup_code(), bin="", id_check=bool(body.get("id_check", False)),
+            status=(OrderStatus.AWAITING_TRANSFER if ship else OrderStatus.NEW).value,
+            customer_id=customer_id,
+            pickup_code=new_pickup_code(),
+            bin="",
+            id_check=bool(body.get("id_check", False)),
             currency=n.products[0].currency,
             total=sum((p.price * ln["qty"] for p, ln in zip(n.products, body["lines"], strict=True)), Decimal("0")),
-            promised_at=_promised(body.get("promised_at"), now), expires_at=None, api_key_id=t.api_key_id,
-            idempotency_key=t.key, request_hash=t.digest, picker="", parent_number="", reminded_at=None,
-            created_at=now, updated_at=now, version=first + i)
+            promised_at=_promised(body.get("promised_at"), now),
+            expires_at=None,
+            api_key_id=t.api_key_id,
+            idempotency_key=t.key,
+            request_hash=t.digest,
+            picker="",
+            parent_number="",
+            reminded_at=None,
+            created_at=now,
+            updated_at=now,
+            version=first + i,
+        )
         orders.append(order)
         status = (LineStatus.IN_TRANSIT if ship else LineStatus.OPEN).value
-        lines.append([dict(order_number=number, line_no=k, sku=p.sku, name=p.name, qty=ln["qty"], picked=0,
-                           status=status, reason="", unit_price=p.price, substitute_sku=ln.get("substitute") or "",
-                           location="")
-                      for k, (p, ln) in enumerate(zip(n.products, body["lines"], strict=True), start=1)])
-        events.append({"order_number": number, "at": now, "action": "intake", "staff_number": None,
-                       "device_id": None, "detail": {"channel": order.channel,
-                                                     **({"ship_from": n.ship_from} if ship else {})}})
+        lines.append(
+            [
+                dict(
+                    order_number=number,
+                    line_no=k,
+                    sku=p.sku,
+                    name=p.name,
+                    qty=ln["qty"],
+                    picked=0,
+                    status=status,
+                    reason="",
+                    unit_price=p.price,
+                    substitute_sku=ln.get("substitute") or "",
+                    location="",
+                )
+                for k, (p, ln) in enumerate(zip(n.products, body["lines"], strict=True), start=1)
+            ]
+        )
+        events.append(
+            {
+                "order_number": number,
+                "at": now,
+                "action": "intake",
+                "staff_number": None,
+                "device_id": None,
+                "detail": {"channel": order.channel, **({"ship_from": n.ship_from} if ship else {})},
+            }
+        )
     session.execute(_NEW_ORDERS, [vars(o) for o in orders])
     version = first + len(new)
     for store, skus in levels.items():
-        here = [(o, rows) for n, o, rows in zip(new, orders, lines, strict=True)
-                if not n.ship and o.store_code == store]
-        places = reserve_batch(session, store, [(o.number, {r["sku"]: r["qty"] for r in rows}) for o, rows in here],
-                               "order", version, locked[store])
+        here = [
+            (o, rows) for n, o, rows in zip(new, orders, lines, strict=True) if not n.ship and o.store_code == store
+        ]
+        places = reserve_batch(
+            session,
+            store,
+            [(o.number, {r["sku"]: r["qty"] for r in rows}) for o, rows in here],
+            "order",
+            version,
+            locked[store],
+        )
         version += len(skus)
         for _, rows in here:
             for r in rows:
@@ -285,8 +358,9 @@ def _write(session: Session, new: list[_New], now: datetime) -> None:
     session.execute(_NEW_LINES, [r for rows in lines for r in rows])
     for n, o, rows in zip(new, orders, lines, strict=True):
         if n.ship:
-            transfers.request(session, o, n.ship_from, [{"line_no": r["line_no"], "sku": r["sku"], "qty": r["qty"]}
-                                                        for r in rows])
+            transfers.request(
+                session, o, n.ship_from, [{"line_no": r["line_no"], "sku": r["sku"], "qty": r["qty"]} for r in rows]
+            )
     session.execute(_NEW_EVENTS, events)
     for store in {o.store_code for o in orders}:
         notify(session, store)  # the store's devices show the new orders within seconds
@@ -312,8 +386,13 @@ class IntakeQueue:
 
     `on_commit` gets the stores to poke after each commit (SQLite; PostgreSQL's NOTIFY goes out at commit)."""
 
-    def __init__(self, engine: Engine, on_commit: Callable[[set[str]], None] | None = None,
-                 max_batch: int = 64, wait_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        on_commit: Callable[[set[str]], None] | None = None,
+        max_batch: int = 64,
+        wait_s: float = 30.0,
+    ) -> None:
         self._engine = engine
         self._on_commit = on_commit
         self._max_batch = max_batch
@@ -354,7 +433,7 @@ class IntakeQueue:
 
     def _write_next(self) -> None:
         with self._queue_lock:
-            batch, self._waiting = self._waiting[:self._max_batch], self._waiting[self._max_batch:]
+            batch, self._waiting = self._waiting[: self._max_batch], self._waiting[self._max_batch :]
         pokes: set[str] = set()
         try:
             with writer_turn(self._engine):
@@ -402,5 +481,9 @@ class IntakeQueue:
 
 
 def _busy() -> IntakeError:
-    return IntakeError(503, "order.busy", "The server is taking too many orders at once. Send the order again "
-                       "with the same Idempotency-Key in a few seconds; it will not be taken twice.")
+    return IntakeError(
+        503,
+        "order.busy",
+        "The server is taking too many orders at once. Send the order again "
+        "with the same Idempotency-Key in a few seconds; it will not be taken twice.",
+    )

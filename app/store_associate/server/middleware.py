@@ -48,8 +48,11 @@ class LimitsAndHeaders:
                 if received > self.max_body:
                     too_large = True
                     # An HTTPException is the one error FastAPI lets through from reading a body.
-                    raise ApiError(413, "request.too_large",
-                                   f"The request is larger than {self.max_body} bytes. Send less at a time.")
+                    raise ApiError(
+                        413,
+                        "request.too_large",
+                        f"The request is larger than {self.max_body} bytes. Send less at a time.",
+                    )
             return message
 
         docs = scope.get("path", "").startswith(DOCS_PATHS)
@@ -57,8 +60,11 @@ class LimitsAndHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in SECURITY_HEADERS
-                         if k not in present and not (docs and k == b"content-security-policy")]
+                extra = [
+                    (k, v)
+                    for k, v in SECURITY_HEADERS
+                    if k not in present and not (docs and k == b"content-security-policy")
+                ]
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
@@ -70,10 +76,19 @@ class LimitsAndHeaders:
             await self._too_large(send)
 
     async def _too_large(self, send: Send) -> None:
-        body = json.dumps({"detail": {
-            "error": "request.too_large",
-            "message": f"The request is larger than {self.max_body} bytes. Send less at a time.",
-        }}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), *SECURITY_HEADERS]})
+        body = json.dumps(
+            {
+                "detail": {
+                    "error": "request.too_large",
+                    "message": f"The request is larger than {self.max_body} bytes. Send less at a time.",
+                }
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), *SECURITY_HEADERS],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -122,8 +122,9 @@ class InventoryLevel(SQLModel, table=True):
     __tablename__ = "inventory_level"
     __table_args__ = (
         # Covering: availability of one SKU across 1,000 locations reads the index alone.
-        Index("ix_inventory_sku_cover", "sku", "store_code", "on_hand", "reserved", "safety_stock", "incoming",
-              "damaged"),
+        Index(
+            "ix_inventory_sku_cover", "sku", "store_code", "on_hand", "reserved", "safety_stock", "incoming", "damaged"
+        ),
         Index("ix_inventory_store_version", "store_code", "version"),
     )
     store_code: str = Field(foreign_key="store.code", primary_key=True, max_length=16)
@@ -169,6 +170,7 @@ class SyncCounter(SQLModel, table=True):
 
 
 # --- people, devices and access -----------------------------------------------------------------
+
 
 class Staff(SQLModel, table=True):
     __tablename__ = "staff"
@@ -262,6 +264,7 @@ class AuditLog(SQLModel, table=True):
 
 # --- sync ---------------------------------------------------------------------------------------
 
+
 class DeviceSyncState(SQLModel, table=True):
     """Per device: the last mutation applied (idempotency), and what it last told us."""
 
@@ -307,6 +310,7 @@ class QuarantinedPush(SQLModel, table=True):
 
 # --- orders ----------------------------------------------------------------------------------------
 
+
 class Customer(SQLModel, table=True):
     __tablename__ = "customer"
     id: int | None = Field(default=None, primary_key=True)
@@ -325,8 +329,13 @@ class CustomerOrder(SQLModel, table=True):
         Index("ix_order_store_version", "store_code", "version"),
         UniqueConstraint("api_key_id", "idempotency_key", name="uq_order_idempotency"),
         # The constraint above lets NULL API keys repeat: kiosk and counter requests need their own.
-        Index("uq_order_idempotency_no_api_key", "idempotency_key", unique=True,
-              sqlite_where=text("api_key_id IS NULL"), postgresql_where=text("api_key_id IS NULL")),
+        Index(
+            "uq_order_idempotency_no_api_key",
+            "idempotency_key",
+            unique=True,
+            sqlite_where=text("api_key_id IS NULL"),
+            postgresql_where=text("api_key_id IS NULL"),
+        ),
     )
     number: str = Field(primary_key=True, max_length=20)
     store_code: str = Field(foreign_key="store.code", max_length=16, index=True)

@@ -82,8 +82,11 @@ def collect_by(expires: datetime, timezone: str, locale: str) -> str:
         where = ZoneInfo("UTC")
     local = utc(expires).astimezone(where)
     lang = _babel_locale(locale)
-    return str(get_datetime_format("full", locale=lang)).replace(
-        "{1}", format_date(local, "full", locale=lang)).replace("{0}", format_time(local, "short", locale=lang))
+    return (
+        str(get_datetime_format("full", locale=lang))
+        .replace("{1}", format_date(local, "full", locale=lang))
+        .replace("{0}", format_time(local, "short", locale=lang))
+    )
 
 
 def build(session: Session, note: Notification, sender: str) -> EmailMessage:
@@ -93,18 +96,27 @@ def build(session: Session, note: Notification, sender: str) -> EmailMessage:
     tpl = _template(customer.locale or "en")
     hours = "\n".join(
         f"  {tpl['day.' + d]}: " + (", ".join(f"{a}-{b}" for a, b in store.hours.get(d, [])) or tpl["day.closed"])
-        for d in DAYS)
+        for d in DAYS
+    )
     # Set when the order became ready, from the store's pickup window; an order not ready yet would get that window.
     expires = order.expires_at or datetime.now(UTC) + timedelta(hours=store.pickup_hours(get_settings()))
-    fields = {"name": customer.name, "number": order.number, "store": store.name, "address": store.address,
-              "code": f"PU-{order.pickup_code}", "hours": hours,
-              "expires": collect_by(expires, store.timezone, customer.locale or "en"),
-              "parent": order.parent_number or order.number, "tracking": _tracking(session, order.number, tpl)}
+    fields = {
+        "name": customer.name,
+        "number": order.number,
+        "store": store.name,
+        "address": store.address,
+        "code": f"PU-{order.pickup_code}",
+        "hours": hours,
+        "expires": collect_by(expires, store.timezone, customer.locale or "en"),
+        "parent": order.parent_number or order.number,
+        "tracking": _tracking(session, order.number, tpl),
+    }
     if note.kind == "line_rejected":
         about = note.detail or {}
         fields["item"] = f"{about.get('qty', '')} \u00d7 {about.get('name', '')}"
-        fields["refund"] = money(str(about.get("amount", "0")), about.get("currency") or order.currency,
-                                 customer.locale or "en")
+        fields["refund"] = money(
+            str(about.get("amount", "0")), about.get("currency") or order.currency, customer.locale or "en"
+        )
     msg = EmailMessage()
     msg["Subject"] = tpl[f"{note.kind}.subject"].format(**fields)
     msg["From"] = sender
@@ -118,9 +130,14 @@ def build(session: Session, note: Notification, sender: str) -> EmailMessage:
         escaped = {k: html.escape(str(v), quote=True) for k, v in fields.items()}
         body = tpl[f"{note.kind}.body"].format(**escaped).replace("\n", "<br>")
         alt = html.escape(f"PU-{order.pickup_code}", quote=True)
-        msg.add_alternative(f"<p>{body}</p><p><img src=\"cid:{cid[1:-1]}\" alt=\"{alt}\"></p>", subtype="html")
-        msg.get_payload()[1].add_related(pickup_qr_png(order.pickup_code), maintype="image", subtype="png",
-                                         cid=cid, filename=f"pickup-{order.number}.png")
+        msg.add_alternative(f'<p>{body}</p><p><img src="cid:{cid[1:-1]}" alt="{alt}"></p>', subtype="html")
+        msg.get_payload()[1].add_related(
+            pickup_qr_png(order.pickup_code),
+            maintype="image",
+            subtype="png",
+            cid=cid,
+            filename=f"pickup-{order.number}.png",
+        )
     return msg
 
 
@@ -131,8 +148,9 @@ def _tracking(session: Session, number: str, tpl: dict[str, str]) -> str:
         return tpl["tracking.none"]
     t = shipped[-1]
     name = CARRIERS[t.carrier].name if t.carrier in CARRIERS else t.carrier
-    return f"{name} {t.tracking}" + (f"\n{tracking_url(t.carrier, t.tracking)}" if tracking_url(t.carrier, t.tracking)
-                                     else "")
+    return f"{name} {t.tracking}" + (
+        f"\n{tracking_url(t.carrier, t.tracking)}" if tracking_url(t.carrier, t.tracking) else ""
+    )
 
 
 SENDER_LOCK = 7_244_501  # PostgreSQL advisory lock: one sending server process at a time
@@ -165,9 +183,12 @@ def send_pending(engine: Engine, host: str, port: int, sender: str, limit: int =
         if not mine:
             return 0
         with Session(engine) as session:
-            notes = [(n.id, build(session, n, sender)) for n in session.execute(
-                select(Notification).where(Notification.status == "pending").order_by(Notification.id).limit(limit)
-            ).scalars()]
+            notes = [
+                (n.id, build(session, n, sender))
+                for n in session.execute(
+                    select(Notification).where(Notification.status == "pending").order_by(Notification.id).limit(limit)
+                ).scalars()
+            ]
         if not notes:
             return 0
         try:

@@ -31,8 +31,13 @@ def reminder_lead(remind_before: timedelta, window_hours: float) -> timedelta:
     return min(remind_before, timedelta(hours=window_hours) / 2)
 
 
-def sweep(engine: Engine, now: datetime, remind_before: timedelta,
-          on_poke: Callable[[str], None] | None = None, default_window_days: float | None = None) -> dict[str, int]:
+def sweep(
+    engine: Engine,
+    now: datetime,
+    remind_before: timedelta,
+    on_poke: Callable[[str], None] | None = None,
+    default_window_days: float | None = None,
+) -> dict[str, int]:
     """Expire ready orders past their pickup window; remind customers whose order expires soon.
     `default_window_days`: the window of stores without their own (default: the PICKUP_WINDOW_DAYS setting)."""
     if default_window_days is None:
@@ -41,13 +46,17 @@ def sweep(engine: Engine, now: datetime, remind_before: timedelta,
     statuses = [s.value for s in COLLECTABLE]
     with Session(engine) as session:
         rows = session.execute(
-            select(CustomerOrder.number, CustomerOrder.store_code, CustomerOrder.expires_at,
-                   Store.pickup_window_hours)
+            select(CustomerOrder.number, CustomerOrder.store_code, CustomerOrder.expires_at, Store.pickup_window_hours)
             .join(Store, Store.code == CustomerOrder.store_code)
-            .where(CustomerOrder.status.in_(statuses), CustomerOrder.expires_at.is_not(None),
-                   CustomerOrder.expires_at <= now + remind_before)).all()
-    leads = {number: reminder_lead(remind_before, pickup_hours(hours, default_window_days))
-             for number, _, _, hours in rows}
+            .where(
+                CustomerOrder.status.in_(statuses),
+                CustomerOrder.expires_at.is_not(None),
+                CustomerOrder.expires_at <= now + remind_before,
+            )
+        ).all()
+    leads = {
+        number: reminder_lead(remind_before, pickup_hours(hours, default_window_days)) for number, _, _, hours in rows
+    }
     due = [(number, store) for number, store, expires, _ in rows if utc(expires) <= now + leads[number]]
     for number, store in due:
         with Session(engine) as session:
@@ -68,8 +77,9 @@ def sweep(engine: Engine, now: datetime, remind_before: timedelta,
                 for ln in new.lines:
                     by_no[ln.line_no].status = ln.status.value
                 order.status, order.updated_at, order.version = new.status.value, now, next_versions(session, 1)
-                session.add(OrderEvent(order_number=number, action="expired",
-                                       detail={"expires_at": expires.isoformat()}))
+                session.add(
+                    OrderEvent(order_number=number, action="expired", detail={"expires_at": expires.isoformat()})
+                )
                 _stock_effects(session, store, number, effects, None, None)
                 record_refund(session, order, [by_no[n] for n in effects.refund_lines], "expired", None, None)
                 queue_notification(session, order, "expired")
@@ -92,8 +102,14 @@ def sweep(engine: Engine, now: datetime, remind_before: timedelta,
 class OrderClock(Periodic):
     """Sweeps every `every` seconds in the server process; tells the mail sender when it queued messages."""
 
-    def __init__(self, engine: Engine, remind_before: timedelta, every: float,
-                 on_poke: Callable[[str], None] | None = None, on_done: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        remind_before: timedelta,
+        every: float,
+        on_poke: Callable[[str], None] | None = None,
+        on_done: Callable[[], None] | None = None,
+    ) -> None:
         def round_() -> None:
             done = sweep(engine, datetime.now(UTC), remind_before, on_poke)
             if any(done.values()) and on_done:

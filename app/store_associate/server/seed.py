@@ -83,62 +83,137 @@ WAREHOUSE_HOURS = {d: [["06:00", "22:00"]] for d in WEEK[:5]} | {"sat": [["06:00
 
 # category: (slug, price range in dollars, brands, nouns, adjectives, sizes)
 CATEGORIES: dict[str, tuple[str, tuple[int, int], list[str], list[str], list[str], list[str]]] = {
-    "Grocery": ("grocery", (1, 12), ["Harvest Table", "Golden Mill", "Nonna's", "Prairie Farms"],
-                ["Pasta", "Rice", "Oats", "Granola", "Peanut Butter", "Olive Oil", "Tomato Sauce", "Crackers",
-                 "Honey", "Black Beans", "Coffee Beans", "Green Tea"],
-                ["Organic", "Whole Grain", "Classic", "Extra Virgin", "Roasted", "Low Sodium"],
-                ["250 g", "500 g", "1 kg", "12 oz", "16 oz", "750 ml"]),
-    "Beverages": ("beverages", (1, 8), ["Blue Spring", "Citrus Co", "Mountain Brew", "FizzUp"],
-                  ["Sparkling Water", "Orange Juice", "Cold Brew", "Lemonade", "Iced Tea", "Kombucha"],
-                  ["Unsweetened", "Lime", "Peach", "Original", "Zero Sugar"],
-                  ["330 ml", "500 ml", "1 l", "6 x 330 ml", "12 fl oz"]),
-    "Household": ("household", (2, 25), ["CleanPro", "Homestead", "Brightly", "EcoNest"],
-                  ["Dish Soap", "Laundry Pods", "Paper Towels", "Trash Bags", "Sponges", "Glass Cleaner"],
-                  ["Lemon", "Fragrance Free", "Heavy Duty", "Lavender", "Eco"],
-                  ["24 ct", "6 rolls", "1 l", "750 ml", "40 ct"]),
-    "Personal Care": ("personal-care", (2, 30), ["Pure Leaf", "Dermaline", "Oceana", "Fresh & Co"],
-                      ["Shampoo", "Conditioner", "Body Wash", "Toothpaste", "Deodorant", "Hand Cream",
-                       "Sunscreen SPF 50"],
-                      ["Sensitive", "Argan Oil", "Mint", "Aloe", "Unscented"],
-                      ["75 ml", "250 ml", "400 ml", "2 pack"]),
-    "Electronics": ("electronics", (9, 400), ["Voltix", "Auralink", "Nordtek", "PixelPeak"],
-                    ["USB-C Cable", "Wireless Earbuds", "Power Bank", "Bluetooth Speaker", "Phone Charger",
-                     "HDMI Cable", "Smart Plug", "Webcam", "Keyboard", "Mouse"],
-                    ["Fast Charge", "Noise Cancelling", "Compact", "Pro", "2 m", "20,000 mAh"],
-                    ["Black", "White", "Graphite", "Blue"]),
-    "Toys": ("toys", (5, 80), ["Playmakers", "BrickBox", "Wonderloop", "Tiny Tribe"],
-             ["Building Set", "Puzzle 1000 pcs", "Plush Bear", "Race Car", "Board Game", "Doll House"],
-             ["Deluxe", "Junior", "Classic", "Glow-in-the-Dark"], ["3+", "6+", "8+", "12+"]),
-    "Clothing": ("clothing", (8, 120), ["Northbound", "Linen & Loom", "Urban Thread", "Trailhead"],
-                 ["T-Shirt", "Hoodie", "Jeans", "Rain Jacket", "Socks 3-pack", "Chinos", "Beanie"],
-                 ["Organic Cotton", "Slim Fit", "Relaxed", "Waterproof", "Merino"],
-                 ["S", "M", "L", "XL"]),
-    "Home & Garden": ("home-garden", (4, 150), ["Greenway", "Casa Nova", "Hearth", "Terra"],
-                      ["Plant Pot", "Garden Hose", "Throw Blanket", "Scented Candle", "Desk Lamp",
-                       "Storage Box", "Picture Frame"],
-                      ["Ceramic", "Expandable", "Cozy", "Vanilla", "LED", "Stackable"],
-                      ["Small", "Medium", "Large", "Set of 2"]),
-    "Pet": ("pet", (3, 60), ["Happy Paws", "Whisker Co", "Tail Trail"],
-            ["Dry Dog Food", "Cat Litter", "Chew Toy", "Cat Treats", "Dog Leash"],
-            ["Grain Free", "Clumping", "Durable", "Salmon", "Reflective"],
-            ["1.5 kg", "5 kg", "10 lb", "Small", "Large"]),
-    "Stationery": ("stationery", (1, 25), ["Inkwell", "PaperCraft", "Scribe"],
-                   ["Notebook", "Gel Pens 10-pack", "Highlighters", "Sticky Notes", "Stapler", "Backpack"],
-                   ["A5 Dotted", "Pastel", "Neon", "Heavy Duty", "Recycled"],
-                   ["1 pc", "5 pcs", "12 pcs"]),
-    "Sports": ("sports", (6, 200), ["Stride", "Apex Gear", "Kinetic"],
-               ["Yoga Mat", "Water Bottle", "Running Socks", "Dumbbell Set", "Tennis Balls", "Jump Rope"],
-               ["Non-Slip", "Insulated", "Adjustable", "Pro", "Lightweight"],
-               ["750 ml", "1 l", "2 x 5 kg", "3 pack", "One Size"]),
-    "Pharmacy": ("pharmacy", (3, 35), ["CareWell", "MediPlus", "Vitaline"],
-                 ["Ibuprofen 200 mg", "Vitamin D3", "Allergy Relief", "Bandages", "Cough Syrup", "Multivitamin"],
-                 ["Extra Strength", "Non-Drowsy", "Kids", "Waterproof", "Daily"],
-                 ["24 ct", "60 ct", "100 ct", "120 ml"]),
+    "Grocery": (
+        "grocery",
+        (1, 12),
+        ["Harvest Table", "Golden Mill", "Nonna's", "Prairie Farms"],
+        [
+            "Pasta",
+            "Rice",
+            "Oats",
+            "Granola",
+            "Peanut Butter",
+            "Olive Oil",
+            "Tomato Sauce",
+            "Crackers",
+            "Honey",
+            "Black Beans",
+            "Coffee Beans",
+            "Green Tea",
+        ],
+        ["Organic", "Whole Grain", "Classic", "Extra Virgin", "Roasted", "Low Sodium"],
+        ["250 g", "500 g", "1 kg", "12 oz", "16 oz", "750 ml"],
+    ),
+    "Beverages": (
+        "beverages",
+        (1, 8),
+        ["Blue Spring", "Citrus Co", "Mountain Brew", "FizzUp"],
+        ["Sparkling Water", "Orange Juice", "Cold Brew", "Lemonade", "Iced Tea", "Kombucha"],
+        ["Unsweetened", "Lime", "Peach", "Original", "Zero Sugar"],
+        ["330 ml", "500 ml", "1 l", "6 x 330 ml", "12 fl oz"],
+    ),
+    "Household": (
+        "household",
+        (2, 25),
+        ["CleanPro", "Homestead", "Brightly", "EcoNest"],
+        ["Dish Soap", "Laundry Pods", "Paper Towels", "Trash Bags", "Sponges", "Glass Cleaner"],
+        ["Lemon", "Fragrance Free", "Heavy Duty", "Lavender", "Eco"],
+        ["24 ct", "6 rolls", "1 l", "750 ml", "40 ct"],
+    ),
+    "Personal Care": (
+        "personal-care",
+        (2, 30),
+        ["Pure Leaf", "Dermaline", "Oceana", "Fresh & Co"],
+        ["Shampoo", "Conditioner", "Body Wash", "Toothpaste", "Deodorant", "Hand Cream", "Sunscreen SPF 50"],
+        ["Sensitive", "Argan Oil", "Mint", "Aloe", "Unscented"],
+        ["75 ml", "250 ml", "400 ml", "2 pack"],
+    ),
+    "Electronics": (
+        "electronics",
+        (9, 400),
+        ["Voltix", "Auralink", "Nordtek", "PixelPeak"],
+        [
+            "USB-C Cable",
+            "Wireless Earbuds",
+            "Power Bank",
+            "Bluetooth Speaker",
+            "Phone Charger",
+            "HDMI Cable",
+            "Smart Plug",
+            "Webcam",
+            "Keyboard",
+            "Mouse",
+        ],
+        ["Fast Charge", "Noise Cancelling", "Compact", "Pro", "2 m", "20,000 mAh"],
+        ["Black", "White", "Graphite", "Blue"],
+    ),
+    "Toys": (
+        "toys",
+        (5, 80),
+        ["Playmakers", "BrickBox", "Wonderloop", "Tiny Tribe"],
+        ["Building Set", "Puzzle 1000 pcs", "Plush Bear", "Race Car", "Board Game", "Doll House"],
+        ["Deluxe", "Junior", "Classic", "Glow-in-the-Dark"],
+        ["3+", "6+", "8+", "12+"],
+    ),
+    "Clothing": (
+        "clothing",
+        (8, 120),
+        ["Northbound", "Linen & Loom", "Urban Thread", "Trailhead"],
+        ["T-Shirt", "Hoodie", "Jeans", "Rain Jacket", "Socks 3-pack", "Chinos", "Beanie"],
+        ["Organic Cotton", "Slim Fit", "Relaxed", "Waterproof", "Merino"],
+        ["S", "M", "L", "XL"],
+    ),
+    "Home & Garden": (
+        "home-garden",
+        (4, 150),
+        ["Greenway", "Casa Nova", "Hearth", "Terra"],
+        ["Plant Pot", "Garden Hose", "Throw Blanket", "Scented Candle", "Desk Lamp", "Storage Box", "Picture Frame"],
+        ["Ceramic", "Expandable", "Cozy", "Vanilla", "LED", "Stackable"],
+        ["Small", "Medium", "Large", "Set of 2"],
+    ),
+    "Pet": (
+        "pet",
+        (3, 60),
+        ["Happy Paws", "Whisker Co", "Tail Trail"],
+        ["Dry Dog Food", "Cat Litter", "Chew Toy", "Cat Treats", "Dog Leash"],
+        ["Grain Free", "Clumping", "Durable", "Salmon", "Reflective"],
+        ["1.5 kg", "5 kg", "10 lb", "Small", "Large"],
+    ),
+    "Stationery": (
+        "stationery",
+        (1, 25),
+        ["Inkwell", "PaperCraft", "Scribe"],
+        ["Notebook", "Gel Pens 10-pack", "Highlighters", "Sticky Notes", "Stapler", "Backpack"],
+        ["A5 Dotted", "Pastel", "Neon", "Heavy Duty", "Recycled"],
+        ["1 pc", "5 pcs", "12 pcs"],
+    ),
+    "Sports": (
+        "sports",
+        (6, 200),
+        ["Stride", "Apex Gear", "Kinetic"],
+        ["Yoga Mat", "Water Bottle", "Running Socks", "Dumbbell Set", "Tennis Balls", "Jump Rope"],
+        ["Non-Slip", "Insulated", "Adjustable", "Pro", "Lightweight"],
+        ["750 ml", "1 l", "2 x 5 kg", "3 pack", "One Size"],
+    ),
+    "Pharmacy": (
+        "pharmacy",
+        (3, 35),
+        ["CareWell", "MediPlus", "Vitaline"],
+        ["Ibuprofen 200 mg", "Vitamin D3", "Allergy Relief", "Bandages", "Cough Syrup", "Multivitamin"],
+        ["Extra Strength", "Non-Drowsy", "Kids", "Waterproof", "Daily"],
+        ["24 ct", "60 ct", "100 ct", "120 ml"],
+    ),
 }
-PRODUCE = [("4011", "Bananas", "per lb", "0.69"), ("4131", "Fuji Apples", "per lb", "1.99"),
-           ("4046", "Avocado Hass", "each", "1.49"), ("4065", "Green Peppers", "each", "0.99"),
-           ("4087", "Roma Tomatoes", "per lb", "1.79"), ("4225", "Large Avocado", "each", "2.29"),
-           ("4664", "Tomatoes on the Vine", "per lb", "2.49"), ("4072", "Russet Potatoes", "per lb", "0.89")]
+PRODUCE = [
+    ("4011", "Bananas", "per lb", "0.69"),
+    ("4131", "Fuji Apples", "per lb", "1.99"),
+    ("4046", "Avocado Hass", "each", "1.49"),
+    ("4065", "Green Peppers", "each", "0.99"),
+    ("4087", "Roma Tomatoes", "per lb", "1.79"),
+    ("4225", "Large Avocado", "each", "2.29"),
+    ("4664", "Tomatoes on the Vine", "per lb", "2.49"),
+    ("4072", "Russet Potatoes", "per lb", "0.89"),
+]
 BAKERY = ["Sourdough Loaf", "Baguette", "Croissant 4-pack", "Blueberry Muffins", "Rye Bread", "Bagels 6-pack"]
 
 
@@ -178,15 +253,18 @@ class _Generator:
 
     def upca_compressible(self) -> str:
         """A UPC-A that also prints as UPC-E (manufacturer xxx00, product 00xyz)."""
+
         def make() -> str:
             d = "".join(self.rng.choices("0123456789", k=5))
             body = "0" + d[0] + d[1] + self.rng.choice("012") + "00" + "00" + d[2:5]
             return _gtin(body)
+
         return self.unique(make)
 
     def ean8(self) -> str:
-        return self.unique(lambda: _gtin(self.rng.choice(["40", "50", "96", "87"])
-                                         + "".join(self.rng.choices("0123456789", k=5))))
+        return self.unique(
+            lambda: _gtin(self.rng.choice(["40", "50", "96", "87"]) + "".join(self.rng.choices("0123456789", k=5)))
+        )
 
     def in_store(self) -> str:
         # Prefix 20: restricted circulation, used as the chain's own EAN-13 for bakery counters.
@@ -202,24 +280,59 @@ def _price(rng: random.Random, lo: int, hi: int) -> Decimal:
 def _locations(rng: random.Random, n_locations: int) -> list[dict]:
     rows: list[dict] = []
     for i, (code, city, addr, lat, lon, tz) in enumerate(CITIES):
-        rows.append(dict(code=f"{code}-01", name=f"{city} {addr.split(' ', 1)[1]}", kind="store",
-                         city=city, address=f"{addr}, {city}", country="US", latitude=lat, longitude=lon,
-                         timezone=tz, hours=STORE_HOURS[i % len(STORE_HOURS)],
-                         phone=f"+1 555 01{i:02d} {1000 + i}",
-                         pickup_window_hours=PICKUP_WINDOW_HOURS.get(f"{code}-01")))
+        rows.append(
+            dict(
+                code=f"{code}-01",
+                name=f"{city} {addr.split(' ', 1)[1]}",
+                kind="store",
+                city=city,
+                address=f"{addr}, {city}",
+                country="US",
+                latitude=lat,
+                longitude=lon,
+                timezone=tz,
+                hours=STORE_HOURS[i % len(STORE_HOURS)],
+                phone=f"+1 555 01{i:02d} {1000 + i}",
+                pickup_window_hours=PICKUP_WINDOW_HOURS.get(f"{code}-01"),
+            )
+        )
     for code, city, addr, lat, lon, tz in WAREHOUSES:
-        rows.append(dict(code=f"{code}-WH", name=f"{city} Distribution Center", kind="warehouse", city=city,
-                         address=f"{addr}, {city}", country="US", latitude=lat, longitude=lon, timezone=tz,
-                         hours=WAREHOUSE_HOURS, phone="+1 555 0100 9000", pickup_window_hours=None))
+        rows.append(
+            dict(
+                code=f"{code}-WH",
+                name=f"{city} Distribution Center",
+                kind="warehouse",
+                city=city,
+                address=f"{addr}, {city}",
+                country="US",
+                latitude=lat,
+                longitude=lon,
+                timezone=tz,
+                hours=WAREHOUSE_HOURS,
+                phone="+1 555 0100 9000",
+                pickup_window_hours=None,
+            )
+        )
     # Scale runs: more stores around the same cities (suburbs within ~60 km).
     extra = max(0, n_locations - len(rows))
     for j in range(extra):
         code, city, _addr, lat, lon, tz = CITIES[j % len(CITIES)]
-        rows.append(dict(code=f"{code}-{j // len(CITIES) + 2:03d}"[:16], name=f"{city} Suburb {j + 2}",
-                         kind="store", city=city, address=f"{100 + j} Commerce Way, {city}", country="US",
-                         latitude=lat + rng.uniform(-0.5, 0.5), longitude=lon + rng.uniform(-0.5, 0.5),
-                         timezone=tz, hours=STORE_HOURS[j % len(STORE_HOURS)], phone="",
-                         pickup_window_hours=None))
+        rows.append(
+            dict(
+                code=f"{code}-{j // len(CITIES) + 2:03d}"[:16],
+                name=f"{city} Suburb {j + 2}",
+                kind="store",
+                city=city,
+                address=f"{100 + j} Commerce Way, {city}",
+                country="US",
+                latitude=lat + rng.uniform(-0.5, 0.5),
+                longitude=lon + rng.uniform(-0.5, 0.5),
+                timezone=tz,
+                hours=STORE_HOURS[j % len(STORE_HOURS)],
+                phone="",
+                pickup_window_hours=None,
+            )
+        )
     return rows[:n_locations] if n_locations < len(rows) else rows
 
 
@@ -227,14 +340,23 @@ def _products(gen: _Generator, n_skus: int) -> tuple[list[dict], list[dict], dic
     rng = gen.rng
     products: list[dict] = []
     codes: list[dict] = []
-    examples: dict[str, Any] = {"upce": [], "ean8": [], "case_gtin14": [], "multi_code": [], "plu": [],
-                                "in_store": []}
+    examples: dict[str, Any] = {"upce": [], "ean8": [], "case_gtin14": [], "multi_code": [], "plu": [], "in_store": []}
     names = list(CATEGORIES)
     for i, (plu, pname, unit, price) in enumerate(PRODUCE[: max(0, min(len(PRODUCE), n_skus // 50))]):
         sku = f"{900001 + i}"
-        products.append(dict(sku=sku, name=pname, brand="Fresh Market", description=f"Sold {unit}.",
-                             category="Produce", price=Decimal(price), currency="USD",
-                             image="/images/products/produce.png", attributes={"unit": unit}))
+        products.append(
+            dict(
+                sku=sku,
+                name=pname,
+                brand="Fresh Market",
+                description=f"Sold {unit}.",
+                category="Produce",
+                price=Decimal(price),
+                currency="USD",
+                image="/images/products/produce.png",
+                attributes={"unit": unit},
+            )
+        )
         codes.append(dict(code=plu, sku=sku, kind="plu", pack_qty=1))
         examples["plu"].append(plu)
     for i in range(n_skus - len(products)):
@@ -246,12 +368,19 @@ def _products(gen: _Generator, n_skus: int) -> tuple[list[dict], list[dict], dic
         sku = f"{100001 + i}"
         if category == "Grocery" and i % 97 == 0 and BAKERY:
             name, brand = f"{BAKERY[(i // 97) % len(BAKERY)]}", "In-Store Bakery"
-        products.append(dict(
-            sku=sku, name=name, brand=brand,
-            description=f"{brand} {name}. {category} item, ask a colleague if you need help finding it.",
-            category=category, price=_price(rng, lo, hi), currency="USD",
-            image=f"/images/products/{slug}.png", attributes={"size": size},
-        ))
+        products.append(
+            dict(
+                sku=sku,
+                name=name,
+                brand=brand,
+                description=f"{brand} {name}. {category} item, ask a colleague if you need help finding it.",
+                category=category,
+                price=_price(rng, lo, hi),
+                currency="USD",
+                image=f"/images/products/{slug}.png",
+                attributes={"size": size},
+            )
+        )
         roll = rng.random()
         if brand == "In-Store Bakery":
             main, kind = gen.in_store(), "internal"
@@ -284,8 +413,9 @@ def _products(gen: _Generator, n_skus: int) -> tuple[list[dict], list[dict], dic
     return products, codes, examples
 
 
-def _stock(rng: random.Random, locations: list[dict], skus: list[str], stocked_per_location: int | None,
-           now: datetime) -> list[dict]:
+def _stock(
+    rng: random.Random, locations: list[dict], skus: list[str], stocked_per_location: int | None, now: datetime
+) -> list[dict]:
     rows: list[dict] = []
     for loc in locations:
         warehouse = loc["kind"] == "warehouse"
@@ -301,12 +431,19 @@ def _stock(rng: random.Random, locations: list[dict], skus: list[str], stocked_p
             else:
                 on_hand = rng.randint(4, 60)
             reserved = min(on_hand, rng.choice([0, 0, 0, 0, 1, 2])) if on_hand else 0
-            rows.append(dict(
-                store_code=loc["code"], sku=sku, on_hand=on_hand, reserved=reserved,
-                safety_stock=0 if warehouse else rng.choice([0, 0, 1, 2]),
-                incoming=rng.choice([0, 0, 0, 0, 6, 12, 24]) if not warehouse else 0,
-                damaged=rng.choice([0] * 19 + [1]), updated_at=now, location=floor_location(sku),
-            ))
+            rows.append(
+                dict(
+                    store_code=loc["code"],
+                    sku=sku,
+                    on_hand=on_hand,
+                    reserved=reserved,
+                    safety_stock=0 if warehouse else rng.choice([0, 0, 1, 2]),
+                    incoming=rng.choice([0, 0, 0, 0, 6, 12, 24]) if not warehouse else 0,
+                    damaged=rng.choice([0] * 19 + [1]),
+                    updated_at=now,
+                    location=floor_location(sku),
+                )
+            )
     return rows
 
 
@@ -358,8 +495,19 @@ def seed(
     stock = _stock(rng, locs, sku_list, stocked_per_location, now)
 
     with Session(engine) as session:
-        for model in (AuditLog, StaffSession, EnrolmentCode, Device, Staff, ApiKey,
-                      InventoryMovement, InventoryLevel, Barcode, Product, Store):
+        for model in (
+            AuditLog,
+            StaffSession,
+            EnrolmentCode,
+            Device,
+            Staff,
+            ApiKey,
+            InventoryMovement,
+            InventoryLevel,
+            Barcode,
+            Product,
+            Store,
+        ):
             session.execute(delete(model))
         total = len(locs) + len(products) + len(codes) + len(stock)
         version = next_versions(session, total)
@@ -368,13 +516,23 @@ def seed(
                 row["version"] = version
                 version += 1
             for start in range(0, len(rows), chunk):
-                session.execute(insert(table), rows[start:start + chunk])
+                session.execute(insert(table), rows[start : start + chunk])
         # The opening balance goes into the ledger too: every unit on hand has a movement behind it.
-        ledger = [dict(store_code=s["store_code"], sku=s["sku"], field_name="on_hand", delta=s["on_hand"],
-                       reason="seed", reference=f"seed:{seed_value}", created_at=now)
-                  for s in stock if s["on_hand"]]
+        ledger = [
+            dict(
+                store_code=s["store_code"],
+                sku=s["sku"],
+                field_name="on_hand",
+                delta=s["on_hand"],
+                reason="seed",
+                reference=f"seed:{seed_value}",
+                created_at=now,
+            )
+            for s in stock
+            if s["on_hand"]
+        ]
         for start in range(0, len(ledger), chunk):
-            session.execute(insert(InventoryMovement), ledger[start:start + chunk])
+            session.execute(insert(InventoryMovement), ledger[start : start + chunk])
         session.flush()
         store_codes = [loc["code"] for loc in locs if loc["kind"] == "store"]
         sign_ins = _people(session, random.Random(seed_value + 2), store_codes, staff_for_stores)
@@ -407,5 +565,8 @@ def seed(
     return SeedSummary(
         stores=sum(1 for loc in locs if loc["kind"] == "store"),
         warehouses=sum(1 for loc in locs if loc["kind"] == "warehouse"),
-        products=len(products), barcodes=len(codes), stock_rows=len(stock), examples=examples,
+        products=len(products),
+        barcodes=len(codes),
+        stock_rows=len(stock),
+        examples=examples,
     )

@@ -101,9 +101,16 @@ def sync_state(session: Session, device_id: str) -> DeviceSyncState:
     return state
 
 
-def push(session: Session, principal: Principal, mutations: list[Mutation], pending: int = 0,
-         oldest_pending_at: datetime | None = None, *, offline_days: float,
-         clock_offset: timedelta = timedelta(0)) -> PushOutcome:
+def push(
+    session: Session,
+    principal: Principal,
+    mutations: list[Mutation],
+    pending: int = 0,
+    oldest_pending_at: datetime | None = None,
+    *,
+    offline_days: float,
+    clock_offset: timedelta = timedelta(0),
+) -> PushOutcome:
     """`offline_days`: the offline sign-in window (the settings' offline_signin_days, which the server also
     tells the device at sign-in): how old a person's last online sign-in on the device may be for what
     they did offline to count as theirs. `clock_offset`: what to add to the device's clock to get the
@@ -114,10 +121,20 @@ def push(session: Session, principal: Principal, mutations: list[Mutation], pend
     out = PushOutcome(last_applied=state.last_applied)
     replayed = _logged(session, principal.device_id, [m.id for m in mutations if m.id <= state.last_applied])
     staff_cache: dict = {}  # staff number -> Staff, and (staff number, command type) -> verdict
-    times = [t for m in mutations
-             if m.id > state.last_applied and (t := shifted(as_utc(m.created_at), clock_offset)) is not None]
-    witness = Witness(session, principal.device_id, principal.store_code, offline_days, now_utc(),
-                      earliest=min(times, default=None), clock_offset=clock_offset)
+    times = [
+        t
+        for m in mutations
+        if m.id > state.last_applied and (t := shifted(as_utc(m.created_at), clock_offset)) is not None
+    ]
+    witness = Witness(
+        session,
+        principal.device_id,
+        principal.store_code,
+        offline_days,
+        now_utc(),
+        earliest=min(times, default=None),
+        clock_offset=clock_offset,
+    )
     # Everything that can be checked without touching a row is checked first (the command's shape, the
     # person's right to do it), so that a rejection never has anything to undo.
     parsed: dict[int, Command | Rejected] = {}
@@ -161,17 +178,19 @@ def _logged(session: Session, device_id: str, ids: list[int]) -> dict[int, Mutat
         return {}
     found = {}
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         for mid, status, reason, detail in session.execute(
-            select(MutationLog.mutation_id, MutationLog.status, MutationLog.reason, MutationLog.detail)
-            .where(MutationLog.device_id == device_id, MutationLog.mutation_id.in_(chunk))
+            select(MutationLog.mutation_id, MutationLog.status, MutationLog.reason, MutationLog.detail).where(
+                MutationLog.device_id == device_id, MutationLog.mutation_id.in_(chunk)
+            )
         ).all():
             found[mid] = MutationResult(mid, "duplicate" if status == "applied" else status, reason, detail)
     return {i: found.get(i) or MutationResult(i, "duplicate") for i in ids}
 
 
-def _parse(session: Session, principal: Principal, m: Mutation, staff_cache: dict,
-           witness: Witness) -> Command | Rejected:
+def _parse(
+    session: Session, principal: Principal, m: Mutation, staff_cache: dict, witness: Witness
+) -> Command | Rejected:
     """The command, or why it is rejected before anything is touched (malformed, not allowed, or the person
     it names did not sign in on this device)."""
     try:
@@ -202,8 +221,9 @@ def _parse(session: Session, principal: Principal, m: Mutation, staff_cache: dic
 _NO_ONE = Evidence(NONE, why="no signed-in person")
 
 
-def _check_actor(session: Session, principal: Principal, staff_number: str | None, command: Command,
-                 cache: dict) -> None:
+def _check_actor(
+    session: Session, principal: Principal, staff_number: str | None, command: Command, cache: dict
+) -> None:
     """The person named exists, is active, and their role and store let them do this here. (That they
     signed in on this device is shown separately, by the evidence in server/actors.py.)"""
     number = staff_number
@@ -288,9 +308,11 @@ _LEVEL_SET = (
     .values(on_hand=bindparam("v_on_hand"), updated_at=bindparam("v_updated_at"), version=bindparam("v_version"))
 )
 _LEVEL_INSERT = insert(_LEVEL)
-_LEVELS_OF = (select(_LEVEL.c.sku, _LEVEL.c.on_hand)
-              .where(_LEVEL.c.store_code == bindparam("store"), _LEVEL.c.sku.in_(bindparam("skus", expanding=True)))
-              .with_for_update())
+_LEVELS_OF = (
+    select(_LEVEL.c.sku, _LEVEL.c.on_hand)
+    .where(_LEVEL.c.store_code == bindparam("store"), _LEVEL.c.sku.in_(bindparam("skus", expanding=True)))
+    .with_for_update()
+)
 _PRODUCTS_OF = select(Product.sku).where(Product.sku.in_(bindparam("skus", expanding=True)))
 _MOVEMENT_INSERT = insert(InventoryMovement.__table__)
 _LOG_INSERT = insert(MutationLog.__table__)
@@ -322,7 +344,7 @@ class _Batch:
     def load(self, skus: set[str]) -> None:
         wanted = sorted(s for s in skus if s not in self.on_hand and s not in self.unknown)
         for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
+            chunk = wanted[start : start + 500]
             rows = self.session.execute(_LEVELS_OF, {"store": self.store, "skus": chunk}).all()
             self.on_hand.update(rows)
             missing = [s for s in chunk if s not in self.on_hand]
@@ -351,12 +373,22 @@ class _Batch:
         except Rejected as exc:
             status, reason, detail = "rejected", exc.reason, exc.detail[:200]
         p = self.principal
-        self.log.append({
-            "device_id": p.device_id, "mutation_id": m.id, "store_code": p.store_code, "name": m.name[:40],
-            "version": m.version, "args": m.args if status == "applied" or reason != REJECT_MALFORMED else {},
-            "staff_number": m.staff_number or p.staff_number, "status": status, "reason": reason, "detail": detail,
-            "created_at": as_utc(m.created_at) or m.created_at, "applied_at": self.now,
-        })
+        self.log.append(
+            {
+                "device_id": p.device_id,
+                "mutation_id": m.id,
+                "store_code": p.store_code,
+                "name": m.name[:40],
+                "version": m.version,
+                "args": m.args if status == "applied" or reason != REJECT_MALFORMED else {},
+                "staff_number": m.staff_number or p.staff_number,
+                "status": status,
+                "reason": reason,
+                "detail": detail,
+                "created_at": as_utc(m.created_at) or m.created_at,
+                "applied_at": self.now,
+            }
+        )
         return MutationResult(m.id, status, reason, detail)
 
     def _stock(self, m: Mutation, command: AdjustStock | CountStock) -> None:
@@ -380,29 +412,46 @@ class _Batch:
                 continue
             self.on_hand[sku] = after[sku]
             self.dirty.add(sku)
-            self.movements.append({
-                "store_code": self.store, "sku": sku, "field": "on_hand", "delta": delta, "reason": reason,
-                "reference": reference, "device_id": self.principal.device_id, "mutation_id": m.id,
-                "created_at": self.now,
-            })
+            self.movements.append(
+                {
+                    "store_code": self.store,
+                    "sku": sku,
+                    "field": "on_hand",
+                    "delta": delta,
+                    "reason": reason,
+                    "reference": reference,
+                    "device_id": self.principal.device_id,
+                    "mutation_id": m.id,
+                    "created_at": self.now,
+                }
+            )
 
     def _order(self, m: Mutation, command: OrderCommand) -> None:
         self.write()  # the step sees the stock as the batch has left it
         p = self.principal
         try:
             with self.session.begin_nested():  # a rejection half-way leaves nothing of this step behind
-                orders.perform(self.session, self.store, command, m.staff_number or p.staff_number,
-                               p.device_id, m.id, done_at=shifted(m.created_at, self.clock_offset) or m.created_at)
+                orders.perform(
+                    self.session,
+                    self.store,
+                    command,
+                    m.staff_number or p.staff_number,
+                    p.device_id,
+                    m.id,
+                    done_at=shifted(m.created_at, self.clock_offset) or m.created_at,
+                )
         except OrderRefused as exc:
             raise Rejected(exc.reason, exc.detail) from None
         except DataError as exc:
             # A value this database cannot hold (input validation should have stopped it): the savepoint is
             # rolled back and this step alone is refused, else the device would resend the batch forever.
             # Lock timeouts, deadlocks and serialisation failures are not DataError: they fail the push.
-            log.warning("order step %s of device %s refused by the database: %s", m.id, p.device_id,
-                        type(exc.orig).__name__)
-            raise Rejected(REJECT_MALFORMED, f"the database could not store a value of this step "
-                                             f"({type(exc.orig).__name__})") from None
+            log.warning(
+                "order step %s of device %s refused by the database: %s", m.id, p.device_id, type(exc.orig).__name__
+            )
+            raise Rejected(
+                REJECT_MALFORMED, f"the database could not store a value of this step ({type(exc.orig).__name__})"
+            ) from None
         finally:
             # The step may have changed stock (handover, not in stock): read the figures again.
             self.on_hand.clear()
@@ -416,18 +465,41 @@ class _Batch:
             first = next_versions(s, len(skus))
             changed = [sku for sku in skus if sku not in self.absent]
             if changed:
-                _executemany(s, _LEVEL_SET, [
-                    {"k_store": self.store, "k_sku": sku, "v_on_hand": self.on_hand[sku],
-                     "v_updated_at": self.now, "v_version": first + i}
-                    for i, sku in enumerate(skus) if sku not in self.absent
-                ])
+                _executemany(
+                    s,
+                    _LEVEL_SET,
+                    [
+                        {
+                            "k_store": self.store,
+                            "k_sku": sku,
+                            "v_on_hand": self.on_hand[sku],
+                            "v_updated_at": self.now,
+                            "v_version": first + i,
+                        }
+                        for i, sku in enumerate(skus)
+                        if sku not in self.absent
+                    ],
+                )
             created = [(i, sku) for i, sku in enumerate(skus) if sku in self.absent]
             if created:
-                _executemany(s, _LEVEL_INSERT, [
-                    {"store_code": self.store, "sku": sku, "on_hand": self.on_hand[sku], "reserved": 0,
-                     "safety_stock": 0, "incoming": 0, "damaged": 0, "updated_at": self.now, "version": first + i}
-                    for i, sku in created
-                ])
+                _executemany(
+                    s,
+                    _LEVEL_INSERT,
+                    [
+                        {
+                            "store_code": self.store,
+                            "sku": sku,
+                            "on_hand": self.on_hand[sku],
+                            "reserved": 0,
+                            "safety_stock": 0,
+                            "incoming": 0,
+                            "damaged": 0,
+                            "updated_at": self.now,
+                            "version": first + i,
+                        }
+                        for i, sku in created
+                    ],
+                )
                 self.absent.difference_update(sku for _, sku in created)
             # Level objects an earlier order step loaded are stale now: they are read again when used.
             for obj in list(s.identity_map.values()):
@@ -443,6 +515,7 @@ class _Batch:
 
 
 # --- pokes ---------------------------------------------------------------------------------------------
+
 
 def notify(session: Session, store_code: str) -> None:
     """Queue a poke for the store. On PostgreSQL it goes through NOTIFY, which is sent at commit (and
@@ -483,8 +556,7 @@ class Poker:
         """On PostgreSQL, receive NOTIFY from every server process (several replicas behind one database)."""
         if engine.dialect.name != "postgresql":
             return
-        self._listener = threading.Thread(target=self._listen_loop, args=(engine,), daemon=True,
-                                          name="poke-listener")
+        self._listener = threading.Thread(target=self._listen_loop, args=(engine,), daemon=True, name="poke-listener")
         self._listener.start()
 
     def _listen_loop(self, engine: Engine) -> None:

@@ -29,9 +29,15 @@ class TransferError(Exception):
 def nearest_source(session: Session, to_store: str, needs: dict[str, int], exclude: str | None = None) -> str | None:
     """The location that can send every unit of `needs`: distribution centres first (that is what they are
     for), then the nearest store. None when no single location has it all."""
-    rows = session.execute(select(InventoryLevel.store_code, InventoryLevel.sku, InventoryLevel.on_hand,
-                                  InventoryLevel.reserved, InventoryLevel.safety_stock)
-                           .where(InventoryLevel.sku.in_(list(needs)))).all()
+    rows = session.execute(
+        select(
+            InventoryLevel.store_code,
+            InventoryLevel.sku,
+            InventoryLevel.on_hand,
+            InventoryLevel.reserved,
+            InventoryLevel.safety_stock,
+        ).where(InventoryLevel.sku.in_(list(needs)))
+    ).all()
     enough: dict[str, int] = {}
     for code, sku, on_hand, reserved, safety in rows:
         if code not in (to_store, exclude) and available_to_promise(on_hand, reserved, safety) >= needs[sku]:
@@ -39,12 +45,18 @@ def nearest_source(session: Session, to_store: str, needs: dict[str, int], exclu
     candidates = [code for code, n in enough.items() if n == len(needs)]
     if not candidates:
         return None
-    stores = {s.code: s for s in session.execute(select(Store).where(Store.code.in_(candidates + [to_store])))
-              .scalars()}
+    stores = {
+        s.code: s for s in session.execute(select(Store).where(Store.code.in_(candidates + [to_store]))).scalars()
+    }
     here = stores[to_store]
-    return min(candidates, key=lambda c: (stores[c].kind != "warehouse",
-                                          distance_km(here.latitude, here.longitude, stores[c].latitude,
-                                                      stores[c].longitude), c))
+    return min(
+        candidates,
+        key=lambda c: (
+            stores[c].kind != "warehouse",
+            distance_km(here.latitude, here.longitude, stores[c].latitude, stores[c].longitude),
+            c,
+        ),
+    )
 
 
 def request(session: Session, order: CustomerOrder, source: str, lines: list[dict]) -> Transfer:
@@ -55,8 +67,9 @@ def request(session: Session, order: CustomerOrder, source: str, lines: list[dic
     for ln in lines:
         level = level_for_update(session, source, ln["sku"])
         if available_to_promise(level.on_hand, level.reserved, level.safety_stock) < ln["qty"]:
-            raise TransferError(409, "transfer.no_stock",
-                                f"{src.name} cannot send {ln['qty']} of {ln['sku']}: not enough in stock.")
+            raise TransferError(
+                409, "transfer.no_stock", f"{src.name} cannot send {ln['qty']} of {ln['sku']}: not enough in stock."
+            )
         book(session, source, ln["sku"], order.number, "transfer_reserve", reserved=ln["qty"])
     transfer = Transfer(order_number=order.number, from_location=source, to_store=order.store_code, lines=lines)
     session.add(transfer)
@@ -72,11 +85,21 @@ def ship(session: Session, transfer: Transfer, carrier: str, tracking: str) -> b
     if transfer.status == "shipped" and (transfer.carrier, transfer.tracking) == (code, number):
         return False
     if transfer.status != "requested":
-        raise TransferError(409, "transfer.not_requested",
-                            f"This transfer is {transfer.status}; only a requested transfer can be shipped.")
+        raise TransferError(
+            409,
+            "transfer.not_requested",
+            f"This transfer is {transfer.status}; only a requested transfer can be shipped.",
+        )
     for ln in transfer.lines:
-        book(session, transfer.from_location, ln["sku"], transfer.order_number, "transfer_out",
-             on_hand=-ln["qty"], reserved=-ln["qty"])
+        book(
+            session,
+            transfer.from_location,
+            ln["sku"],
+            transfer.order_number,
+            "transfer_out",
+            on_hand=-ln["qty"],
+            reserved=-ln["qty"],
+        )
         book(session, transfer.to_store, ln["sku"], transfer.order_number, "transfer_in_transit", incoming=ln["qty"])
     transfer.status, transfer.carrier, transfer.tracking = "shipped", code, number
     transfer.shipped_at = datetime.now(UTC)
@@ -92,8 +115,15 @@ def line_received(session: Session, order_number: str, line_no: int) -> None:
             ln = next(x for x in transfer.lines if x["line_no"] == line_no)
             if transfer.status == "requested":
                 # It arrived though nobody recorded the shipment: the source's units left all the same.
-                book(session, transfer.from_location, ln["sku"], order_number, "transfer_out",
-                     on_hand=-ln["qty"], reserved=-ln["qty"])
+                book(
+                    session,
+                    transfer.from_location,
+                    ln["sku"],
+                    order_number,
+                    "transfer_out",
+                    on_hand=-ln["qty"],
+                    reserved=-ln["qty"],
+                )
             else:
                 book(session, transfer.to_store, ln["sku"], order_number, "transfer_received", incoming=-ln["qty"])
             received = {x["line_no"] for x in transfer.lines if x.get("received")} | {line_no}
@@ -113,17 +143,24 @@ def cancel_open(session: Session, order_number: str) -> None:
 
 
 def transfers_of(session: Session, order_number: str) -> list[Transfer]:
-    return list(session.execute(select(Transfer).where(Transfer.order_number == order_number)
-                                .order_by(Transfer.id)).scalars())
+    return list(
+        session.execute(select(Transfer).where(Transfer.order_number == order_number).order_by(Transfer.id)).scalars()
+    )
 
 
 def transfer_json(transfer: Transfer, names: dict[str, str] | None = None) -> dict:
     carrier = CARRIERS.get(transfer.carrier)
     return {
-        "id": transfer.id, "order": transfer.order_number, "from": transfer.from_location,
-        "from_name": (names or {}).get(transfer.from_location, transfer.from_location), "to": transfer.to_store,
-        "status": transfer.status, "carrier": transfer.carrier, "carrier_name": carrier.name if carrier else "",
-        "tracking": transfer.tracking, "tracking_url": tracking_url(transfer.carrier, transfer.tracking),
+        "id": transfer.id,
+        "order": transfer.order_number,
+        "from": transfer.from_location,
+        "from_name": (names or {}).get(transfer.from_location, transfer.from_location),
+        "to": transfer.to_store,
+        "status": transfer.status,
+        "carrier": transfer.carrier,
+        "carrier_name": carrier.name if carrier else "",
+        "tracking": transfer.tracking,
+        "tracking_url": tracking_url(transfer.carrier, transfer.tracking),
         "lines": transfer.lines,
         "shipped_at": transfer.shipped_at.isoformat() if transfer.shipped_at else None,
     }

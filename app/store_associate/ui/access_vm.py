@@ -59,15 +59,18 @@ class SignInViewModel:
         if o is SignIn.OK_OFFLINE:
             self.notice = Notice(t("signin.offline_ok"))
             return True
-        self.notice = Notice({
-            SignIn.WRONG: t("signin.error.wrong"),
-            SignIn.LOCKED: t("signin.error.locked", wait=_wait(result.retry_after_s)),
-            SignIn.OTHER_STORE: t("signin.error.other_store"),
-            SignIn.OFFLINE_UNKNOWN: t("signin.error.offline_unknown"),
-            SignIn.REVOKED: t("device.revoked.body"),
-            SignIn.KIOSK: t("signin.error.kiosk"),
-            SignIn.NOT_ENROLLED: t("enrol.needed"),
-        }[o], True)
+        self.notice = Notice(
+            {
+                SignIn.WRONG: t("signin.error.wrong"),
+                SignIn.LOCKED: t("signin.error.locked", wait=_wait(result.retry_after_s)),
+                SignIn.OTHER_STORE: t("signin.error.other_store"),
+                SignIn.OFFLINE_UNKNOWN: t("signin.error.offline_unknown"),
+                SignIn.REVOKED: t("device.revoked.body"),
+                SignIn.KIOSK: t("signin.error.kiosk"),
+                SignIn.NOT_ENROLLED: t("enrol.needed"),
+            }[o],
+            True,
+        )
         return False
 
     def expired_notice(self) -> None:
@@ -113,8 +116,11 @@ class DevicesViewModel:
         except ServerRefused as exc:
             # Revoking the device one is signed in on is refused by the server too (when this screen's idea
             # of "this device" is stale): say so in the person's language, not the server's sentence.
-            text = t("devices.error.self") if exc.error == "device.self" else t("devices.error.refused",
-                                                                                 reason=exc.message)
+            text = (
+                t("devices.error.self")
+                if exc.error == "device.self"
+                else t("devices.error.refused", reason=exc.message)
+            )
             self.state.notice = Notice(text, True)
         return None
 
@@ -130,18 +136,30 @@ class DevicesViewModel:
         out = []
         for d in rows:
             seen = datetime.fromisoformat(d["last_seen_at"]) if d.get("last_seen_at") else None
-            status = t("devices.revoked") if d.get("revoked_at") else (
-                t("devices.seen", age=age(seen, now)) if seen else t("devices.never_seen"))
+            status = (
+                t("devices.revoked")
+                if d.get("revoked_at")
+                else (t("devices.seen", age=age(seen, now)) if seen else t("devices.never_seen"))
+            )
             s = sync.get(d["id"])
             if s and not d.get("revoked_at"):
-                status += " · " + t("devices.sync", applied=s["last_applied"], pending=s["pending"],
-                                    rejected=s["rejected"])
+                status += " · " + t(
+                    "devices.sync", applied=s["last_applied"], pending=s["pending"], rejected=s["rejected"]
+                )
                 if s.get("lag_seconds"):
                     status += " · " + t("devices.lag", duration=duration(s["lag_seconds"]))
             revoked, mine = bool(d.get("revoked_at")), d["id"] == self.auth.device_id
-            out.append(DeviceRow(d["id"], f"{d['name'] or t('devices.unnamed')} · {t('devices.kind.' + d['kind'])}",
-                                 status, revoked, mine, can_revoke=not revoked and not mine,
-                                 note=t("devices.this_note") if mine else ""))
+            out.append(
+                DeviceRow(
+                    d["id"],
+                    f"{d['name'] or t('devices.unnamed')} · {t('devices.kind.' + d['kind'])}",
+                    status,
+                    revoked,
+                    mine,
+                    can_revoke=not revoked and not mine,
+                    note=t("devices.this_note") if mine else "",
+                )
+            )
         self.state.rows = out
         self.state.notice = Notice() if out else Notice(t("devices.none"))
         return self.state

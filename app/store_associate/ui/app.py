@@ -53,10 +53,16 @@ class SyncIndicator:
         self.icon = ft.Icon(ft.Icons.CLOUD_SYNC, size=20)
         self.text = ft.Text("", size=13)
         self.badge = ft.Text("", size=13, weight=ft.FontWeight.BOLD)
-        self.control = labelled("sync-status", ft.Container(
-            ft.Row([self.icon, self.text, self.badge], spacing=4, tight=True),
-            on_click=on_open, tooltip=t("pending.title"), padding=ft.Padding.symmetric(horizontal=6, vertical=2),
-            border_radius=ft.BorderRadius.all(12)))
+        self.control = labelled(
+            "sync-status",
+            ft.Container(
+                ft.Row([self.icon, self.text, self.badge], spacing=4, tight=True),
+                on_click=on_open,
+                tooltip=t("pending.title"),
+                padding=ft.Padding.symmetric(horizontal=6, vertical=2),
+                border_radius=ft.BorderRadius.all(12),
+            ),
+        )
         self.refresh()
 
     def refresh(self) -> None:
@@ -93,35 +99,58 @@ class Shell:
         self.live = None  # redraws the current screen after a sync, when it shows synced data
         self._dirty = False
         dev.on_change(self._mark_dirty)
-        self.title = ft.Text("", size=16, weight=ft.FontWeight.BOLD, color=ft.Colors.ON_PRIMARY,
-                             overflow=ft.TextOverflow.ELLIPSIS, expand=True)
+        self.title = ft.Text(
+            "",
+            size=16,
+            weight=ft.FontWeight.BOLD,
+            color=ft.Colors.ON_PRIMARY,
+            overflow=ft.TextOverflow.ELLIPSIS,
+            expand=True,
+        )
         on = ft.Colors.ON_PRIMARY
         self.kiosk_badge = ft.Text(t("kiosk.badge"), color=on, weight=ft.FontWeight.BOLD, visible=False)
         # Visibility is set on the labelled wrappers: a hidden control leaves no node behind.
         self.user_text = ft.Text("", color=on, size=13)
         self.user_label = labelled("user-name", self.user_text)
-        self.orders_button = labelled("open-orders", ft.IconButton(
-            ft.Icons.SHOPPING_BAG, tooltip=t("orders.title"), icon_color=on, on_click=self.show_orders))
-        self.devices_button = labelled("open-devices", ft.IconButton(
-            ft.Icons.DEVICES, tooltip=t("devices.title"), icon_color=on, on_click=self.show_devices))
-        self.switch_button = ft.IconButton(ft.Icons.SWITCH_ACCOUNT, tooltip=t("user.switch"), icon_color=on,
-                                           on_click=self._switch_user)
+        self.orders_button = labelled(
+            "open-orders",
+            ft.IconButton(ft.Icons.SHOPPING_BAG, tooltip=t("orders.title"), icon_color=on, on_click=self.show_orders),
+        )
+        self.devices_button = labelled(
+            "open-devices",
+            ft.IconButton(ft.Icons.DEVICES, tooltip=t("devices.title"), icon_color=on, on_click=self.show_devices),
+        )
+        self.switch_button = ft.IconButton(
+            ft.Icons.SWITCH_ACCOUNT, tooltip=t("user.switch"), icon_color=on, on_click=self._switch_user
+        )
         for control in (self.user_label, self.orders_button, self.devices_button, self.switch_button):
             control.visible = False
-        self.user = ft.Row([self.kiosk_badge, self.user_label, self.orders_button, self.devices_button,
-                            self.switch_button], spacing=4, tight=True)
+        self.user = ft.Row(
+            [self.kiosk_badge, self.user_label, self.orders_button, self.devices_button, self.switch_button],
+            spacing=4,
+            tight=True,
+        )
         self.body = ft.Container(padding=ft.Padding.all(12), expand=True)
         self.signin_vm = SignInViewModel(dev.auth)
         self.scan_view: ScanView | None = None
         top = ft.Container(
-            ft.Row([
-                ft.Icon(ft.Icons.STOREFRONT, color=ft.Colors.ON_PRIMARY),
-                self.title,
-                self.indicator.control,
-                labelled("sync-now", ft.IconButton(ft.Icons.SYNC, tooltip=t("sync.now"),
-                                                   icon_color=ft.Colors.ON_PRIMARY, on_click=self.sync_now)),
-                self.user,
-            ]),
+            ft.Row(
+                [
+                    ft.Icon(ft.Icons.STOREFRONT, color=ft.Colors.ON_PRIMARY),
+                    self.title,
+                    self.indicator.control,
+                    labelled(
+                        "sync-now",
+                        ft.IconButton(
+                            ft.Icons.SYNC,
+                            tooltip=t("sync.now"),
+                            icon_color=ft.Colors.ON_PRIMARY,
+                            on_click=self.sync_now,
+                        ),
+                    ),
+                    self.user,
+                ]
+            ),
             bgcolor=ft.Colors.PRIMARY,
             padding=ft.Padding.symmetric(horizontal=12, vertical=6),
         )
@@ -305,8 +334,11 @@ class Shell:
                     return
 
 
-_TEXT_STYLES = [f"{group}_{size}" for group in ("display", "headline", "title", "body", "label")
-                for size in ("large", "medium", "small")]
+_TEXT_STYLES = [
+    f"{group}_{size}"
+    for group in ("display", "headline", "title", "body", "label")
+    for size in ("large", "medium", "small")
+]
 
 
 def _text_theme() -> ft.TextTheme:
@@ -326,8 +358,12 @@ async def main(page: ft.Page) -> None:
         "NotoSansArabic": "/fonts/NotoSansArabic-Regular.ttf",
         "NotoSansArabicBold": "/fonts/NotoSansArabic-Bold.ttf",
     }
-    page.theme = ft.Theme(font_family="NotoSans", color_scheme_seed=ft.Colors.INDIGO,
-                          text_theme=_text_theme(), primary_text_theme=_text_theme())
+    page.theme = ft.Theme(
+        font_family="NotoSans",
+        color_scheme_seed=ft.Colors.INDIGO,
+        text_theme=_text_theme(),
+        primary_text_theme=_text_theme(),
+    )
     page.rtl = is_rtl()
     page.padding = 0
     shell = Shell(page, dev)
@@ -340,7 +376,13 @@ async def main(page: ft.Page) -> None:
 def serve(web: bool = True) -> None:
     settings = get_settings()
     if web:
-        ft.run(main, view=ft.AppView.WEB_BROWSER, host="127.0.0.1", port=settings.app_port, no_cdn=True,
-               assets_dir=str(ASSETS))
+        ft.run(
+            main,
+            view=ft.AppView.WEB_BROWSER,
+            host="127.0.0.1",
+            port=settings.app_port,
+            no_cdn=True,
+            assets_dir=str(ASSETS),
+        )
     else:
         ft.run(main, assets_dir=str(ASSETS))

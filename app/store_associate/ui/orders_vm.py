@@ -51,8 +51,12 @@ class QueuesState:
 
 
 class QueuesViewModel:
-    def __init__(self, orders: Orders, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 lookup: LookupService | None = None) -> None:
+    def __init__(
+        self,
+        orders: Orders,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lookup: LookupService | None = None,
+    ) -> None:
         self.orders, self.clock, self.lookup = orders, clock, lookup
         self.state = QueuesState()
         self.zone = StoreZone(lookup)
@@ -67,11 +71,16 @@ class QueuesViewModel:
         # which tracking number", and there are few of them.
         parcels = self.orders.transfers([o.number for o in shown]) if self.state.current == "incoming" else {}
         self.state.rows = [
-            QueueRow(o.number, o.customer, t("orders.items", n=o.items),
-                     local_time(o.promised_at, self.zone()) if o.promised_at else "",
-                     o.overdue, t(f"order.status.{o.status.value}"),
-                     t("order.picker", who=o.picker) if o.picker else "",
-                     "\n".join(_shipment_text(x) for x in parcels.get(o.number, [])))
+            QueueRow(
+                o.number,
+                o.customer,
+                t("orders.items", n=o.items),
+                local_time(o.promised_at, self.zone()) if o.promised_at else "",
+                o.overdue,
+                t(f"order.status.{o.status.value}"),
+                t("order.picker", who=o.picker) if o.picker else "",
+                "\n".join(_shipment_text(x) for x in parcels.get(o.number, [])),
+            )
             for o in shown
         ]
         return self.state
@@ -190,14 +199,21 @@ class OrderViewModel:
         s.status, s.status_key = t(f"order.status.{o.status.value}"), o.status.value
         s.total = money(_decimal(data.get("total", "0")), data.get("currency", "USD"))
         s.bin, s.id_check, s.pending_steps = o.bin, o.id_check, shown.pending_steps
-        s.lines = [LineRow(ln.line_no, shown.name_of(ln.line_no), ln.sku, t("order.picked_of", picked=ln.picked,
-                                                                            qty=ln.qty),
-                           t(f"line.status.{ln.status.value}") + (f" · {t('reject.reason.' + ln.reason)}"
-                                                                   if ln.reason else ""),
-                           ln.status.value, ln.status is LineStatus.OPEN, shown.location_of(ln.line_no),
-                           self._stock_warning(ln.sku, ln.qty - ln.picked) if ln.status is LineStatus.OPEN else "",
-                           ln.status in TO_HAND_OVER)
-                   for ln in o.lines]
+        s.lines = [
+            LineRow(
+                ln.line_no,
+                shown.name_of(ln.line_no),
+                ln.sku,
+                t("order.picked_of", picked=ln.picked, qty=ln.qty),
+                t(f"line.status.{ln.status.value}") + (f" · {t('reject.reason.' + ln.reason)}" if ln.reason else ""),
+                ln.status.value,
+                ln.status is LineStatus.OPEN,
+                shown.location_of(ln.line_no),
+                self._stock_warning(ln.sku, ln.qty - ln.picked) if ln.status is LineStatus.OPEN else "",
+                ln.status in TO_HAND_OVER,
+            )
+            for ln in o.lines
+        ]
         # A line that becomes collectable is ticked; the clerk's unticks stay while the line is still there.
         collectable = {ln.line_no for ln in s.lines if ln.collectable}
         s.chosen = (s.chosen & collectable) | (collectable - self._offered)
@@ -256,12 +272,24 @@ class OrderViewModel:
             return out
         stores = [loc for loc in network.locations if loc.figures.available_to_promise >= line.qty]
         for loc in [x for x in stores if x.kind == "store"][:3]:
-            out.append(Alternative("collect_there", t("order.alt.collect_there", store=loc.name,
-                                                      km=f"{loc.distance_km or 0:.0f}",
-                                                      n=loc.figures.available_to_promise), loc.code))
+            out.append(
+                Alternative(
+                    "collect_there",
+                    t(
+                        "order.alt.collect_there",
+                        store=loc.name,
+                        km=f"{loc.distance_km or 0:.0f}",
+                        n=loc.figures.available_to_promise,
+                    ),
+                    loc.code,
+                )
+            )
         for loc in sorted(stores, key=lambda x: (x.kind != "warehouse", x.distance_km or 0))[:2]:
-            out.append(Alternative("ship_here", t("order.alt.ship_here", store=loc.name,
-                                                  n=loc.figures.available_to_promise), loc.code))
+            out.append(
+                Alternative(
+                    "ship_here", t("order.alt.ship_here", store=loc.name, n=loc.figures.available_to_promise), loc.code
+                )
+            )
         return out
 
     def choose(self, line_no: int, alternative: Alternative, reason: str) -> OrderState:
@@ -269,9 +297,10 @@ class OrderViewModel:
             return self._do(SubstituteLine(order=self.number, line_no=line_no), t("order.done.substituted"))
         reason = reason if reason in {r.value for r in RejectReason} else "not_in_stock"
         ship = alternative.kind == "ship_here"
-        return self._do(RerouteLines(order=self.number, lines=[line_no], to=alternative.store, ship=ship,
-                                     reason=reason),
-                        t("order.done.ship_here" if ship else "order.done.rerouted", store=alternative.store))
+        return self._do(
+            RerouteLines(order=self.number, lines=[line_no], to=alternative.store, ship=ship, reason=reason),
+            t("order.done.ship_here" if ship else "order.done.rerouted", store=alternative.store),
+        )
 
     def _do(self, command, ok: str) -> OrderState:  # noqa: ANN001
         try:
@@ -293,13 +322,13 @@ class OrderViewModel:
         if line is None and "receive" in self.state.actions:
             incoming = self.orders.line_for_scan(self.number, code, LineStatus.IN_TRANSIT)
             if incoming is not None:
-                return self._do(ReceiveLine(order=self.number, line_no=incoming, scanned=code),
-                                t("order.done.received"))
+                return self._do(
+                    ReceiveLine(order=self.number, line_no=incoming, scanned=code), t("order.done.received")
+                )
         if line is None:
             self.state.notice, self.state.error = t("order.wrong_item"), True
             return self.load()
-        return self._do(PickLine(order=self.number, line_no=line, qty=1, scanned=code),
-                        t("order.done.picked"))
+        return self._do(PickLine(order=self.number, line_no=line, qty=1, scanned=code), t("order.done.picked"))
 
     def pick_rest(self, line_no: int) -> OrderState:
         """Several of one item: after one is scanned, the rest are counted in one go."""
@@ -310,22 +339,23 @@ class OrderViewModel:
         if line is None or line.picked == 0:
             self.state.notice, self.state.error = t("order.scan_first"), True
             return self.load()
-        return self._do(PickLine(order=self.number, line_no=line_no, qty=line.qty - line.picked),
-                        t("order.done.picked"))
+        return self._do(
+            PickLine(order=self.number, line_no=line_no, qty=line.qty - line.picked), t("order.done.picked")
+        )
 
     def reject(self, line_no: int, reason: str) -> OrderState:
         if reason not in {r.value for r in RejectReason}:
             self.state.notice, self.state.error = t("order.reject.choose"), True
             return self.state
-        return self._do(RejectOrderLine(order=self.number, line_no=line_no, reason=reason),
-                        t("order.done.rejected"))
+        return self._do(RejectOrderLine(order=self.number, line_no=line_no, reason=reason), t("order.done.rejected"))
 
     def stage(self, bin_code: str) -> OrderState:
         if not bin_code.strip():
             self.state.notice, self.state.error = t("order.refused.bad_bin"), True
             return self.state
-        return self._do(StageOrder(order=self.number, bin=without_controls(bin_code).strip()[:32]),
-                        t("order.done.staged"))
+        return self._do(
+            StageOrder(order=self.number, bin=without_controls(bin_code).strip()[:32]), t("order.done.staged")
+        )
 
     def tick(self, line_no: int, on: bool) -> OrderState:
         """Tick or untick a line to hand over now."""
@@ -372,11 +402,15 @@ class OrderViewModel:
         if not rest:
             done = t("order.done.handed_to", who=who)
         else:
-            done = t("order.done.handed_part_keep" if keep else "order.done.handed_part_refund", who=who,
-                     given=", ".join(titles.get(n, str(n)) for n in lines),
-                     rest=", ".join(titles.get(n, str(n)) for n in rest))
-        self._do(HandOverOrder(order=self.number, lines=lines, id_checked=id_checked, keep_rest=keep,
-                               collected_by=who), done)
+            done = t(
+                "order.done.handed_part_keep" if keep else "order.done.handed_part_refund",
+                who=who,
+                given=", ".join(titles.get(n, str(n)) for n in lines),
+                rest=", ".join(titles.get(n, str(n)) for n in rest),
+            )
+        self._do(
+            HandOverOrder(order=self.number, lines=lines, id_checked=id_checked, keep_rest=keep, collected_by=who), done
+        )
         if not s.error:
             # The next visit starts afresh: everything still waiting ticked, the rest not yet decided.
             s.chosen, s.rest = {ln.line_no for ln in s.lines if ln.collectable}, ""

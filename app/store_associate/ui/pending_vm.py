@@ -24,8 +24,12 @@ def describe(e: Entry) -> str:
     a = e.args
     if e.name == "adjust_stock":
         sign = "+" if a.get("delta", 0) > 0 else ""
-        return t("action.adjust", sku=a.get("sku", "?"), delta=f"{sign}{a.get('delta', 0)}",
-                 reason=t(f"adjust.reason.{a.get('reason', 'correction')}"))
+        return t(
+            "action.adjust",
+            sku=a.get("sku", "?"),
+            delta=f"{sign}{a.get('delta', 0)}",
+            reason=t(f"adjust.reason.{a.get('reason', 'correction')}"),
+        )
     if e.name == "count_stock":
         return t("action.count", sku=a.get("sku", "?"), counted=number(a.get("counted", 0)))
     if "order" in a:

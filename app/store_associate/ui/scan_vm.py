@@ -122,8 +122,12 @@ MAX_QTY = 100_000
 
 
 class ScanViewModel:
-    def __init__(self, service: LookupService, clock=lambda: datetime.now(UTC),  # noqa: ANN001
-                 record: Callable[[Command], int] | None = None) -> None:
+    def __init__(
+        self,
+        service: LookupService,
+        clock=lambda: datetime.now(UTC),  # noqa: ANN001
+        record: Callable[[Command], int] | None = None,
+    ) -> None:
         self.service = service
         self.clock = clock
         # Given when the signed-in person may change stock: it puts a command in the outbox.
@@ -171,8 +175,12 @@ class ScanViewModel:
         if p is None:
             return self.state
         figures, _ = self.service.stock_here(p.sku)
-        self.state.product = replace(p, stock=stock_figures(figures), stock_status=figures.status.value,
-                                     stock_status_label=t(f"stock.status.{figures.status.value}"))
+        self.state.product = replace(
+            p,
+            stock=stock_figures(figures),
+            stock_status=figures.status.value,
+            stock_status_label=t(f"stock.status.{figures.status.value}"),
+        )
         return self.state
 
     # --- scanning -----------------------------------------------------------------------------------
@@ -233,11 +241,19 @@ class ScanViewModel:
         if info.price is not None:
             details.append(Figure("embedded_price", t("scan.field.embedded_price"), money(info.price, p.currency)))
         return ProductView(
-            sku=p.sku, name=p.name, brand=p.brand, category=p.category, description=p.description,
-            price=money(p.price, p.currency), image=p.image, codes=codes,
+            sku=p.sku,
+            name=p.name,
+            brand=p.brand,
+            category=p.category,
+            description=p.description,
+            price=money(p.price, p.currency),
+            image=p.image,
+            codes=codes,
             pack_note=t("product.pack_of", qty=r.pack_qty) if r.pack_qty > 1 else None,
-            stock=stock_figures(figures), stock_status=figures.status.value,
-            stock_status_label=t(f"stock.status.{figures.status.value}"), scan_details=details,
+            stock=stock_figures(figures),
+            stock_status=figures.status.value,
+            stock_status_label=t(f"stock.status.{figures.status.value}"),
+            scan_details=details,
         )
 
     # --- stock elsewhere ----------------------------------------------------------------------------
@@ -265,18 +281,25 @@ class ScanViewModel:
         rows = []
         for loc in n.locations:
             f = loc.figures
-            rows.append(LocationRow(
-                code=loc.code, name=loc.name,
-                kind_label=t("network.warehouse") if loc.kind == "warehouse" else t("network.store"),
-                distance=_distance(loc.distance_km),
-                open_label=t("network.open") if loc.open_now else t("network.closed"),
-                is_open=loc.open_now,
-                available=number(f.available_to_promise),
-                available_qty=f.available_to_promise,
-                status=f.status.value,
-                detail=t("network.detail", on_hand=number(f.on_hand), reserved=number(f.reserved),
-                         incoming=number(f.incoming)),
-            ))
+            rows.append(
+                LocationRow(
+                    code=loc.code,
+                    name=loc.name,
+                    kind_label=t("network.warehouse") if loc.kind == "warehouse" else t("network.store"),
+                    distance=_distance(loc.distance_km),
+                    open_label=t("network.open") if loc.open_now else t("network.closed"),
+                    is_open=loc.open_now,
+                    available=number(f.available_to_promise),
+                    available_qty=f.available_to_promise,
+                    status=f.status.value,
+                    detail=t(
+                        "network.detail",
+                        on_hand=number(f.on_hand),
+                        reserved=number(f.reserved),
+                        incoming=number(f.incoming),
+                    ),
+                )
+            )
         s.net_rows = rows
         as_of = n.as_of or self.clock()
         if n.live:

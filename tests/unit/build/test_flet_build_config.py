@@ -11,8 +11,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_flet_build_settings_are_consistent():
-    out = subprocess.run([sys.executable, str(ROOT / "build" / "check_flet_config.py")], capture_output=True,
-                         text=True)
+    out = subprocess.run([sys.executable, str(ROOT / "build" / "check_flet_config.py")], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
 
 

@@ -11,25 +11,44 @@ from store_associate.domain.gtin import check_digit, upca_to_upce
 GS = "\x1d"
 
 
-@pytest.mark.parametrize("text", [
-    "4006381333931", "]E04006381333931", "04006381333931", " 4006381333931\r\n",
-    "]C1014006381333931" if False else "]C10104006381333931",
-    "]d20104006381333931", "]Q30104006381333931", "(01)04006381333931",
-    "https://id.gs1.org/01/04006381333931", "]Q1https://id.gs1.org/01/04006381333931",
-    "HTTPS://ID.GS1.ORG/01/04006381333931", "https://example.com/shop/01/04006381333931?x=1",
-    "0104006381333931",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4006381333931",
+        "]E04006381333931",
+        "04006381333931",
+        " 4006381333931\r\n",
+        "]C1014006381333931" if False else "]C10104006381333931",
+        "]d20104006381333931",
+        "]Q30104006381333931",
+        "(01)04006381333931",
+        "https://id.gs1.org/01/04006381333931",
+        "]Q1https://id.gs1.org/01/04006381333931",
+        "HTTPS://ID.GS1.ORG/01/04006381333931",
+        "https://example.com/shop/01/04006381333931?x=1",
+        "0104006381333931",
+    ],
+)
 def test_every_representation_gives_one_gtin14(text):
     info = interpret(text)
     assert info.valid, (text, info)
     assert info.gtin == "04006381333931"
 
 
-@pytest.mark.parametrize("text", [
-    "4006381333932", "]E04006381333932", "]d20104006381333932", "https://id.gs1.org/01/04006381333932",
-    "HTTPS://id.gs1.org/01/04006381333932/10/AB", "(01)04006381333932", "036000291453", "10000087139219",
-    "]E412345678",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4006381333932",
+        "]E04006381333932",
+        "]d20104006381333932",
+        "https://id.gs1.org/01/04006381333932",
+        "HTTPS://id.gs1.org/01/04006381333932/10/AB",
+        "(01)04006381333932",
+        "036000291453",
+        "10000087139219",
+        "]E412345678",
+    ],
+)
 def test_bad_check_digit_is_invalid_never_a_product(text):
     info = interpret(text)
     assert info.kind is CodeKind.INVALID
@@ -80,10 +99,15 @@ def test_bare_digits_do_not_parse_as_ai_data():
     assert interpret("123456789").kind is CodeKind.TEXT
 
 
-@pytest.mark.parametrize("text,kind,ref", [
-    ("PU-7K3M9QXA", CodeKind.PICKUP, "7K3M9QXA"), ("pu7k3m9qxa", CodeKind.PICKUP, "7K3M9QXA"),
-    ("RT-ABCDEFGH", CodeKind.RETURN_LABEL, "ABCDEFGH"), ("LY-1234567897", CodeKind.LOYALTY, "1234567897"),
-])
+@pytest.mark.parametrize(
+    "text,kind,ref",
+    [
+        ("PU-7K3M9QXA", CodeKind.PICKUP, "7K3M9QXA"),
+        ("pu7k3m9qxa", CodeKind.PICKUP, "7K3M9QXA"),
+        ("RT-ABCDEFGH", CodeKind.RETURN_LABEL, "ABCDEFGH"),
+        ("LY-1234567897", CodeKind.LOYALTY, "1234567897"),
+    ],
+)
 def test_own_code_families(text, kind, ref):
     info = interpret(text)
     assert info.kind is kind and info.reference == ref and info.gtin is None
@@ -98,11 +122,18 @@ def test_internal_sku():
     assert info.kind is CodeKind.INTERNAL and info.lookup == "SKU-100234"
 
 
-@pytest.mark.parametrize("text,error", [
-    ("", "code.error.empty"), ("   ", "code.error.empty"), ("]E0", "code.error.empty"),
-    ("x" * 10_000, "code.error.too_long"), ("abc\x00def", "code.error.control_chars"),
-    ("]C1garbage", "code.error.malformed"), ("]E0123", "code.error.malformed"),
-])
+@pytest.mark.parametrize(
+    "text,error",
+    [
+        ("", "code.error.empty"),
+        ("   ", "code.error.empty"),
+        ("]E0", "code.error.empty"),
+        ("x" * 10_000, "code.error.too_long"),
+        ("abc\x00def", "code.error.control_chars"),
+        ("]C1garbage", "code.error.malformed"),
+        ("]E0123", "code.error.malformed"),
+    ],
+)
 def test_malformed_inputs(text, error):
     info = interpret(text)
     assert info.kind is CodeKind.INVALID and info.error == error
@@ -141,6 +172,15 @@ def test_all_forms_of_a_upc_reach_the_same_gtin14(body):
 @given(st.text(alphabet="0123456789", min_size=12, max_size=12).filter(lambda s: s[0] != "0"))
 def test_all_forms_of_an_ean13_reach_the_same_gtin14(body):
     ean = body + str(check_digit(body))
-    forms = [ean, "0" + ean, "]E0" + ean, "]C101" + "0" + ean, "]d201" + "0" + ean, f"(01)0{ean}",
-             f"https://id.gs1.org/01/0{ean}", f"HTTPS://ID.GS1.ORG/01/0{ean}", f"]Q1https://id.gs1.org/01/0{ean}"]
+    forms = [
+        ean,
+        "0" + ean,
+        "]E0" + ean,
+        "]C101" + "0" + ean,
+        "]d201" + "0" + ean,
+        f"(01)0{ean}",
+        f"https://id.gs1.org/01/0{ean}",
+        f"HTTPS://ID.GS1.ORG/01/0{ean}",
+        f"]Q1https://id.gs1.org/01/0{ean}",
+    ]
     assert {interpret(f).gtin for f in forms} == {"0" + ean}

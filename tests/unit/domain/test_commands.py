@@ -61,7 +61,13 @@ def test_printable_unicode_is_kept(text: str) -> None:
 
 @pytest.mark.parametrize("envelope", [{"name": "stage\x00order"}, {"staff_number": "10\x0001"}])
 def test_the_envelope_refuses_control_characters(envelope: dict) -> None:
-    wire = {"id": 1, "name": "stage_order", "args": {}, "staff_number": "1001",
-            "created_at": "2026-01-01T00:00:00Z", **envelope}
+    wire = {
+        "id": 1,
+        "name": "stage_order",
+        "args": {},
+        "staff_number": "1001",
+        "created_at": "2026-01-01T00:00:00Z",
+        **envelope,
+    }
     with pytest.raises(ValueError, match="control character"):
         Mutation.model_validate(wire)

@@ -42,5 +42,5 @@ def test_gtin14_padding_keeps_validity(body):
 @given(st.text(alphabet="0123456789", min_size=12, max_size=12), st.integers(0, 12), st.integers(1, 9))
 def test_any_single_digit_error_is_detected(body, pos, shift):
     code = body + str(check_digit(body))
-    wrong = code[:pos] + str((int(code[pos]) + shift) % 10) + code[pos + 1:]
+    wrong = code[:pos] + str((int(code[pos]) + shift) % 10) + code[pos + 1 :]
     assert not is_valid_gtin(wrong)

@@ -36,8 +36,11 @@ def order(status=OrderStatus.NEW, lines=None, **kw) -> Order:
 
 
 def picked(**kw) -> Order:
-    return order(OrderStatus.PICKED, (Line(1, "100001", 2, 2, LineStatus.PICKED), Line(2, "100002", 1, 1,
-                                                                                           LineStatus.PICKED)), **kw)
+    return order(
+        OrderStatus.PICKED,
+        (Line(1, "100001", 2, 2, LineStatus.PICKED), Line(2, "100002", 1, 1, LineStatus.PICKED)),
+        **kw,
+    )
 
 
 def ready(**kw) -> Order:
@@ -103,10 +106,19 @@ def test_expiry_releases_and_refunds():
 
 
 ACTIONS = {
-    "acknowledge": Acknowledge(), "pick": Pick(1, 1), "reject": RejectLine(1, RejectReason.DAMAGED),
-    "stage": Stage("B-1"), "hand_over": HandOver((1, 2)), "cancel": Cancel(), "expire": Expire(),
-    "assign": Assign("1002"), "substitute": Substitute(1), "reroute": Reroute((1,), "BOS-01", ship=False),
-    "ship_here": Reroute((1,), "DC-EAST", ship=True), "receive": Receive(1), "resend": Resend(),
+    "acknowledge": Acknowledge(),
+    "pick": Pick(1, 1),
+    "reject": RejectLine(1, RejectReason.DAMAGED),
+    "stage": Stage("B-1"),
+    "hand_over": HandOver((1, 2)),
+    "cancel": Cancel(),
+    "expire": Expire(),
+    "assign": Assign("1002"),
+    "substitute": Substitute(1),
+    "reroute": Reroute((1,), "BOS-01", ship=False),
+    "ship_here": Reroute((1,), "DC-EAST", ship=True),
+    "receive": Receive(1),
+    "resend": Resend(),
 }
 BEFORE = {"pick", "reject", "cancel", "assign", "substitute", "reroute", "ship_here"}
 LEGAL = {
@@ -127,15 +139,24 @@ LEGAL = {
 
 
 def state_for(status: OrderStatus) -> Order:
-    if status in (OrderStatus.READY_FOR_PICKUP, OrderStatus.PARTLY_HANDED_OVER, OrderStatus.PICKED,
-                  OrderStatus.STAGED):
-        return picked() if status is OrderStatus.PICKED else (
-            ready() if status is OrderStatus.READY_FOR_PICKUP else
-            order(status, (Line(1, "100001", 2, 2, LineStatus.HANDED_OVER), Line(2, "100002", 1, 1, LineStatus.KEPT)))
-            if status is OrderStatus.PARTLY_HANDED_OVER else order(status, picked().lines))
+    if status in (OrderStatus.READY_FOR_PICKUP, OrderStatus.PARTLY_HANDED_OVER, OrderStatus.PICKED, OrderStatus.STAGED):
+        return (
+            picked()
+            if status is OrderStatus.PICKED
+            else (
+                ready()
+                if status is OrderStatus.READY_FOR_PICKUP
+                else order(
+                    status, (Line(1, "100001", 2, 2, LineStatus.HANDED_OVER), Line(2, "100002", 1, 1, LineStatus.KEPT))
+                )
+                if status is OrderStatus.PARTLY_HANDED_OVER
+                else order(status, picked().lines)
+            )
+        )
     if status is OrderStatus.AWAITING_TRANSFER:
-        return order(status, (Line(1, "100001", 2, status=LineStatus.IN_TRANSIT), Line(2, "100002", 1, 1,
-                                                                                        LineStatus.PICKED)))
+        return order(
+            status, (Line(1, "100001", 2, status=LineStatus.IN_TRANSIT), Line(2, "100002", 1, 1, LineStatus.PICKED))
+        )
     return order(status)
 
 
@@ -180,8 +201,13 @@ def test_any_sequence_keeps_reservations_balanced(actions):
         for sku, n in {**fx.reserve, **fx.receive_in}.items():
             reserved[sku] = reserved.get(sku, 0) + n
     assert all(v >= 0 for v in reserved.values())
-    if o.status in (OrderStatus.HANDED_OVER, OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED,
-                    OrderStatus.REROUTED):
+    if o.status in (
+        OrderStatus.HANDED_OVER,
+        OrderStatus.REJECTED,
+        OrderStatus.CANCELLED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REROUTED,
+    ):
         assert all(v == 0 for v in reserved.values()), reserved
 
 
@@ -230,8 +256,13 @@ def test_ship_to_store_waits_for_the_transfer_and_is_received_by_line():
 
 
 def test_bad_reroutes_are_refused():
-    for action in (Reroute((), "BOS-01", False), Reroute((1, 1), "BOS-01", False), Reroute((1,), "NYC-01", False),
-                   Reroute((1,), " ", False), Reroute((9,), "BOS-01", False)):
+    for action in (
+        Reroute((), "BOS-01", False),
+        Reroute((1, 1), "BOS-01", False),
+        Reroute((1,), "NYC-01", False),
+        Reroute((1,), " ", False),
+        Reroute((9,), "BOS-01", False),
+    ):
         with pytest.raises(Refused):
             apply(order(), action)
 

@@ -34,11 +34,12 @@ def ean13_frame() -> np.ndarray:
 
     buf = io.BytesIO()
     barcode.get("ean13", GTIN[:12], writer=ImageWriter()).write(
-        buf, options={"write_text": False, "module_width": 0.33, "module_height": 15.0, "quiet_zone": 6.5, "dpi": 150})
+        buf, options={"write_text": False, "module_width": 0.33, "module_height": 15.0, "quiet_zone": 6.5, "dpi": 150}
+    )
     code = cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), cv2.IMREAD_COLOR)
     frame = np.full((480, 640, 3), 225, np.uint8)
     h, w = code.shape[:2]
-    frame[100:100 + h, 40:40 + w] = code
+    frame[100 : 100 + h, 40 : 40 + w] = code
     return frame
 
 
@@ -65,15 +66,18 @@ def vm():
     return model
 
 
-@pytest.mark.parametrize("message,status", [
-    ("CameraException(CameraAccessDenied, Permission denied)", CamStatus.DENIED),
-    ("NotAllowedError: Permission denied by system", CamStatus.DENIED),
-    ("cameraPermission: not allowed", CamStatus.DENIED),
-    ("NotFoundError: Requested device not found", CamStatus.NO_CAMERA),
-    ("CameraException(cameraNotFound, No camera found for the given camera options.)", CamStatus.NO_CAMERA),
-    ("NotReadableError: Could not start video source", CamStatus.FAILED),
-    ("", CamStatus.FAILED),
-])
+@pytest.mark.parametrize(
+    "message,status",
+    [
+        ("CameraException(CameraAccessDenied, Permission denied)", CamStatus.DENIED),
+        ("NotAllowedError: Permission denied by system", CamStatus.DENIED),
+        ("cameraPermission: not allowed", CamStatus.DENIED),
+        ("NotFoundError: Requested device not found", CamStatus.NO_CAMERA),
+        ("CameraException(cameraNotFound, No camera found for the given camera options.)", CamStatus.NO_CAMERA),
+        ("NotReadableError: Could not start video source", CamStatus.FAILED),
+        ("", CamStatus.FAILED),
+    ],
+)
 def test_errors_become_states_a_person_understands(message, status):
     assert classify_error(message) is status
 

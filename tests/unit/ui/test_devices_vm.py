@@ -47,8 +47,9 @@ def vm_for(auth: DeviceAuth) -> DevicesViewModel:
 
 def server_devices(server, auth: DeviceAuth) -> dict[str, dict]:  # noqa: ANN001
     headers = {"X-Device-Token": auth.client.device_token, "Authorization": f"Bearer {auth.client.session_token}"}
-    return {d["id"]: d for d in httpx.get(f"{server.url}/api/v1/devices", headers=headers,
-                                          params={"store": STORE}).json()}
+    return {
+        d["id"]: d for d in httpx.get(f"{server.url}/api/v1/devices", headers=headers, params={"store": STORE}).json()
+    }
 
 
 def test_the_device_in_use_is_marked_and_cannot_be_revoked_here(manager, sqlite_server):

@@ -21,8 +21,13 @@ def keys_used_in_code() -> set[str]:
     keys: set[str] = set()
     for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "t"
-                    and node.args and isinstance(node.args[0], ast.Constant)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "t"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
                 keys.add(node.args[0].value)
     return keys
 
@@ -60,8 +65,12 @@ def test_no_user_visible_literals_in_views():
     offenders = []
     for path in (ROOT / "app" / "store_associate" / "ui").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in {"Text", "TextButton",
-                                                                                   "OutlinedButton", "Button"}:
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in {
+                "Text",
+                "TextButton",
+                "OutlinedButton",
+                "Button",
+            }:
                 for arg in node.args[:1]:
                     literal = isinstance(arg, ast.Constant) and isinstance(arg.value, str)
                     if literal and re.search("[A-Za-z]", arg.value):

@@ -74,8 +74,9 @@ def test_part_handed_over_the_rest_kept_then_collected_later(device, sqlite_serv
     device.sync()
     assert device.status.rejected == 0
     assert on_server(sqlite_server, order["number"])["status"] == "handed_over"
-    events = httpx.get(f"{sqlite_server.url}/api/v1/orders/{order['number']}/events",
-                       headers=sqlite_server.sign_in("manager")).json()
+    events = httpx.get(
+        f"{sqlite_server.url}/api/v1/orders/{order['number']}/events", headers=sqlite_server.sign_in("manager")
+    ).json()
     first, second = [e for e in events if e["action"] == "hand_over"]
     assert first["detail"]["collected_by"] == "Pat Friend" and second["detail"]["collected_by"] == "Parker Partial"
     assert first["staff_number"] == second["staff_number"] == device.auth.session.staff_number
@@ -95,8 +96,9 @@ def test_part_handed_over_the_rest_refunded(device, sqlite_server):
     final = on_server(sqlite_server, order["number"])
     assert final["status"] == "handed_over"
     assert [ln["status"] for ln in final["lines"]] == ["refunded", "handed_over"]
-    events = httpx.get(f"{sqlite_server.url}/api/v1/orders/{order['number']}/events",
-                       headers=sqlite_server.sign_in("manager")).json()
+    events = httpx.get(
+        f"{sqlite_server.url}/api/v1/orders/{order['number']}/events", headers=sqlite_server.sign_in("manager")
+    ).json()
     (refund,) = [e for e in events if e["action"] == "refund_recorded"]  # only the unticked line is refunded
     assert [ln["line_no"] for ln in refund["detail"]["lines"]] == [1]
 

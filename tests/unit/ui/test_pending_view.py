@@ -16,9 +16,14 @@ from store_associate.ui.views.pending import PendingView
 
 def row(local_id: int, status: str = "rejected", when: str = "just now") -> ActionRow:
     refused = status != "pending"
-    return ActionRow(local_id, status, f"SKU 100001: -{local_id} (Damaged)", when,
-                     "Refused: there is not that much stock left" if refused else "",
-                     "Count the shelf and record the count." if refused else "Kept on this device.")
+    return ActionRow(
+        local_id,
+        status,
+        f"SKU 100001: -{local_id} (Damaged)",
+        when,
+        "Refused: there is not that much stock left" if refused else "",
+        "Count the shelf and record the count." if refused else "Kept on this device.",
+    )
 
 
 class FakeVM:

@@ -57,12 +57,15 @@ def test_offline_network_is_marked_with_its_age(vm, sqlite_server):
     assert len(s.net_rows) == 26
 
 
-@pytest.mark.parametrize("code,screen,title", [
-    ("4006381333932", Screen.INVALID, "Not a valid code"),
-    ("9780201379624", Screen.UNKNOWN, "Unknown product"),
-    ("PU-7K3M9QXA", Screen.NOT_A_PRODUCT, "This is not a product code"),
-    ("<b>bold</b>", Screen.UNKNOWN, "Unknown product"),
-])
+@pytest.mark.parametrize(
+    "code,screen,title",
+    [
+        ("4006381333932", Screen.INVALID, "Not a valid code"),
+        ("9780201379624", Screen.UNKNOWN, "Unknown product"),
+        ("PU-7K3M9QXA", Screen.NOT_A_PRODUCT, "This is not a product code"),
+        ("<b>bold</b>", Screen.UNKNOWN, "Unknown product"),
+    ],
+)
 def test_message_screens(vm, code, screen, title):
     s = vm.submit(code)
     assert s.screen is screen and s.message_title == title and s.message_body

@@ -47,15 +47,18 @@ def test_count_and_adjust_show_at_once_and_wait_offline(device, sqlite_server):
     assert pending.summary() == "2 waiting to send, 0 refused by the server"
 
 
-@pytest.mark.parametrize("text,reason,message", [
-    ("0", "damaged", "Type a whole number other than 0"),
-    ("abc", "damaged", "Type a whole number other than 0"),
-    ("1e3", "found", "Type a whole number other than 0"),
-    ("9999999", "found", "Type a whole number other than 0"),
-    ("-999999", "damaged", "Type a whole number other than 0"),
-    ("2", "because", "Choose a reason"),
-    ("-100000", "damaged", "less than nothing"),
-])
+@pytest.mark.parametrize(
+    "text,reason,message",
+    [
+        ("0", "damaged", "Type a whole number other than 0"),
+        ("abc", "damaged", "Type a whole number other than 0"),
+        ("1e3", "found", "Type a whole number other than 0"),
+        ("9999999", "found", "Type a whole number other than 0"),
+        ("-999999", "damaged", "Type a whole number other than 0"),
+        ("2", "because", "Choose a reason"),
+        ("-100000", "damaged", "less than nothing"),
+    ],
+)
 def test_bad_adjustments_change_nothing(device, sqlite_server, text, reason, message):
     vm = ScanViewModel(device.lookup, record=device.record)
     vm.submit(sqlite_server.examples["in_stock_here"]["gtin"])
@@ -80,10 +83,22 @@ def test_refused_action_is_listed_with_advice_and_can_be_dismissed(device, sqlit
     from datetime import UTC, datetime
 
     import httpx
-    httpx.post(f"{sqlite_server.url}/api/v1/sync/push", headers=other, json={"mutations": [{
-        "id": 1, "name": "adjust_stock", "version": 1, "args": {"sku": ex["sku"], "delta": -on_hand,
-                                                                 "reason": "theft"},
-        "created_at": datetime.now(UTC).isoformat()}]}).raise_for_status()
+
+    httpx.post(
+        f"{sqlite_server.url}/api/v1/sync/push",
+        headers=other,
+        json={
+            "mutations": [
+                {
+                    "id": 1,
+                    "name": "adjust_stock",
+                    "version": 1,
+                    "args": {"sku": ex["sku"], "delta": -on_hand, "reason": "theft"},
+                    "created_at": datetime.now(UTC).isoformat(),
+                }
+            ]
+        },
+    ).raise_for_status()
     assert vm.adjust(f"-{on_hand}", "damaged") is None
     device.sync()
     pending = PendingViewModel(device)

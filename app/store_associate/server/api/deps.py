@@ -31,12 +31,18 @@ DirectoryDep = Annotated[StoreDirectory, Depends(get_directory)]
 
 # Each scheme named: FastAPI names a scheme after its class by default, and the two API-key headers then share
 # one name in the OpenAPI, where the device token's scheme was lost under the web shop's.
-device_token_header = APIKeyHeader(name="X-Device-Token", scheme_name="DeviceToken", auto_error=False,
-                                   description="The token a device received at enrolment.")
-session_bearer = HTTPBearer(scheme_name="StaffSession", auto_error=False,
-                            description="A staff session token from /api/v1/auth/sign-in.")
-api_key_header = APIKeyHeader(name="X-Api-Key", scheme_name="ApiKey", auto_error=False,
-                              description="A system key (web-shop intake).")
+device_token_header = APIKeyHeader(
+    name="X-Device-Token",
+    scheme_name="DeviceToken",
+    auto_error=False,
+    description="The token a device received at enrolment.",
+)
+session_bearer = HTTPBearer(
+    scheme_name="StaffSession", auto_error=False, description="A staff session token from /api/v1/auth/sign-in."
+)
+api_key_header = APIKeyHeader(
+    name="X-Api-Key", scheme_name="ApiKey", auto_error=False, description="A system key (web-shop intake)."
+)
 
 
 def access_error(exc: AccessError) -> ApiError:
@@ -59,8 +65,9 @@ def current_principal(
         # behind the order intake it comes to make.
         read_only(session)
     try:
-        principal = principal_for(session, device_token, bearer.credentials if bearer else None, api_key, idle,
-                                  request.app.state.known_keys)
+        principal = principal_for(
+            session, device_token, bearer.credentials if bearer else None, api_key, idle, request.app.state.known_keys
+        )
     except AccessError as exc:
         raise access_error(exc) from None
     # End the checking transaction: a long request (an event stream) must not hold it, or its locks.
@@ -71,12 +78,18 @@ def current_principal(
 def require(permission: Permission) -> Callable[..., Principal]:
     def check(principal: Annotated[Principal | None, Depends(current_principal)]) -> Principal:
         if principal is None:
-            raise ApiError(401, "auth.required",
-                           "Sign in first: this needs an enrolled device and, for staff actions, a signed-in person.")
+            raise ApiError(
+                401,
+                "auth.required",
+                "Sign in first: this needs an enrolled device and, for staff actions, a signed-in person.",
+            )
         if not allowed(principal.role, permission):
-            raise ApiError(403, "auth.forbidden",
-                           f"Your role ({principal.role.value}) may not do this ({permission.value}). "
-                           "Ask a manager if you need it.")
+            raise ApiError(
+                403,
+                "auth.forbidden",
+                f"Your role ({principal.role.value}) may not do this ({permission.value}). "
+                "Ask a manager if you need it.",
+            )
         return principal
 
     check.permission = permission  # type: ignore[attr-defined]
@@ -103,14 +116,19 @@ SkuPath = Annotated[str, Path(json_schema_extra={"maxLength": 32})]
 def require_store(session: Session, directory: StoreDirectory, code: str) -> StoreInfo:
     store = directory.get(session).get(code)
     if store is None:
-        raise not_found("store.not_found", f"No store or warehouse has the code {code[:32]!r}. "
-                        "Check the code against GET /api/v1/stores.")
+        raise not_found(
+            "store.not_found",
+            f"No store or warehouse has the code {code[:32]!r}. Check the code against GET /api/v1/stores.",
+        )
     return store
 
 
 def require_own_store(principal: Principal, store_code: str) -> None:
     """Store scoping for a store's private data (its change log, devices, orders, returns, customers)."""
     if not may_act_in_store(principal.role, principal.store_code, store_code):
-        raise ApiError(403, "auth.other_store",
-                       f"This belongs to store {store_code[:16]}; you work in {principal.store_code}. "
-                       "Ask a manager of that store.")
+        raise ApiError(
+            403,
+            "auth.other_store",
+            f"This belongs to store {store_code[:16]}; you work in {principal.store_code}. "
+            "Ask a manager of that store.",
+        )

@@ -16,9 +16,13 @@ class HealthOut(BaseModel):
     database: Literal["ok", "unreachable"]
 
 
-@router.get("/health", summary="Liveness and database reachability", response_model=HealthOut,
-            responses={503: {"model": HealthOut, "description": "The database cannot be reached"}},
-            openapi_extra={"x-permission": "public"})
+@router.get(
+    "/health",
+    summary="Liveness and database reachability",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "The database cannot be reached"}},
+    openapi_extra={"x-permission": "public"},
+)
 def health(request: Request) -> JSONResponse:
     try:
         db_ok = ping(request.app.state.engine)

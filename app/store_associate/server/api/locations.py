@@ -30,15 +30,18 @@ router = APIRouter(prefix="/api/v1", tags=["locations"])
 StoreManager = principal_dep(Permission.STORES_MANAGE)
 
 _LOW, _HIGH = PICKUP_WINDOW_HOURS
-_WINDOW_RULE = (f"a pickup window is a whole number of hours from {_LOW} to {_HIGH} ({_HIGH // 24} days), "
-                "or null for the chain's setting")
+_WINDOW_RULE = (
+    f"a pickup window is a whole number of hours from {_LOW} to {_HIGH} ({_HIGH // 24} days), "
+    "or null for the chain's setting"
+)
 
 
 class PickupWindowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hours: json_int(_LOW, _HIGH) | None = Field(
         description="Hours a ready pickup order waits in this store before it expires as a no-show "
-                    f"({_LOW} to {_HIGH}); null: the chain's setting (PICKUP_WINDOW_DAYS).")
+        f"({_LOW} to {_HIGH}); null: the chain's setting (PICKUP_WINDOW_DAYS)."
+    )
 
     @field_validator("hours", mode="wrap")
     @classmethod
@@ -58,69 +61,112 @@ class PickupWindowOut(BaseModel):
 
 def store_out(s: StoreInfo, now: datetime) -> StoreOut:
     return StoreOut(
-        code=s.code, name=s.name, kind=s.kind, city=s.city, address=s.address, latitude=s.latitude,
-        longitude=s.longitude, timezone=s.timezone, hours=s.hours, phone=s.phone,
+        code=s.code,
+        name=s.name,
+        kind=s.kind,
+        city=s.city,
+        address=s.address,
+        latitude=s.latitude,
+        longitude=s.longitude,
+        timezone=s.timezone,
+        hours=s.hours,
+        phone=s.phone,
         open_now=is_open(s.hours, s.timezone, now),
     )
 
 
-@router.get("/stores", response_model=list[StoreOut], summary="Every store and warehouse with its hours",
-            **guard(Permission.STORES_READ))
+@router.get(
+    "/stores",
+    response_model=list[StoreOut],
+    summary="Every store and warehouse with its hours",
+    **guard(Permission.STORES_READ),
+)
 def list_stores(session: SessionDep, directory: DirectoryDep) -> list[StoreOut]:
     now = datetime.now(UTC)
     return [store_out(s, now) for s in sorted(directory.get(session).values(), key=lambda s: s.code)]
 
 
-@router.get("/stores/{code}", response_model=StoreOut, summary="One store with its hours",
-            **guard(Permission.STORES_READ))
+@router.get(
+    "/stores/{code}", response_model=StoreOut, summary="One store with its hours", **guard(Permission.STORES_READ)
+)
 def get_store(session: SessionDep, directory: DirectoryDep, code: str) -> StoreOut:
     return store_out(require_store(session, directory, code), datetime.now(UTC))
 
 
 def _window_out(store: Store) -> PickupWindowOut:
     chain = get_settings().pickup_window_days
-    return PickupWindowOut(store=store.code, hours=store.pickup_window_hours,
-                           effective_hours=pickup_hours(store.pickup_window_hours, chain),
-                           chain_hours=pickup_hours(None, chain))
+    return PickupWindowOut(
+        store=store.code,
+        hours=store.pickup_window_hours,
+        effective_hours=pickup_hours(store.pickup_window_hours, chain),
+        chain_hours=pickup_hours(None, chain),
+    )
 
 
-@router.get("/stores/{code}/pickup-window", response_model=PickupWindowOut,
-            summary="How long a ready pickup order waits in this store before it expires",
-            **guard(Permission.STORES_READ))
+@router.get(
+    "/stores/{code}/pickup-window",
+    response_model=PickupWindowOut,
+    summary="How long a ready pickup order waits in this store before it expires",
+    **guard(Permission.STORES_READ),
+)
 def get_pickup_window(session: SessionDep, directory: DirectoryDep, code: str) -> PickupWindowOut:
     require_store(session, directory, code)
     return _window_out(session.get(Store, code))
 
 
-@router.post("/stores/{code}/pickup-window", response_model=PickupWindowOut,
-             summary="Set how long a ready pickup order waits in this store (its manager, or an admin)",
-             description="Orders that are ready already keep the date their customer was given; the new window "
-                         "applies to orders that become ready from now on. Setting the same value again changes "
-                         "nothing.",
-             openapi_extra={"x-permission": Permission.STORES_MANAGE.value})
-def set_pickup_window(request: Request, body: PickupWindowIn, principal: StoreManager, session: SessionDep,
-                      directory: DirectoryDep, code: str) -> PickupWindowOut:
+@router.post(
+    "/stores/{code}/pickup-window",
+    response_model=PickupWindowOut,
+    summary="Set how long a ready pickup order waits in this store (its manager, or an admin)",
+    description="Orders that are ready already keep the date their customer was given; the new window "
+    "applies to orders that become ready from now on. Setting the same value again changes "
+    "nothing.",
+    openapi_extra={"x-permission": Permission.STORES_MANAGE.value},
+)
+def set_pickup_window(
+    request: Request,
+    body: PickupWindowIn,
+    principal: StoreManager,
+    session: SessionDep,
+    directory: DirectoryDep,
+    code: str,
+) -> PickupWindowOut:
     info = require_store(session, directory, code)
     require_own_store(principal, info.code)
     if info.kind != "store":
-        raise ApiError(422, "store.no_pickups", f"{info.name} is a {info.kind}: customers collect orders at "
-                       "stores, so it has no pickup window. Set it on a store.")
+        raise ApiError(
+            422,
+            "store.no_pickups",
+            f"{info.name} is a {info.kind}: customers collect orders at "
+            "stores, so it has no pickup window. Set it on a store.",
+        )
     crud.lock_counter(session)  # before the store's row, as every writer does
     store = session.get(Store, info.code, with_for_update=True)
     before = store.pickup_window_hours
     if body.hours != before:
         store.pickup_window_hours = body.hours
         store.version = next_versions(session, 1)  # devices pull the change; the store directory reloads
-        audit(session, "store.pickup_window", staff_number=principal.staff_number, device_id=principal.device_id,
-              store_code=store.code, target=store.code, detail={"from_hours": before, "to_hours": body.hours},
-              ip=request.client.host if request.client else "")
+        audit(
+            session,
+            "store.pickup_window",
+            staff_number=principal.staff_number,
+            device_id=principal.device_id,
+            store_code=store.code,
+            target=store.code,
+            detail={"from_hours": before, "to_hours": body.hours},
+            ip=request.client.host if request.client else "",
+        )
         session.commit()
     return _window_out(store)
 
 
-@router.get("/availability/{sku}", response_model=AvailabilityOut,
-            summary="Stock of one SKU at other locations, nearest first", responses=responses(400, 404),
-            **guard(Permission.STOCK_READ))
+@router.get(
+    "/availability/{sku}",
+    response_model=AvailabilityOut,
+    summary="Stock of one SKU at other locations, nearest first",
+    responses=responses(400, 404),
+    **guard(Permission.STOCK_READ),
+)
 def availability(
     session: SessionDep,
     directory: DirectoryDep,
@@ -140,13 +186,24 @@ def availability(
     rows = crud.availability(session, directory, sku, origin, now, radius_km, limit, in_stock_only)
     # Built as plain JSON: validating 1,000 response models per request would cost more than the query.
     body = {
-        "sku": sku, "origin": origin.code, "as_of": now.isoformat().replace("+00:00", "Z"),
+        "sku": sku,
+        "origin": origin.code,
+        "as_of": now.isoformat().replace("+00:00", "Z"),
         "locations": [
-            {"store": a.store.code, "name": a.store.name, "kind": a.store.kind, "city": a.store.city,
-             "distance_km": a.distance_km, "open_now": a.open_now, "on_hand": a.on_hand,
-             "reserved": a.reserved, "safety_stock": a.safety_stock,
-             "available_to_promise": a.available_to_promise, "incoming": a.incoming,
-             "status": stock_status(a.available_to_promise).value}
+            {
+                "store": a.store.code,
+                "name": a.store.name,
+                "kind": a.store.kind,
+                "city": a.store.city,
+                "distance_km": a.distance_km,
+                "open_now": a.open_now,
+                "on_hand": a.on_hand,
+                "reserved": a.reserved,
+                "safety_stock": a.safety_stock,
+                "available_to_promise": a.available_to_promise,
+                "incoming": a.incoming,
+                "status": stock_status(a.available_to_promise).value,
+            }
             for a in rows
         ],
     }

@@ -42,13 +42,13 @@ def _case_blind(word: str) -> str:
 
 # The email addresses EmailStr refuses although JSON Schema's "email" format takes them: domains of special-use
 # names (RFC 6761: .test, .localhost, ...), which no mail reaches.
-_DELIVERABLE = (f"^[^@]*@(?!(?:[^@]*\\.)?(?:{'|'.join(_case_blind(n) for n in SPECIAL_USE_DOMAIN_NAMES)})\\.?$)"
-                "[^@]+$")
+_DELIVERABLE = f"^[^@]*@(?!(?:[^@]*\\.)?(?:{'|'.join(_case_blind(n) for n in SPECIAL_USE_DOMAIN_NAMES)})\\.?$)[^@]+$"
 
 
 class CustomerIn(BaseModel):
-    name: Annotated[Text, AfterValidator(_named)] = Field(min_length=1, max_length=120,
-                                                          json_schema_extra={"pattern": _NAMED})
+    name: Annotated[Text, AfterValidator(_named)] = Field(
+        min_length=1, max_length=120, json_schema_extra={"pattern": _NAMED}
+    )
     email: EmailStr = Field(max_length=254, json_schema_extra={"pattern": _DELIVERABLE})
     phone: str = Field(default="", max_length=40, pattern=r"^[0-9 +()./-]*$")
     locale: str = Field(default="en", max_length=16, pattern=r"^[A-Za-z]{2}([_-][A-Za-z]{2})?$")
@@ -85,19 +85,27 @@ class LineIn(BaseModel):
     # A JSON integer (2, or 2.0 as JSON Schema reads it): `true`, "2" or 2.5 is a web shop's bug, not a quantity
     # to guess at.
     qty: json_int(1, 99)
-    substitute: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$",
-                                   description="a SKU the customer accepts if this one cannot be found")
+    substitute: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="a SKU the customer accepts if this one cannot be found",
+    )
 
 
 class OrderIn(BaseModel):
     store: StoreCode
     fulfilment: Literal["pickup", "ship_to_store"] = Field(
-        default="pickup", description="ship_to_store: the items come from a warehouse or another store")
+        default="pickup", description="ship_to_store: the items come from a warehouse or another store"
+    )
     customer: CustomerIn
     lines: list[LineIn] = Field(min_length=1, max_length=50)
     promised_at: Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)] | None = Field(
-        default=None, description="with a UTC offset or Z (a time without one is refused); answered in UTC",
-        json_schema_extra={"pattern": PROMISE_PATTERN})
+        default=None,
+        description="with a UTC offset or Z (a time without one is refused); answered in UTC",
+        json_schema_extra={"pattern": PROMISE_PATTERN},
+    )
     id_check: StrictBool = False
 
 
@@ -152,24 +160,43 @@ class OrderOut(BaseModel):
 
 
 class EventOut(BaseModel):
-    at: datetime = Field(description="When the person did it (the device's clock, in UTC, never later than "
-                                        "the server's)")
-    recorded_at: datetime | None = Field(None, description="When the server recorded it (later for a step "
-                                                              "done offline)")
+    at: datetime = Field(
+        description="When the person did it (the device's clock, in UTC, never later than the server's)"
+    )
+    recorded_at: datetime | None = Field(
+        None, description="When the server recorded it (later for a step done offline)"
+    )
     action: str
     staff_number: str | None
     device_id: str | None
     detail: dict
 
 
-@router.post("", response_model=OrderOut, status_code=201, summary="Take a web-shop order for pickup in a store",
-             responses={200: {"model": OrderOut, "description": "A retry: the order this key made the first time"},
-                        **responses(409, 503)},
-             openapi_extra={"x-permission": Permission.ORDER_INTAKE.value})
-def intake(request: Request, body: OrderIn, principal: Intake,
-           idempotency_key: Annotated[str, Header(min_length=8, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$",
-                                                  description="the same key for a retry of the same order")],
-           ) -> Response:
+@router.post(
+    "",
+    response_model=OrderOut,
+    status_code=201,
+    summary="Take a web-shop order for pickup in a store",
+    responses={
+        200: {"model": OrderOut, "description": "A retry: the order this key made the first time"},
+        **responses(409, 503),
+    },
+    openapi_extra={"x-permission": Permission.ORDER_INTAKE.value},
+)
+def intake(
+    request: Request,
+    body: OrderIn,
+    principal: Intake,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            min_length=8,
+            max_length=80,
+            pattern=r"^[A-Za-z0-9_.:-]+$",
+            description="the same key for a retry of the same order",
+        ),
+    ],
+) -> Response:
     return _take(request, principal.api_key_id, idempotency_key, body.model_dump(mode="json"))
 
 
@@ -195,29 +222,53 @@ Requester = principal_dep(Permission.ORDER_REQUEST_CREATE)
 _ORDER_NUMBER = re.compile(r"[A-Z0-9-]{3,20}")
 
 
-@router.post("/requests", response_model=OrderOut, status_code=201,
-             summary="A customer's order request from a kiosk or the counter, for pickup at this store",
-             responses=responses(409, 503),
-             openapi_extra={"x-permission": Permission.ORDER_REQUEST_CREATE.value})
-def order_request(body: OrderRequestIn, principal: Requester, request: Request,
-                  idempotency_key: Annotated[str, Header(min_length=8, max_length=47, pattern=r"^[A-Za-z0-9_.:-]+$",
-                                                         description="the same key for a retry (it is stored "
-                                                                     "after the device's id)")]) -> Response:
+@router.post(
+    "/requests",
+    response_model=OrderOut,
+    status_code=201,
+    summary="A customer's order request from a kiosk or the counter, for pickup at this store",
+    responses=responses(409, 503),
+    openapi_extra={"x-permission": Permission.ORDER_REQUEST_CREATE.value},
+)
+def order_request(
+    body: OrderRequestIn,
+    principal: Requester,
+    request: Request,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            min_length=8,
+            max_length=47,
+            pattern=r"^[A-Za-z0-9_.:-]+$",
+            description="the same key for a retry (it is stored after the device's id)",
+        ),
+    ],
+) -> Response:
     if principal.store_code is None:
         raise ApiError(403, "order.no_store", "Order requests are made on a device of a store.")
-    data = {"store": principal.store_code, "channel": "kiosk" if principal.role.value == "kiosk" else "counter",
-            **body.model_dump(mode="json")}
+    data = {
+        "store": principal.store_code,
+        "channel": "kiosk" if principal.role.value == "kiosk" else "counter",
+        **body.model_dump(mode="json"),
+    }
     # The device's id is part of the key: two kiosks cannot collide on the same key.
     key = f"{principal.device_id}:{idempotency_key}"  # 32 + 1 + 47: the column's 80, never cut
     return _take(request, None, key, data)
 
 
-@router.get("", response_model=list[OrderOut], summary="A store's orders, newest first",
-            openapi_extra={"x-permission": Permission.ORDERS_READ.value})
-def list_orders(principal: Reader, session: SessionDep,
-                store: Annotated[str, Query(max_length=16, pattern=r"^[A-Za-z0-9-]+$")],
-                status: Annotated[str | None, Query(max_length=24, pattern=r"^[a-z_]+$")] = None,
-                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[OrderOut]:
+@router.get(
+    "",
+    response_model=list[OrderOut],
+    summary="A store's orders, newest first",
+    openapi_extra={"x-permission": Permission.ORDERS_READ.value},
+)
+def list_orders(
+    principal: Reader,
+    session: SessionDep,
+    store: Annotated[str, Query(max_length=16, pattern=r"^[A-Za-z0-9-]+$")],
+    status: Annotated[str | None, Query(max_length=24, pattern=r"^[a-z_]+$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[OrderOut]:
     require_own_store(principal, store)
     q = select(CustomerOrder).where(CustomerOrder.store_code == store)
     if status:
@@ -234,18 +285,37 @@ def _own(principal, session: SessionDep, number: str) -> CustomerOrder:  # noqa:
     return order
 
 
-@router.get("/{number}", response_model=OrderOut, summary="One order of your store", responses=responses(404),
-            openapi_extra={"x-permission": Permission.ORDERS_READ.value})
+@router.get(
+    "/{number}",
+    response_model=OrderOut,
+    summary="One order of your store",
+    responses=responses(404),
+    openapi_extra={"x-permission": Permission.ORDERS_READ.value},
+)
 def get_order(number: str, principal: Reader, session: SessionDep) -> OrderOut:
     return OrderOut(**orders.orders_json(session, [_own(principal, session, number)])[0])
 
 
-@router.get("/{number}/events", response_model=list[EventOut], summary="Who did what to the order, and when",
-            responses=responses(404),
-            openapi_extra={"x-permission": Permission.ORDERS_READ.value})
+@router.get(
+    "/{number}/events",
+    response_model=list[EventOut],
+    summary="Who did what to the order, and when",
+    responses=responses(404),
+    openapi_extra={"x-permission": Permission.ORDERS_READ.value},
+)
 def order_events(number: str, principal: Reader, session: SessionDep) -> list[EventOut]:
     order = _own(principal, session, number)
-    rows = session.execute(select(OrderEvent).where(OrderEvent.order_number == order.number)
-                           .order_by(OrderEvent.id)).scalars()
-    return [EventOut(at=e.at, recorded_at=e.recorded_at, action=e.action, staff_number=e.staff_number,
-                     device_id=e.device_id, detail=e.detail) for e in rows]
+    rows = session.execute(
+        select(OrderEvent).where(OrderEvent.order_number == order.number).order_by(OrderEvent.id)
+    ).scalars()
+    return [
+        EventOut(
+            at=e.at,
+            recorded_at=e.recorded_at,
+            action=e.action,
+            staff_number=e.staff_number,
+            device_id=e.device_id,
+            detail=e.detail,
+        )
+        for e in rows
+    ]

@@ -74,8 +74,11 @@ class PushIn(BaseModel):
     mutations: list[Mutation] = Field(max_length=MAX_BATCH)
     pending: json_int(0, 10_000_000) = Field(default=0, description="mutations still in the device's outbox")
     oldest_pending_at: IsoTime | None = None
-    sent_at: IsoTime | None = Field(default=None, description="the device's clock when it sent this push: a clock "
-                                     "more than a minute off the server's has its mutations' times corrected")
+    sent_at: IsoTime | None = Field(
+        default=None,
+        description="the device's clock when it sent this push: a clock "
+        "more than a minute off the server's has its mutations' times corrected",
+    )
 
 
 class ResultOut(BaseModel):
@@ -120,7 +123,8 @@ async def push_principal(
     try:
         check = require(Permission.SYNC_PUSH)
         return await run_in_threadpool(
-            lambda: check(current_principal(request, session, device_token, bearer, api_key)))
+            lambda: check(current_principal(request, session, device_token, bearer, api_key))
+        )
     except ApiError as exc:
         if isinstance(exc.detail, dict) and exc.detail.get("error") == "device.revoked" and device_token:
             body = await request.body()
@@ -128,45 +132,70 @@ async def push_principal(
         raise
 
 
-@router.post("/push", response_model=PushOut, summary="Apply the device's numbered mutations, exactly once, in order",
-             openapi_extra={"x-permission": Permission.SYNC_PUSH.value})
-def push(request: Request, body: PushIn, principal: Annotated[Principal, Depends(push_principal)],
-         session: SessionDep) -> Response:
+@router.post(
+    "/push",
+    response_model=PushOut,
+    summary="Apply the device's numbered mutations, exactly once, in order",
+    openapi_extra={"x-permission": Permission.SYNC_PUSH.value},
+)
+def push(
+    request: Request, body: PushIn, principal: Annotated[Principal, Depends(push_principal)], session: SessionDep
+) -> Response:
     arrived = datetime.now(UTC)
     if principal.device_id is None:
         raise ApiError(403, "sync.device_only", "Only an enrolled device pushes its outbox.")
     ids = [m.id for m in body.mutations]
     if ids != sorted(set(ids)):
-        raise ApiError(422, "sync.order", "Mutations must be in increasing id order, each id once. "
-                       "Send the outbox as it is numbered.")
+        raise ApiError(
+            422,
+            "sync.order",
+            "Mutations must be in increasing id order, each id once. Send the outbox as it is numbered.",
+        )
     # The device's clock is compared with the server's as the push arrives: a wait for the writer's turn is
     # not the device's clock error.
     offset = device_clock_offset(body.sent_at, arrived)
     with db.writer_turn(request.app.state.engine):
-        outcome = apply_push(session, principal, body.mutations, body.pending, body.oldest_pending_at,
-                             offline_days=request.app.state.settings.offline_signin_days,
-                             clock_offset=offset)
+        outcome = apply_push(
+            session,
+            principal,
+            body.mutations,
+            body.pending,
+            body.oldest_pending_at,
+            offline_days=request.app.state.settings.offline_signin_days,
+            clock_offset=offset,
+        )
     deliver_pokes(request, session)
     if outcome.changed and request.app.state.sender is not None:
         request.app.state.sender.wake()  # a step may have queued a customer e-mail
     # PushOut, written directly: a batch's results are hundreds of small objects.
-    return Response(orjson.dumps({
-        "last_applied": outcome.last_applied,
-        "results": [{"id": r.id, "status": r.status, "reason": r.reason, "detail": r.detail} for r in outcome.results],
-        "gap_expected": outcome.gap_expected,
-    }), media_type="application/json")
+    return Response(
+        orjson.dumps(
+            {
+                "last_applied": outcome.last_applied,
+                "results": [
+                    {"id": r.id, "status": r.status, "reason": r.reason, "detail": r.detail} for r in outcome.results
+                ],
+                "gap_expected": outcome.gap_expected,
+            }
+        ),
+        media_type="application/json",
+    )
 
 
 PULL_MAX = 50_000
 
 
-@router.get("/pull", response_model=PullOut | PullColumnsOut, summary="Changes in the store's scope after a cursor",
-            description="Each table's rows as objects (`format=objects`, the default, the schema below), or, "
-            "with `format=columns`, as `{\"columns\": [names], \"rows\": [[values]]}` per table (stores, "
-            "products, barcodes, stock; JSON columns as JSON text, money as decimal strings), orders as objects, "
-            "and `\"format\": \"columns\"`. Devices pull with `format=columns`: no key repeated per row, and "
-            "rows go into SQLite as they come.",
-            openapi_extra={"x-permission": Permission.SYNC_PULL.value})
+@router.get(
+    "/pull",
+    response_model=PullOut | PullColumnsOut,
+    summary="Changes in the store's scope after a cursor",
+    description="Each table's rows as objects (`format=objects`, the default, the schema below), or, "
+    'with `format=columns`, as `{"columns": [names], "rows": [[values]]}` per table (stores, '
+    "products, barcodes, stock; JSON columns as JSON text, money as decimal strings), orders as objects, "
+    'and `"format": "columns"`. Devices pull with `format=columns`: no key repeated per row, and '
+    "rows go into SQLite as they come.",
+    openapi_extra={"x-permission": Permission.SYNC_PULL.value},
+)
 def pull(
     principal: Annotated[Principal, Depends(require(Permission.SYNC_PULL))],
     session: SessionDep,
@@ -195,9 +224,13 @@ def pull(
     rows, new_cursor, more = crud.changes_since(session, puller, cursor, limit)
     orders = crud.sync_scope("orders", puller)
     order_rows = rows.pop("orders")
-    return PullOut(cursor=new_cursor, more=more, last_applied=last_applied,
-                   orders=orders_json(session, order_rows, personal=orders is not None and orders.personal),
-                   **{k: [_row(r) for r in v] for k, v in rows.items()})
+    return PullOut(
+        cursor=new_cursor,
+        more=more,
+        last_applied=last_applied,
+        orders=orders_json(session, order_rows, personal=orders is not None and orders.personal),
+        **{k: [_row(r) for r in v] for k, v in rows.items()},
+    )
 
 
 def _pull_columns(session: Session, puller: crud.Puller, cursor: int, limit: int, last_applied: int) -> Response:
@@ -213,8 +246,11 @@ def _pull_columns(session: Session, puller: crud.Puller, cursor: int, limit: int
         model = scope.model
         where = (*scope.where, model.version > cursor, model.version <= bound)
         if name == "orders":
-            body[name] = orders_json(session, list(session.execute(
-                select(model).where(*where).order_by(model.version)).scalars()), personal=scope.personal)
+            body[name] = orders_json(
+                session,
+                list(session.execute(select(model).where(*where).order_by(model.version)).scalars()),
+                personal=scope.personal,
+            )
             continue
         columns = [cast(c, String).label(c.name) if isinstance(c.type, JSON) else c for c in table.columns]
         rows = session.connection().execute(select(*columns).where(*where).order_by(model.version)).all()
@@ -235,15 +271,24 @@ def deliver_pokes(request: Request, session: Session) -> None:
         request.app.state.poker.poke(store)
 
 
-@router.get("/events", summary="Server-sent events: 'changed' when the store's data changed; pull then",
-            openapi_extra={"x-permission": Permission.SYNC_PULL.value}, response_class=StreamingResponse,
-            responses={200: {"description": "The stream: `retry`, `event: changed` with the store, keep-alive comments",
-                             "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
-async def events(request: Request, principal: Annotated[Principal, Depends(require(Permission.SYNC_PULL))],
-                 store: Annotated[str, Query(max_length=16)],
-                 seconds: Annotated[int, Query(ge=1, le=3600, description="the stream ends after this; "
-                                                                           "reconnect then")] = 300,
-                 ) -> StreamingResponse:
+@router.get(
+    "/events",
+    summary="Server-sent events: 'changed' when the store's data changed; pull then",
+    openapi_extra={"x-permission": Permission.SYNC_PULL.value},
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The stream: `retry`, `event: changed` with the store, keep-alive comments",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def events(
+    request: Request,
+    principal: Annotated[Principal, Depends(require(Permission.SYNC_PULL))],
+    store: Annotated[str, Query(max_length=16)],
+    seconds: Annotated[int, Query(ge=1, le=3600, description="the stream ends after this; reconnect then")] = 300,
+) -> StreamingResponse:
     require_own_store(principal, store)
     poker = request.app.state.poker
     queue = poker.subscribe(store)
@@ -263,35 +308,56 @@ async def events(request: Request, principal: Annotated[Principal, Depends(requi
         finally:
             poker.unsubscribe(store, queue)
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
 
 
-@router.get("/status", response_model=list[DeviceStatusOut], summary="Sync state of the store's devices",
-            openapi_extra={"x-permission": Permission.DEVICES_MANAGE.value})
-def status(principal: Annotated[Principal, Depends(require(Permission.DEVICES_MANAGE))], session: SessionDep,
-           directory: DirectoryDep, store: Annotated[str, Query(max_length=16)]) -> list[DeviceStatusOut]:
+@router.get(
+    "/status",
+    response_model=list[DeviceStatusOut],
+    summary="Sync state of the store's devices",
+    openapi_extra={"x-permission": Permission.DEVICES_MANAGE.value},
+)
+def status(
+    principal: Annotated[Principal, Depends(require(Permission.DEVICES_MANAGE))],
+    session: SessionDep,
+    directory: DirectoryDep,
+    store: Annotated[str, Query(max_length=16)],
+) -> list[DeviceStatusOut]:
     require_store(session, directory, store)
     require_own_store(principal, store)
     now = datetime.now(UTC)
-    rejected = dict(session.execute(
-        select(MutationLog.device_id, func.count()).where(MutationLog.store_code == store,
-                                                          MutationLog.status == "rejected")
-        .group_by(MutationLog.device_id)).all())
+    rejected = dict(
+        session.execute(
+            select(MutationLog.device_id, func.count())
+            .where(MutationLog.store_code == store, MutationLog.status == "rejected")
+            .group_by(MutationLog.device_id)
+        ).all()
+    )
     out = []
     for device, state in session.execute(
-        select(Device, DeviceSyncState).join(DeviceSyncState, DeviceSyncState.device_id == Device.id, isouter=True)
-        .where(Device.store_code == store).order_by(Device.enrolled_at)
+        select(Device, DeviceSyncState)
+        .join(DeviceSyncState, DeviceSyncState.device_id == Device.id, isouter=True)
+        .where(Device.store_code == store)
+        .order_by(Device.enrolled_at)
     ).all():
         oldest = aware(state.oldest_pending_at) if state else None
-        out.append(DeviceStatusOut(
-            device_id=device.id, name=device.name, kind=device.kind, revoked=device.revoked_at is not None,
-            last_seen_at=aware(device.last_seen_at), last_push_at=aware(state.last_push_at) if state else None,
-            last_pull_at=aware(state.last_pull_at) if state else None,
-            last_applied=state.last_applied if state else 0, pending=state.pending if state else 0,
-            lag_seconds=(now - oldest).total_seconds() if oldest and state.pending else None,
-            rejected=rejected.get(device.id, 0),
-        ))
+        out.append(
+            DeviceStatusOut(
+                device_id=device.id,
+                name=device.name,
+                kind=device.kind,
+                revoked=device.revoked_at is not None,
+                last_seen_at=aware(device.last_seen_at),
+                last_push_at=aware(state.last_push_at) if state else None,
+                last_pull_at=aware(state.last_pull_at) if state else None,
+                last_applied=state.last_applied if state else 0,
+                pending=state.pending if state else 0,
+                lag_seconds=(now - oldest).total_seconds() if oldest and state.pending else None,
+                rejected=rejected.get(device.id, 0),
+            )
+        )
     return out
 
 
@@ -304,6 +370,11 @@ def quarantine(session: Session, device_token: str, body: bytes) -> None:
         parsed = json.loads(body)
     except ValueError:
         parsed = {"raw": body[:10_000].decode(errors="replace")}
-    session.add(QuarantinedPush(device_id=device.id, store_code=device.store_code,
-                                body=parsed if isinstance(parsed, dict) else {"raw": parsed}))
+    session.add(
+        QuarantinedPush(
+            device_id=device.id,
+            store_code=device.store_code,
+            body=parsed if isinstance(parsed, dict) else {"raw": parsed},
+        )
+    )
     session.commit()

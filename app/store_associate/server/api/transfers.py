@@ -37,15 +37,26 @@ def _names(session: SessionDep, rows: list[Transfer]) -> dict[str, str]:
     return dict(session.execute(select(Store.code, Store.name).where(Store.code.in_(codes))).all()) if codes else {}
 
 
-@router.get("", response_model=list[TransferOut], summary="Transfers coming to or leaving a location",
-            openapi_extra={"x-permission": Permission.ORDERS_READ.value})
-def list_transfers(principal: Reader, session: SessionDep, store: Annotated[str, Query(max_length=16)],
-                   direction: Literal["incoming", "outgoing", "both"] = "both",
-                   status: Annotated[str | None, Query(max_length=16)] = None,
-                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[TransferOut]:
+@router.get(
+    "",
+    response_model=list[TransferOut],
+    summary="Transfers coming to or leaving a location",
+    openapi_extra={"x-permission": Permission.ORDERS_READ.value},
+)
+def list_transfers(
+    principal: Reader,
+    session: SessionDep,
+    store: Annotated[str, Query(max_length=16)],
+    direction: Literal["incoming", "outgoing", "both"] = "both",
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[TransferOut]:
     require_own_store(principal, store)
-    where = {"incoming": Transfer.to_store == store, "outgoing": Transfer.from_location == store,
-             "both": or_(Transfer.to_store == store, Transfer.from_location == store)}[direction]
+    where = {
+        "incoming": Transfer.to_store == store,
+        "outgoing": Transfer.from_location == store,
+        "both": or_(Transfer.to_store == store, Transfer.from_location == store),
+    }[direction]
     q = select(Transfer).where(where)
     if status:
         q = q.where(Transfer.status == status)
@@ -54,12 +65,20 @@ def list_transfers(principal: Reader, session: SessionDep, store: Annotated[str,
     return [TransferOut(**transfers.transfer_json(t, names)) for t in rows]
 
 
-@router.post("/{transfer_id}/ship", response_model=TransferOut,
-             summary="The parcel left: record its carrier and tracking number (the source location's manager)",
-             responses=responses(404, 409),
-             openapi_extra={"x-permission": Permission.TRANSFERS_SHIP.value})
-def ship(transfer_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], body: ShipIn, request: Request,
-         principal: Shipper, session: SessionDep) -> TransferOut:
+@router.post(
+    "/{transfer_id}/ship",
+    response_model=TransferOut,
+    summary="The parcel left: record its carrier and tracking number (the source location's manager)",
+    responses=responses(404, 409),
+    openapi_extra={"x-permission": Permission.TRANSFERS_SHIP.value},
+)
+def ship(
+    transfer_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)],
+    body: ShipIn,
+    request: Request,
+    principal: Shipper,
+    session: SessionDep,
+) -> TransferOut:
     # The counter first, as every writer does; the transfer is read after it, so that two requests shipping
     # one parcel see each other's result rather than both the "requested" they read before.
     lock_counter(session)
@@ -78,11 +97,22 @@ def ship(transfer_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], body: ShipI
     order = session.get(CustomerOrder, transfer.order_number)
     if changed and order is not None:
         # Who sent the order's units, how, and under which number: the order's trail, with its other steps.
-        session.add(OrderEvent(order_number=order.number, action="transfer_shipped",
-                               staff_number=principal.staff_number, device_id=principal.device_id,
-                               detail={"transfer": transfer.id, "from": transfer.from_location,
-                                       "to": transfer.to_store, "carrier": transfer.carrier,
-                                       "tracking": transfer.tracking, "lines": transfer.lines}))
+        session.add(
+            OrderEvent(
+                order_number=order.number,
+                action="transfer_shipped",
+                staff_number=principal.staff_number,
+                device_id=principal.device_id,
+                detail={
+                    "transfer": transfer.id,
+                    "from": transfer.from_location,
+                    "to": transfer.to_store,
+                    "carrier": transfer.carrier,
+                    "tracking": transfer.tracking,
+                    "lines": transfer.lines,
+                },
+            )
+        )
         queue_notification(session, order, "shipped")  # with the tracking link
         notify(session, transfer.to_store)
     session.commit()

@@ -41,8 +41,11 @@ TAKE_PICTURE_TIMEOUT_S = 5.0
 # A video file to use instead of a desktop webcam (demos, and machines without one).
 CAMERA_FILE_ENV = "STORE_ASSOCIATE_CAMERA_FILE"
 
-_PROBLEM_STATUS = {CameraProblem.NONE: CamStatus.NO_CAMERA, CameraProblem.DENIED: CamStatus.DENIED,
-                   CameraProblem.FAILED: CamStatus.FAILED}
+_PROBLEM_STATUS = {
+    CameraProblem.NONE: CamStatus.NO_CAMERA,
+    CameraProblem.DENIED: CamStatus.DENIED,
+    CameraProblem.FAILED: CamStatus.FAILED,
+}
 
 
 @ft.control
@@ -57,8 +60,13 @@ class _Host(ft.Container):
 
 
 class CameraPanel:
-    def __init__(self, page: ft.Page, vm: CameraViewModel, on_read: Callable[[Submission], Awaitable[None]],
-                 on_close: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        page: ft.Page,
+        vm: CameraViewModel,
+        on_read: Callable[[Submission], Awaitable[None]],
+        on_close: Callable[[], Awaitable[None]],
+    ) -> None:
         self.page, self.vm, self.on_read, self.on_close = page, vm, on_read, on_close
         self.use_plugin = bool(page.web) or page.platform in (ft.PagePlatform.ANDROID, ft.PagePlatform.IOS)
         self._running = False
@@ -70,49 +78,83 @@ class CameraPanel:
         self.status = ft.Text("", size=14, weight=ft.FontWeight.BOLD)
         self.help = ft.Text("", size=13, color=ft.Colors.ON_SURFACE_VARIANT)
         self.notice = ft.Text("", size=13)
-        self.chooser = ft.Dropdown(label=t("camera.choose"), options=[], width=240, dense=True,
-                                   on_select=self._on_choose, visible=False)
+        self.chooser = ft.Dropdown(
+            label=t("camera.choose"), options=[], width=240, dense=True, on_select=self._on_choose, visible=False
+        )
         self.retry = ft.TextButton(t("camera.retry"), icon=ft.Icons.REFRESH, on_click=self._on_retry, visible=False)
-        self.preview = ft.Container(width=PREVIEW_W, height=PREVIEW_H, bgcolor=ft.Colors.BLACK,
-                                    alignment=ft.Alignment.CENTER)
+        self.preview = ft.Container(
+            width=PREVIEW_W, height=PREVIEW_H, bgcolor=ft.Colors.BLACK, alignment=ft.Alignment.CENTER
+        )
         self.target = ft.Container(
-            width=TARGET_W, height=TARGET_H, border=ft.Border.all(3, FAINT_WHITE),
+            width=TARGET_W,
+            height=TARGET_H,
+            border=ft.Border.all(3, FAINT_WHITE),
             border_radius=ft.BorderRadius.all(10),
         )
-        self.flash = ft.Container(width=PREVIEW_W, height=PREVIEW_H, bgcolor=ft.Colors.GREEN_ACCENT_400,
-                                  opacity=0.0, animate_opacity=ft.Animation(180, ft.AnimationCurve.EASE_OUT))
+        self.flash = ft.Container(
+            width=PREVIEW_W,
+            height=PREVIEW_H,
+            bgcolor=ft.Colors.GREEN_ACCENT_400,
+            opacity=0.0,
+            animate_opacity=ft.Animation(180, ft.AnimationCurve.EASE_OUT),
+        )
         stack = ft.Stack(
             [
                 self.preview,
                 ft.Container(self.target, width=PREVIEW_W, height=PREVIEW_H, alignment=ft.Alignment.CENTER),
                 self.flash,
             ],
-            width=PREVIEW_W, height=PREVIEW_H,
+            width=PREVIEW_W,
+            height=PREVIEW_H,
         )
         self.picker: ft.FilePicker | None = None
-        header = ft.Row([
-            ft.Icon(ft.Icons.PHOTO_CAMERA, color=ft.Colors.PRIMARY),
-            ft.Text(t("camera.title"), size=16, weight=ft.FontWeight.BOLD, expand=True),
-            labelled("camera-open-image", ft.TextButton(t("camera.open_image"), icon=ft.Icons.IMAGE_OUTLINED,
-                                                        on_click=self._on_open_image)),
-            labelled("camera-close", ft.IconButton(ft.Icons.CLOSE, tooltip=t("camera.close"),
-                                                   on_click=self._on_close)),
-        ])
+        header = ft.Row(
+            [
+                ft.Icon(ft.Icons.PHOTO_CAMERA, color=ft.Colors.PRIMARY),
+                ft.Text(t("camera.title"), size=16, weight=ft.FontWeight.BOLD, expand=True),
+                labelled(
+                    "camera-open-image",
+                    ft.TextButton(t("camera.open_image"), icon=ft.Icons.IMAGE_OUTLINED, on_click=self._on_open_image),
+                ),
+                labelled(
+                    "camera-close", ft.IconButton(ft.Icons.CLOSE, tooltip=t("camera.close"), on_click=self._on_close)
+                ),
+            ]
+        )
         self.root = _Host(
-            ft.Column([
-                header,
-                ft.ResponsiveRow([
-                    ft.Container(stack, border_radius=ft.BorderRadius.all(12), clip_behavior=ft.ClipBehavior.HARD_EDGE,
-                                 width=PREVIEW_W, height=PREVIEW_H, col={"xs": 12, "md": 6}),
-                    ft.Column([
-                        labelled("camera-status", self.status),
-                        self.help,
-                        labelled("camera-notice", self.notice),
-                        self.chooser,
-                        self.retry,
-                    ], spacing=6, tight=True, col={"xs": 12, "md": 6}),
-                ], vertical_alignment=ft.CrossAxisAlignment.START, spacing=12, run_spacing=8),
-            ], spacing=8),
+            ft.Column(
+                [
+                    header,
+                    ft.ResponsiveRow(
+                        [
+                            ft.Container(
+                                stack,
+                                border_radius=ft.BorderRadius.all(12),
+                                clip_behavior=ft.ClipBehavior.HARD_EDGE,
+                                width=PREVIEW_W,
+                                height=PREVIEW_H,
+                                col={"xs": 12, "md": 6},
+                            ),
+                            ft.Column(
+                                [
+                                    labelled("camera-status", self.status),
+                                    self.help,
+                                    labelled("camera-notice", self.notice),
+                                    self.chooser,
+                                    self.retry,
+                                ],
+                                spacing=6,
+                                tight=True,
+                                col={"xs": 12, "md": 6},
+                            ),
+                        ],
+                        vertical_alignment=ft.CrossAxisAlignment.START,
+                        spacing=12,
+                        run_spacing=8,
+                    ),
+                ],
+                spacing=8,
+            ),
             padding=ft.Padding.all(12),
             border_radius=ft.BorderRadius.all(12),
             bgcolor=ft.Colors.SURFACE_CONTAINER_LOW,
@@ -125,9 +167,12 @@ class CameraPanel:
     def render(self) -> None:
         vm = self.vm
         self.status.value = vm.status_text
-        self.status.color = {CamStatus.LIVE: ft.Colors.GREEN_800, CamStatus.DENIED: ft.Colors.ERROR,
-                             CamStatus.NO_CAMERA: ft.Colors.ORANGE_800, CamStatus.FAILED: ft.Colors.ERROR
-                             }.get(vm.status, ft.Colors.ON_SURFACE)
+        self.status.color = {
+            CamStatus.LIVE: ft.Colors.GREEN_800,
+            CamStatus.DENIED: ft.Colors.ERROR,
+            CamStatus.NO_CAMERA: ft.Colors.ORANGE_800,
+            CamStatus.FAILED: ft.Colors.ERROR,
+        }.get(vm.status, ft.Colors.ON_SURFACE)
         self.help.value = vm.help_text
         self.notice.value = vm.notice
         self.retry.visible = vm.can_retry
@@ -135,12 +180,16 @@ class CameraPanel:
         self.chooser.options = [ft.DropdownOption(key=c.key, text=c.label) for c in vm.cameras]
         self.chooser.value = vm.camera.key if vm.camera else None
         flashing = vm.flashing()
-        self.target.border = ft.Border.all(4 if flashing or vm.in_view else 3,
-                                           ft.Colors.GREEN_ACCENT_400 if flashing or vm.in_view else FAINT_WHITE)
+        self.target.border = ft.Border.all(
+            4 if flashing or vm.in_view else 3, ft.Colors.GREEN_ACCENT_400 if flashing or vm.in_view else FAINT_WHITE
+        )
         self.flash.opacity = 0.55 if flashing else 0.0
         if vm.status is not CamStatus.LIVE and not (self.use_plugin and self._camera is not None):
-            icon = {CamStatus.DENIED: ft.Icons.NO_PHOTOGRAPHY, CamStatus.NO_CAMERA: ft.Icons.NO_PHOTOGRAPHY,
-                    CamStatus.FAILED: ft.Icons.ERROR_OUTLINE}.get(vm.status)
+            icon = {
+                CamStatus.DENIED: ft.Icons.NO_PHOTOGRAPHY,
+                CamStatus.NO_CAMERA: ft.Icons.NO_PHOTOGRAPHY,
+                CamStatus.FAILED: ft.Icons.ERROR_OUTLINE,
+            }.get(vm.status)
             self.preview.content = ft.Icon(icon, size=56, color=DIM_WHITE) if icon else ft.ProgressRing()
 
     def _update(self) -> None:
@@ -206,11 +255,16 @@ class CameraPanel:
         try:
             found = await self._camera.get_available_cameras()
             if not self.vm.cameras:
-                self.vm.set_cameras([
-                    CameraChoice(c.name, c.name or t("camera.number", n=i + 1),
-                                 mirrored=bool(self.page.web) or c.lens_direction != fc.CameraLensDirection.BACK)
-                    for i, c in enumerate(found)
-                ])
+                self.vm.set_cameras(
+                    [
+                        CameraChoice(
+                            c.name,
+                            c.name or t("camera.number", n=i + 1),
+                            mirrored=bool(self.page.web) or c.lens_direction != fc.CameraLensDirection.BACK,
+                        )
+                        for i, c in enumerate(found)
+                    ]
+                )
                 # A tablet's back camera is the one for labels; the browser lists what it has.
                 backs = [i for i, c in enumerate(found) if c.lens_direction == fc.CameraLensDirection.BACK]
                 if backs:
@@ -258,8 +312,14 @@ class CameraPanel:
                     return
                 capture_s = time.perf_counter() - t0
                 sub = await asyncio.to_thread(self.vm.process_jpeg, bytes(data or b""), capture_s)
-                log.debug("frame %d: %d bytes, capture %.0f ms, decode %.0f ms, %d in view", self.vm.frames,
-                          len(data or b""), capture_s * 1000, self.vm.scanner.last_decode_ms, self.vm.in_view)
+                log.debug(
+                    "frame %d: %d bytes, capture %.0f ms, decode %.0f ms, %d in view",
+                    self.vm.frames,
+                    len(data or b""),
+                    capture_s * 1000,
+                    self.vm.scanner.last_decode_ms,
+                    self.vm.in_view,
+                )
                 await self._after_frame(sub)
                 await asyncio.sleep(self.vm.poll_interval)
         except TimeoutError:
@@ -297,8 +357,9 @@ class CameraPanel:
                 self.vm.set_cameras([CameraChoice(file, t("camera.file"), mirrored=False)])
             else:
                 indexes = await asyncio.to_thread(list_webcams)
-                self.vm.set_cameras([CameraChoice(str(i), t("camera.number", n=i + 1), mirrored=False)
-                                     for i in indexes])
+                self.vm.set_cameras(
+                    [CameraChoice(str(i), t("camera.number", n=i + 1), mirrored=False) for i in indexes]
+                )
         if self.vm.camera is None:
             self._update()
             return
@@ -334,8 +395,13 @@ class CameraPanel:
                     if isinstance(image, ft.Image):
                         image.src = report.jpeg
                     else:
-                        self.preview.content = ft.Image(src=report.jpeg, gapless_playback=True, fit=ft.BoxFit.CONTAIN,
-                                                        width=PREVIEW_W, height=PREVIEW_H)
+                        self.preview.content = ft.Image(
+                            src=report.jpeg,
+                            gapless_playback=True,
+                            fit=ft.BoxFit.CONTAIN,
+                            width=PREVIEW_W,
+                            height=PREVIEW_H,
+                        )
                     subs = [self.vm.handle(report.results, a) for a in worker.accepted()]
                     if not subs:
                         self.vm.handle(report.results, None)
@@ -353,7 +419,8 @@ class CameraPanel:
         if self.picker is None:
             self.picker = ft.FilePicker()
         files = await self.picker.pick_files(
-            dialog_title=t("camera.open_image"), file_type=ft.FilePickerFileType.IMAGE, with_data=True)
+            dialog_title=t("camera.open_image"), file_type=ft.FilePickerFileType.IMAGE, with_data=True
+        )
         if not files:
             return
         f = files[0]

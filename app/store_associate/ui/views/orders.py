@@ -16,19 +16,30 @@ REJECT_REASONS = ("not_in_stock", "damaged", "wrong_item_on_shelf")
 
 
 class QueuesView:
-    def __init__(self, vm: QueuesViewModel, page: ft.Page, on_open: Callable[[str], Awaitable[None]],
-                 on_back: Callable[[ft.Event], Awaitable[None]],
-                 on_wave: Callable[[list[str]], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        vm: QueuesViewModel,
+        page: ft.Page,
+        on_open: Callable[[str], Awaitable[None]],
+        on_back: Callable[[ft.Event], Awaitable[None]],
+        on_wave: Callable[[list[str]], Awaitable[None]] | None = None,
+    ) -> None:
         self.vm, self.page, self.on_open, self.on_wave = vm, page, on_open, on_wave
         # Built once and only relabelled: a redraw after a sync must not swap the button under a tap.
         self.wave_button = ft.OutlinedButton("", icon=ft.Icons.ROUTE, on_click=self._wave)
         self.wave = ft.Row([labelled("orders-wave", self.wave_button)])
-        self.search = ft.TextField(label=t("orders.search"), prefix_icon=ft.Icons.QR_CODE_SCANNER, autofocus=True,
-                                   on_submit=self._search, expand=True)
+        self.search = ft.TextField(
+            label=t("orders.search"),
+            prefix_icon=ft.Icons.QR_CODE_SCANNER,
+            autofocus=True,
+            on_submit=self._search,
+            expand=True,
+        )
         # Tabs and order rows are built once and relabelled: a redraw after a sync (a poke brings a new order)
         # must not swap a tab or a row under a finger tapping it.
         self._tabs: dict[str, ft.OutlinedButton] = {}
         for q in QUEUE_ORDER:
+
             async def select(_e: ft.Event, q: str = q) -> None:
                 await self._select(q)
 
@@ -38,15 +49,24 @@ class QueuesView:
         self._empty = ft.Text(t("orders.empty"), color=ft.Colors.ON_SURFACE_VARIANT)
         self.list = ft.Column(spacing=4)
         self.notice = ft.Column()
-        self.root = ft.Column([
-            ft.Row([ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("scan.button.back"), on_click=on_back),
-                    ft.Text(t("orders.title"), size=20, weight=ft.FontWeight.BOLD)]),
-            ft.Row([labelled("orders-search", self.search, expand=True)]),
-            self.notice,
-            self.tabs,
-            self.wave,
-            self.list,
-        ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=10)
+        self.root = ft.Column(
+            [
+                ft.Row(
+                    [
+                        ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("scan.button.back"), on_click=on_back),
+                        ft.Text(t("orders.title"), size=20, weight=ft.FontWeight.BOLD),
+                    ]
+                ),
+                ft.Row([labelled("orders-search", self.search, expand=True)]),
+                self.notice,
+                self.tabs,
+                self.wave,
+                self.list,
+            ],
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+            spacing=10,
+        )
         self.vm.load()
         self.render()
 
@@ -88,16 +108,18 @@ class QueuesView:
     def _row(self, r: QueueRow) -> ft.Control:
         """The order's row: the same control for as long as the order is in this list, its texts updated."""
         if r.number not in self._rows:
+
             async def open_order(_e: ft.Event, n: str = r.number) -> None:
                 await self.on_open(n)
 
             title, subtitle, trailing = ft.Text("", weight=ft.FontWeight.BOLD), ft.Text(""), ft.Text("")
-            row = labelled(f"order-{r.number}", card(ft.ListTile(title=title, subtitle=subtitle, trailing=trailing,
-                                                                 on_click=open_order)))
+            row = labelled(
+                f"order-{r.number}",
+                card(ft.ListTile(title=title, subtitle=subtitle, trailing=trailing, on_click=open_order)),
+            )
             self._rows[r.number] = (row, title, subtitle, trailing)
         row, title, subtitle, trailing = self._rows[r.number]
-        when = r.promised + (f" · {t('orders.overdue')}" if r.overdue else "") + (f" · {r.picker}" if r.picker
-                                                                                   else "")
+        when = r.promised + (f" · {t('orders.overdue')}" if r.overdue else "") + (f" · {r.picker}" if r.picker else "")
         title.value = f"{r.number} · {r.customer}"
         subtitle.value = f"{r.items} · {when}" + (f"\n{r.parcel}" if r.parcel else "")
         subtitle.color = ft.Colors.ERROR if r.overdue else None
@@ -106,25 +128,47 @@ class QueuesView:
 
 
 class OrderView:
-    def __init__(self, vm: OrderViewModel, page: ft.Page, on_back: Callable[[ft.Event], Awaitable[None]],
-                 on_activity: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        vm: OrderViewModel,
+        page: ft.Page,
+        on_back: Callable[[ft.Event], Awaitable[None]],
+        on_activity: Callable[[], None],
+    ) -> None:
         self.vm, self.page, self.on_activity = vm, page, on_activity
-        self.scan = ft.TextField(label=t("order.scan_item"), prefix_icon=ft.Icons.QR_CODE_SCANNER, autofocus=True,
-                                 on_submit=self._scan, expand=True)
-        self.bin = ft.TextField(label=t("order.bin"), hint_text=t("order.bin_hint"), on_submit=self._stage,
-                                expand=True)
-        self.code = ft.TextField(label=t("order.pickup_code"), prefix_icon=ft.Icons.QR_CODE_2, on_submit=self._hand,
-                                 expand=True)
+        self.scan = ft.TextField(
+            label=t("order.scan_item"),
+            prefix_icon=ft.Icons.QR_CODE_SCANNER,
+            autofocus=True,
+            on_submit=self._scan,
+            expand=True,
+        )
+        self.bin = ft.TextField(label=t("order.bin"), hint_text=t("order.bin_hint"), on_submit=self._stage, expand=True)
+        self.code = ft.TextField(
+            label=t("order.pickup_code"), prefix_icon=ft.Icons.QR_CODE_2, on_submit=self._hand, expand=True
+        )
         self.id_checked = ft.Checkbox(label=t("order.id_checked"), value=False)
-        self.collected_by = ft.TextField(label=t("order.collected_by"), hint_text=t("order.collected_by_hint"),
-                                         on_submit=self._hand, expand=True)
+        self.collected_by = ft.TextField(
+            label=t("order.collected_by"), hint_text=t("order.collected_by_hint"), on_submit=self._hand, expand=True
+        )
         self.body = ft.Column(spacing=10)
-        self.root = ft.Column([
-            ft.Row([ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("scan.button.back"), on_click=on_back),
-                    labelled("order-title", ft.Text(t("order.title", number=vm.number), size=20,
-                                                    weight=ft.FontWeight.BOLD))]),
-            self.body,
-        ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=10)
+        self.root = ft.Column(
+            [
+                ft.Row(
+                    [
+                        ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("scan.button.back"), on_click=on_back),
+                        labelled(
+                            "order-title",
+                            ft.Text(t("order.title", number=vm.number), size=20, weight=ft.FontWeight.BOLD),
+                        ),
+                    ]
+                ),
+                self.body,
+            ],
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+            spacing=10,
+        )
         self.render()
 
     async def _run(self, fn, *args) -> None:  # noqa: ANN001
@@ -197,20 +241,46 @@ class OrderView:
         self.parent_text = ft.Text("", visible=False)
         self.shipments = ft.Column(spacing=4)
         self.pending_text = ft.Text("", color=ft.Colors.ORANGE_800, visible=False)
-        self.head = ft.Column([self.customer, labelled("order-status", self.status), self.promised_text, self.bin_text,
-                               self.picker_text, self.parent_text, self.shipments, self.pending_text], spacing=4)
+        self.head = ft.Column(
+            [
+                self.customer,
+                labelled("order-status", self.status),
+                self.promised_text,
+                self.bin_text,
+                self.picker_text,
+                self.parent_text,
+                self.shipments,
+                self.pending_text,
+            ],
+            spacing=4,
+        )
         self._shipment_rows: list[tuple[ft.Control, ft.Text, ft.TextButton]] = []
         self._line_rows: dict[int, tuple[ft.Control, list[ft.Text], ft.Control]] = {}
         self.notice = ft.Text("", size=15)
         # Receiving: the parcel's items are scanned in; staging waits until every one is.
-        self.receive_hint = labelled("order-receive-hint", ft.Row([
-            ft.Icon(ft.Icons.LOCAL_SHIPPING, color=ft.Colors.ON_SURFACE_VARIANT),
-            ft.Text(t("order.receive_hint"), expand=True)]))
-        self.ack_row = ft.Row([labelled("order-ack", ft.FilledButton(
-            t("order.acknowledge"), icon=ft.Icons.DONE, on_click=self._acknowledge))])
+        self.receive_hint = labelled(
+            "order-receive-hint",
+            ft.Row(
+                [
+                    ft.Icon(ft.Icons.LOCAL_SHIPPING, color=ft.Colors.ON_SURFACE_VARIANT),
+                    ft.Text(t("order.receive_hint"), expand=True),
+                ]
+            ),
+        )
+        self.ack_row = ft.Row(
+            [
+                labelled(
+                    "order-ack", ft.FilledButton(t("order.acknowledge"), icon=ft.Icons.DONE, on_click=self._acknowledge)
+                )
+            ]
+        )
         self.scan_row = ft.Row([labelled("order-scan", self.scan, expand=True)])
-        self.stage_row = ft.Row([labelled("order-bin", self.bin, expand=True),
-                                 ft.FilledButton(t("order.stage"), icon=ft.Icons.INVENTORY, on_click=self._stage)])
+        self.stage_row = ft.Row(
+            [
+                labelled("order-bin", self.bin, expand=True),
+                ft.FilledButton(t("order.stage"), icon=ft.Icons.INVENTORY, on_click=self._stage),
+            ]
+        )
         # Not one wrapping row: a wrapping row cannot hold the expanding field (a grey error box).
         self.code_row = ft.Row([labelled("order-code", self.code, expand=True)])
         self.who_row = ft.Row([labelled("order-collected-by", self.collected_by, expand=True)])
@@ -218,29 +288,58 @@ class OrderView:
         # what happens to those (no choice made for the clerk: a silent refund is money gone).
         self._hand_boxes: dict[int, tuple[ft.Control, ft.Checkbox]] = {}
         self.hand_lines = ft.Column(spacing=0)
-        self.rest_group = ft.RadioGroup(content=ft.Row([
-            labelled("order-rest-keep", ft.Radio(value="keep", label=t("order.hand.keep"))),
-            labelled("order-rest-refund", ft.Radio(value="refund", label=t("order.hand.refund"))),
-        ], wrap=True), on_change=self._rest)
+        self.rest_group = ft.RadioGroup(
+            content=ft.Row(
+                [
+                    labelled("order-rest-keep", ft.Radio(value="keep", label=t("order.hand.keep"))),
+                    labelled("order-rest-refund", ft.Radio(value="refund", label=t("order.hand.refund"))),
+                ],
+                wrap=True,
+            ),
+            on_change=self._rest,
+        )
         self.rest_text = ft.Text("", weight=ft.FontWeight.BOLD)
         self.rest_box = labelled("order-rest", ft.Column([self.rest_text, self.rest_group], spacing=0))
-        self.hand_part = ft.Column([ft.Text(t("order.hand.lines"), weight=ft.FontWeight.BOLD), self.hand_lines,
-                                    self.rest_box], spacing=4)
-        self.hand_row = ft.Row([self.id_checked, labelled("order-hand-over", ft.FilledButton(
-            t("order.hand_over"), icon=ft.Icons.HANDSHAKE, on_click=self._hand))], wrap=True)
-        self.assign_button = labelled("order-assign", ft.OutlinedButton(
-            t("order.assign_me"), icon=ft.Icons.PERSON_ADD, on_click=self._assign))
-        self.resend_button = labelled("order-resend", ft.OutlinedButton(
-            t("order.resend"), icon=ft.Icons.FORWARD_TO_INBOX, on_click=self._resend))
-        self.label_button = labelled("order-label", ft.OutlinedButton(
-            t("order.label"), icon=ft.Icons.PRINT, on_click=self._label))
+        self.hand_part = ft.Column(
+            [ft.Text(t("order.hand.lines"), weight=ft.FontWeight.BOLD), self.hand_lines, self.rest_box], spacing=4
+        )
+        self.hand_row = ft.Row(
+            [
+                self.id_checked,
+                labelled(
+                    "order-hand-over",
+                    ft.FilledButton(t("order.hand_over"), icon=ft.Icons.HANDSHAKE, on_click=self._hand),
+                ),
+            ],
+            wrap=True,
+        )
+        self.assign_button = labelled(
+            "order-assign", ft.OutlinedButton(t("order.assign_me"), icon=ft.Icons.PERSON_ADD, on_click=self._assign)
+        )
+        self.resend_button = labelled(
+            "order-resend", ft.OutlinedButton(t("order.resend"), icon=ft.Icons.FORWARD_TO_INBOX, on_click=self._resend)
+        )
+        self.label_button = labelled(
+            "order-label", ft.OutlinedButton(t("order.label"), icon=ft.Icons.PRINT, on_click=self._label)
+        )
         self.extra_row = ft.Row([self.assign_button, self.resend_button, self.label_button], wrap=True)
         self.lines = ft.Column(spacing=10)
         # The wrapper is what is shown or hidden: a Semantics around a hidden control is a Flutter error box.
         self.notice_box = labelled("order-notice", self.notice)
-        self.body.controls = [card(self.head), self.notice_box, self.ack_row, self.receive_hint, self.scan_row,
-                              self.stage_row, self.code_row, self.who_row, self.hand_part, self.hand_row,
-                              self.extra_row, self.lines]
+        self.body.controls = [
+            card(self.head),
+            self.notice_box,
+            self.ack_row,
+            self.receive_hint,
+            self.scan_row,
+            self.stage_row,
+            self.code_row,
+            self.who_row,
+            self.hand_part,
+            self.hand_row,
+            self.extra_row,
+            self.lines,
+        ]
 
     def render(self) -> None:
         if not self.body.controls:
@@ -283,6 +382,7 @@ class OrderView:
     def _hand_box(self, ln: LineRow) -> ft.Control:
         """A line's tick box at the counter: built once per line, its tick following the view-model."""
         if ln.line_no not in self._hand_boxes:
+
             async def ticked(e: ft.Event, n: int = ln.line_no) -> None:
                 self.on_activity()
                 self.vm.tick(n, bool(e.control.value))
@@ -314,21 +414,33 @@ class OrderView:
     def _line(self, ln: LineRow, picking: bool) -> ft.Control:
         """A line's card: built once per line, its texts updated and its buttons shown or hidden."""
         if ln.line_no not in self._line_rows:
+
             async def pick_rest(_e: ft.Event, n: int = ln.line_no) -> None:
                 await self._run(self.vm.pick_rest, n)
 
             async def cannot_find(_e: ft.Event, n: int = ln.line_no) -> None:
                 await self._open_reject(n)
 
-            texts = [ft.Text("", weight=ft.FontWeight.BOLD), ft.Text(""), ft.Text(""),
-                     ft.Text("", color=ft.Colors.ORANGE_800)]
-            actions = ft.Column([
-                ft.TextButton(t("order.pick_rest"), on_click=pick_rest),
-                ft.TextButton(t("order.cannot_find"), icon=ft.Icons.REPORT_PROBLEM,
-                              style=ft.ButtonStyle(color=ft.Colors.ERROR), on_click=cannot_find),
-            ], spacing=0, horizontal_alignment=ft.CrossAxisAlignment.END)
-            card_ = labelled(f"line-{ln.line_no}", card(ft.Row([
-                ft.Column(texts, spacing=2, expand=True), actions])))
+            texts = [
+                ft.Text("", weight=ft.FontWeight.BOLD),
+                ft.Text(""),
+                ft.Text(""),
+                ft.Text("", color=ft.Colors.ORANGE_800),
+            ]
+            actions = ft.Column(
+                [
+                    ft.TextButton(t("order.pick_rest"), on_click=pick_rest),
+                    ft.TextButton(
+                        t("order.cannot_find"),
+                        icon=ft.Icons.REPORT_PROBLEM,
+                        style=ft.ButtonStyle(color=ft.Colors.ERROR),
+                        on_click=cannot_find,
+                    ),
+                ],
+                spacing=0,
+                horizontal_alignment=ft.CrossAxisAlignment.END,
+            )
+            card_ = labelled(f"line-{ln.line_no}", card(ft.Row([ft.Column(texts, spacing=2, expand=True), actions])))
             self._line_rows[ln.line_no] = (card_, texts, actions)
         card_, (title, detail, status, warning), actions = self._line_rows[ln.line_no]
         where = f" · {ln.location}" if ln.location else ""
@@ -343,8 +455,11 @@ class OrderView:
     async def _open_reject(self, line_no: int) -> None:
         self.on_activity()
         alternatives = await asyncio.to_thread(self.vm.alternatives, line_no)
-        reason = ft.Dropdown(label=t("order.reject.reason"), value="not_in_stock", options=[
-            ft.DropdownOption(key=r, text=t(f"reject.reason.{r}")) for r in REJECT_REASONS])
+        reason = ft.Dropdown(
+            label=t("order.reject.reason"),
+            value="not_in_stock",
+            options=[ft.DropdownOption(key=r, text=t(f"reject.reason.{r}")) for r in REJECT_REASONS],
+        )
 
         async def save(_e: ft.Event) -> None:
             self.page.pop_dialog()
@@ -355,8 +470,11 @@ class OrderView:
                 self.page.pop_dialog()
                 await self._run(self.vm.choose, line_no, alt, reason.value or "")
 
-            icon = {"substitute": ft.Icons.SWAP_HORIZ, "collect_there": ft.Icons.STORE,
-                    "ship_here": ft.Icons.LOCAL_SHIPPING}[alt.kind]
+            icon = {
+                "substitute": ft.Icons.SWAP_HORIZ,
+                "collect_there": ft.Icons.STORE,
+                "ship_here": ft.Icons.LOCAL_SHIPPING,
+            }[alt.kind]
             return labelled(f"alt-{i}", ft.OutlinedButton(alt.label, icon=icon, on_click=choose))
 
         offers: list[ft.Control] = [ft.Text(t("order.alternatives"), weight=ft.FontWeight.BOLD)]
@@ -365,9 +483,16 @@ class OrderView:
         async def cancel(_e: ft.Event) -> None:
             self.page.pop_dialog()
 
-        self.page.show_dialog(ft.AlertDialog(
-            modal=True, title=ft.Text(t("order.cannot_find")),
-            content=ft.Column([ft.Text(t("order.reject.body")), reason, *offers], tight=True,
-                              scroll=ft.ScrollMode.AUTO),
-            actions=[ft.TextButton(t("dialog.cancel"), on_click=cancel),
-                     labelled("reject-confirm", ft.FilledButton(t("order.reject.confirm"), on_click=save))]))
+        self.page.show_dialog(
+            ft.AlertDialog(
+                modal=True,
+                title=ft.Text(t("order.cannot_find")),
+                content=ft.Column(
+                    [ft.Text(t("order.reject.body")), reason, *offers], tight=True, scroll=ft.ScrollMode.AUTO
+                ),
+                actions=[
+                    ft.TextButton(t("dialog.cancel"), on_click=cancel),
+                    labelled("reject-confirm", ft.FilledButton(t("order.reject.confirm"), on_click=save)),
+                ],
+            )
+        )

@@ -31,11 +31,16 @@ class EntryRow:
         self.dismiss_button = ft.TextButton(t("pending.dismiss"), icon=ft.Icons.DONE, on_click=dismiss)
         # The wrapper is what is shown or hidden: a Semantics around a hidden control is a Flutter error box.
         self.dismiss = labelled(f"dismiss-{local_id}", self.dismiss_button)
-        self.box = card(ft.Row([
-            self.icon,
-            ft.Column([self.title, self.when, self.reason, self.advice], spacing=2, expand=True),
-            self.dismiss,
-        ], vertical_alignment=ft.CrossAxisAlignment.START))
+        self.box = card(
+            ft.Row(
+                [
+                    self.icon,
+                    ft.Column([self.title, self.when, self.reason, self.advice], spacing=2, expand=True),
+                    self.dismiss,
+                ],
+                vertical_alignment=ft.CrossAxisAlignment.START,
+            )
+        )
         self.control = labelled(f"action-{local_id}", self.box)
 
     def fill(self, r: ActionRow) -> None:
@@ -54,8 +59,13 @@ class EntryRow:
 
 
 class PendingView:
-    def __init__(self, vm: PendingViewModel, page: ft.Page, on_back: Callable[[ft.Event], Awaitable[None]],
-                 on_sync: Callable[[ft.Event], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        vm: PendingViewModel,
+        page: ft.Page,
+        on_back: Callable[[ft.Event], Awaitable[None]],
+        on_sync: Callable[[ft.Event], Awaitable[None]],
+    ) -> None:
         self.vm, self.page = vm, page
         self.summary = ft.Text("", size=15)
         # Rows keyed by outbox entry id. This screen is redrawn on every sync tick, poke and pull: rows rebuilt
@@ -63,15 +73,27 @@ class PendingView:
         # only updates texts in place, and adds or removes the rows of entries that appeared or went.
         self.rows: dict[int, EntryRow] = {}
         self.list = ft.Column(spacing=6)
-        self.root = ft.Column([
-            ft.Row([
-                ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("scan.button.back"), on_click=on_back),
-                ft.Text(t("pending.title"), size=20, weight=ft.FontWeight.BOLD),
-            ]),
-            ft.Row([labelled("pending-summary", self.summary),
-                    ft.OutlinedButton(t("sync.now"), icon=ft.Icons.SYNC, on_click=on_sync)], wrap=True),
-            self.list,
-        ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=12)
+        self.root = ft.Column(
+            [
+                ft.Row(
+                    [
+                        ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("scan.button.back"), on_click=on_back),
+                        ft.Text(t("pending.title"), size=20, weight=ft.FontWeight.BOLD),
+                    ]
+                ),
+                ft.Row(
+                    [
+                        labelled("pending-summary", self.summary),
+                        ft.OutlinedButton(t("sync.now"), icon=ft.Icons.SYNC, on_click=on_sync),
+                    ],
+                    wrap=True,
+                ),
+                self.list,
+            ],
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+            spacing=12,
+        )
         self.render()
 
     def render(self) -> None:
@@ -86,8 +108,9 @@ class PendingView:
             row.fill(r)
         shown = [self.rows[r.id].control for r in entries]
         # Controls compare by value: the list is set again only when an entry came, went or moved.
-        if len(shown) != len(self.list.controls) or any(a is not b for a, b in zip(shown, self.list.controls,
-                                                                                   strict=True)):
+        if len(shown) != len(self.list.controls) or any(
+            a is not b for a, b in zip(shown, self.list.controls, strict=True)
+        ):
             self.list.controls = shown
 
     async def _dismiss(self, local_id: int) -> None:

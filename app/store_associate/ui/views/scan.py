@@ -21,8 +21,13 @@ NETWORK_TIMEOUT_S = 8.0
 
 
 class ScanView:
-    def __init__(self, page: ft.Page, vm: ScanViewModel, on_network_result: Callable[[bool], None],
-                 on_activity: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        page: ft.Page,
+        vm: ScanViewModel,
+        on_network_result: Callable[[bool], None],
+        on_activity: Callable[[], None] = lambda: None,
+    ) -> None:
         self.page = page
         self.vm = vm
         self.on_network_result = on_network_result
@@ -50,10 +55,13 @@ class ScanView:
                 ft.Row(
                     [
                         labelled("scan-input", self.field, expand=True),
-                        ft.IconButton(ft.Icons.SEARCH, tooltip=t("scan.button.lookup"),
-                                      on_click=self._on_submit),
-                        labelled("open-camera", ft.IconButton(ft.Icons.PHOTO_CAMERA, tooltip=t("camera.open"),
-                                                              on_click=self._toggle_camera)),
+                        ft.IconButton(ft.Icons.SEARCH, tooltip=t("scan.button.lookup"), on_click=self._on_submit),
+                        labelled(
+                            "open-camera",
+                            ft.IconButton(
+                                ft.Icons.PHOTO_CAMERA, tooltip=t("camera.open"), on_click=self._toggle_camera
+                            ),
+                        ),
                     ],
                     vertical_alignment=ft.CrossAxisAlignment.START,
                 ),
@@ -151,19 +159,29 @@ class ScanView:
 
         qty.on_submit = save
         dialog = ft.AlertDialog(
-            modal=True, title=ft.Text(t("stock.count.title")),
+            modal=True,
+            title=ft.Text(t("stock.count.title")),
             content=ft.Column([ft.Text(t("stock.count.body")), labelled("count-qty", qty), error], tight=True),
-            actions=[ft.TextButton(t("dialog.cancel"), on_click=lambda e: self.page.pop_dialog()),
-                     ft.FilledButton(t("dialog.save"), on_click=save)],
+            actions=[
+                ft.TextButton(t("dialog.cancel"), on_click=lambda e: self.page.pop_dialog()),
+                ft.FilledButton(t("dialog.save"), on_click=save),
+            ],
         )
         self.page.show_dialog(dialog)
 
     async def _open_adjust(self, _e: ft.Event) -> None:
         self.on_activity()
-        qty = ft.TextField(label=t("stock.adjust.field"), hint_text=t("stock.adjust.hint"),
-                           keyboard_type=ft.KeyboardType.NUMBER, autofocus=True)
-        reason = ft.Dropdown(label=t("stock.adjust.reason"), value="damaged", options=[
-            ft.DropdownOption(key=r, text=t(f"adjust.reason.{r}")) for r in ADJUST_REASONS])
+        qty = ft.TextField(
+            label=t("stock.adjust.field"),
+            hint_text=t("stock.adjust.hint"),
+            keyboard_type=ft.KeyboardType.NUMBER,
+            autofocus=True,
+        )
+        reason = ft.Dropdown(
+            label=t("stock.adjust.reason"),
+            value="damaged",
+            options=[ft.DropdownOption(key=r, text=t(f"adjust.reason.{r}")) for r in ADJUST_REASONS],
+        )
         error = ft.Text("", color=ft.Colors.ERROR)
 
         async def save(_e: ft.Event) -> None:
@@ -172,10 +190,13 @@ class ScanView:
 
         qty.on_submit = save
         dialog = ft.AlertDialog(
-            modal=True, title=ft.Text(t("stock.adjust.title")),
+            modal=True,
+            title=ft.Text(t("stock.adjust.title")),
             content=ft.Column([labelled("adjust-qty", qty), reason, error], tight=True),
-            actions=[ft.TextButton(t("dialog.cancel"), on_click=lambda e: self.page.pop_dialog()),
-                     ft.FilledButton(t("dialog.save"), on_click=save)],
+            actions=[
+                ft.TextButton(t("dialog.cancel"), on_click=lambda e: self.page.pop_dialog()),
+                ft.FilledButton(t("dialog.save"), on_click=save),
+            ],
         )
         self.page.show_dialog(dialog)
 
@@ -205,13 +226,21 @@ class ScanView:
             self.body.controls = [self._message(), self._recent()]
 
     def _welcome(self) -> ft.Control:
-        return card(ft.Row([
-            ft.Icon(ft.Icons.DOCUMENT_SCANNER_OUTLINED, size=40, color=ft.Colors.PRIMARY),
-            ft.Column([
-                ft.Text(t("scan.welcome.title"), size=18, weight=ft.FontWeight.BOLD),
-                ft.Text(t("scan.welcome.body")),
-            ], expand=True, spacing=4),
-        ]))
+        return card(
+            ft.Row(
+                [
+                    ft.Icon(ft.Icons.DOCUMENT_SCANNER_OUTLINED, size=40, color=ft.Colors.PRIMARY),
+                    ft.Column(
+                        [
+                            ft.Text(t("scan.welcome.title"), size=18, weight=ft.FontWeight.BOLD),
+                            ft.Text(t("scan.welcome.body")),
+                        ],
+                        expand=True,
+                        spacing=4,
+                    ),
+                ]
+            )
+        )
 
     def _message(self) -> ft.Control:
         s = self.vm.state
@@ -221,42 +250,64 @@ class ScanView:
             Screen.NOT_A_PRODUCT: (ft.Icons.INFO_OUTLINE, ft.Colors.BLUE_700),
             Screen.AMBIGUOUS: (ft.Icons.WARNING_AMBER, ft.Colors.ORANGE_800),
         }.get(s.screen, (ft.Icons.INFO_OUTLINE, ft.Colors.PRIMARY))
-        return card(ft.Column([
-            ft.Row([
-                ft.Icon(icon, color=colour, size=36),
-                labelled("message-title", ft.Text(s.message_title, size=20, weight=ft.FontWeight.BOLD,
-                                                  color=colour), expand=True),
-            ]),
-            labelled("message-body", ft.Text(s.message_body, size=16)),
-            ft.Text(t("scan.code_was", code=s.last_code), size=13, color=ft.Colors.ON_SURFACE_VARIANT,
-                    selectable=True),
-            ft.Row([ft.OutlinedButton(t("scan.button.back"), icon=ft.Icons.ARROW_BACK, on_click=self._on_back)]),
-        ], spacing=8), border=colour)
+        return card(
+            ft.Column(
+                [
+                    ft.Row(
+                        [
+                            ft.Icon(icon, color=colour, size=36),
+                            labelled(
+                                "message-title",
+                                ft.Text(s.message_title, size=20, weight=ft.FontWeight.BOLD, color=colour),
+                                expand=True,
+                            ),
+                        ]
+                    ),
+                    labelled("message-body", ft.Text(s.message_body, size=16)),
+                    ft.Text(
+                        t("scan.code_was", code=s.last_code),
+                        size=13,
+                        color=ft.Colors.ON_SURFACE_VARIANT,
+                        selectable=True,
+                    ),
+                    ft.Row(
+                        [ft.OutlinedButton(t("scan.button.back"), icon=ft.Icons.ARROW_BACK, on_click=self._on_back)]
+                    ),
+                ],
+                spacing=8,
+            ),
+            border=colour,
+        )
 
     # --- the product card: built once, filled per product ------------------------------------------------
 
     def _build_product_card(self) -> None:
-        self._image_box = ft.Container(width=120, height=120, border_radius=ft.BorderRadius.all(12),
-                                       clip_behavior=ft.ClipBehavior.ANTI_ALIAS)
+        self._image_box = ft.Container(
+            width=120, height=120, border_radius=ft.BorderRadius.all(12), clip_behavior=ft.ClipBehavior.ANTI_ALIAS
+        )
         self._name = ft.Text("", size=22, weight=ft.FontWeight.BOLD)
         self._brand = ft.Text("", size=14, color=ft.Colors.ON_SURFACE_VARIANT)
         self._price = ft.Text("", size=26, weight=ft.FontWeight.BOLD, color=ft.Colors.PRIMARY)
         self._sku = ft.Text("", size=13, selectable=True)
         self._codes = ft.Text("", size=13, selectable=True)
-        self._pack_note = ft.Text("", size=14, weight=ft.FontWeight.BOLD, color=ft.Colors.ORANGE_800,
-                                  visible=False)
-        details = ft.Column([
-            labelled("product-name", self._name),
-            self._brand,
-            labelled("product-price", self._price),
-            self._sku,
-            self._codes,
-            self._pack_note,
-        ], spacing=4, expand=True)
+        self._pack_note = ft.Text("", size=14, weight=ft.FontWeight.BOLD, color=ft.Colors.ORANGE_800, visible=False)
+        details = ft.Column(
+            [
+                labelled("product-name", self._name),
+                self._brand,
+                labelled("product-price", self._price),
+                self._sku,
+                self._codes,
+                self._pack_note,
+            ],
+            spacing=4,
+            expand=True,
+        )
         self._status_text = ft.Text("", color=ft.Colors.WHITE, weight=ft.FontWeight.BOLD)
         self._status_box = ft.Container(
             labelled("stock-status", self._status_text),
-            padding=ft.Padding.symmetric(horizontal=10, vertical=4), border_radius=ft.BorderRadius.all(16),
+            padding=ft.Padding.symmetric(horizontal=10, vertical=4),
+            border_radius=ft.BorderRadius.all(16),
         )
         empty = empty_figures()
         tiles = [figure_tile(f"stock-{f.key}", f.label, "", emphasise=f.key == "available") for f in empty]
@@ -264,30 +315,56 @@ class ScanView:
         self._scan_details = ft.Row([], wrap=True, visible=False)
         self._description = ft.Text("", size=13, color=ft.Colors.ON_SURFACE_VARIANT)
         # Shown only to people who may change stock; the buttons themselves are never replaced.
-        self._stock_actions = ft.Row([
-            labelled("stock-count", ft.OutlinedButton(t("stock.count"), icon=ft.Icons.FORMAT_LIST_NUMBERED,
-                                                      on_click=self._open_count)),
-            labelled("stock-adjust", ft.OutlinedButton(t("stock.adjust"), icon=ft.Icons.EDIT_NOTE,
-                                                       on_click=self._open_adjust)),
-        ], wrap=True, visible=self.vm.can_change_stock)
-        self.product_card = card(ft.Column([
-            ft.Row([ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("scan.button.back"), on_click=self._on_back),
-                    ft.Text(t("product.title"), size=14, color=ft.Colors.ON_SURFACE_VARIANT)]),
-            ft.Row([self._image_box, details], vertical_alignment=ft.CrossAxisAlignment.START, spacing=16),
-            self._scan_details,
-            ft.Divider(),
-            ft.Row([ft.Text(t("stock.here_title"), size=18, weight=ft.FontWeight.BOLD), self._status_box],
-                   alignment=ft.MainAxisAlignment.SPACE_BETWEEN),
-            ft.ResponsiveRow(tiles, spacing=8, run_spacing=8),
-            self._stock_actions,
-            self._description,
-        ], spacing=10))
+        self._stock_actions = ft.Row(
+            [
+                labelled(
+                    "stock-count",
+                    ft.OutlinedButton(t("stock.count"), icon=ft.Icons.FORMAT_LIST_NUMBERED, on_click=self._open_count),
+                ),
+                labelled(
+                    "stock-adjust",
+                    ft.OutlinedButton(t("stock.adjust"), icon=ft.Icons.EDIT_NOTE, on_click=self._open_adjust),
+                ),
+            ],
+            wrap=True,
+            visible=self.vm.can_change_stock,
+        )
+        self.product_card = card(
+            ft.Column(
+                [
+                    ft.Row(
+                        [
+                            ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("scan.button.back"), on_click=self._on_back),
+                            ft.Text(t("product.title"), size=14, color=ft.Colors.ON_SURFACE_VARIANT),
+                        ]
+                    ),
+                    ft.Row([self._image_box, details], vertical_alignment=ft.CrossAxisAlignment.START, spacing=16),
+                    self._scan_details,
+                    ft.Divider(),
+                    ft.Row(
+                        [ft.Text(t("stock.here_title"), size=18, weight=ft.FontWeight.BOLD), self._status_box],
+                        alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+                    ),
+                    ft.ResponsiveRow(tiles, spacing=8, run_spacing=8),
+                    self._stock_actions,
+                    self._description,
+                ],
+                spacing=10,
+            )
+        )
 
     def _fill_product(self, p: ProductView) -> None:
         self._image_box.content = (
-            ft.Image(src=p.image, width=120, height=120, fit=ft.BoxFit.COVER,
-                     error_content=ft.Icon(ft.Icons.IMAGE_NOT_SUPPORTED)) if p.image else
-            ft.Icon(ft.Icons.INVENTORY_2_OUTLINED, size=64))
+            ft.Image(
+                src=p.image,
+                width=120,
+                height=120,
+                fit=ft.BoxFit.COVER,
+                error_content=ft.Icon(ft.Icons.IMAGE_NOT_SUPPORTED),
+            )
+            if p.image
+            else ft.Icon(ft.Icons.INVENTORY_2_OUTLINED, size=64)
+        )
         self._name.value = p.name
         self._brand.value = f"{p.brand} · {p.category}"
         self._price.value = p.price
@@ -306,23 +383,35 @@ class ScanView:
         self._net_icon = ft.Icon(ft.Icons.CLOUD_SYNC, size=18)
         self._net_note = ft.Text("", size=14)
         self._net_progress = ft.ProgressBar(visible=False)
-        self._net_retry = ft.Row([ft.TextButton(t("network.retry"), icon=ft.Icons.REFRESH,
-                                                on_click=self._load_network)], visible=False)
+        self._net_retry = ft.Row(
+            [ft.TextButton(t("network.retry"), icon=ft.Icons.REFRESH, on_click=self._load_network)], visible=False
+        )
         self._net_rows = ft.Column([], spacing=6)
-        self.network_card = card(ft.Column([
-            ft.Row([ft.Text(t("network.title"), size=18, weight=ft.FontWeight.BOLD, expand=True)]),
-            ft.Row([self._net_icon, labelled("network-note", self._net_note, expand=True)]),
-            self._net_progress,
-            self._net_retry,
-            self._net_rows,
-        ], spacing=6))
+        self.network_card = card(
+            ft.Column(
+                [
+                    ft.Row([ft.Text(t("network.title"), size=18, weight=ft.FontWeight.BOLD, expand=True)]),
+                    ft.Row([self._net_icon, labelled("network-note", self._net_note, expand=True)]),
+                    self._net_progress,
+                    self._net_retry,
+                    self._net_rows,
+                ],
+                spacing=6,
+            )
+        )
 
     def _fill_network(self) -> None:
         s = self.vm.state
-        colour = {NetState.LIVE: ft.Colors.GREEN_800, NetState.CACHED: ft.Colors.ORANGE_800,
-                  NetState.NONE: ft.Colors.ERROR}.get(s.net_state, ft.Colors.ON_SURFACE_VARIANT)
-        self._net_icon.icon = {NetState.LIVE: ft.Icons.CLOUD_DONE, NetState.CACHED: ft.Icons.CLOUD_OFF,
-                               NetState.NONE: ft.Icons.CLOUD_OFF}.get(s.net_state, ft.Icons.CLOUD_SYNC)
+        colour = {
+            NetState.LIVE: ft.Colors.GREEN_800,
+            NetState.CACHED: ft.Colors.ORANGE_800,
+            NetState.NONE: ft.Colors.ERROR,
+        }.get(s.net_state, ft.Colors.ON_SURFACE_VARIANT)
+        self._net_icon.icon = {
+            NetState.LIVE: ft.Icons.CLOUD_DONE,
+            NetState.CACHED: ft.Icons.CLOUD_OFF,
+            NetState.NONE: ft.Icons.CLOUD_OFF,
+        }.get(s.net_state, ft.Icons.CLOUD_SYNC)
         self._net_icon.color = self._net_note.color = colour
         self._net_note.value = s.net_note
         self._net_progress.visible = s.net_state is NetState.LOADING
@@ -331,23 +420,38 @@ class ScanView:
 
     def _location_row(self, r: LocationRow) -> ft.Control:
         open_colour = ft.Colors.GREEN_800 if r.is_open else ft.Colors.ON_SURFACE_VARIANT
-        return labelled(f"loc-{r.code}", ft.Container(
-            ft.Row([
-                ft.Icon(ft.Icons.WAREHOUSE if r.kind_label == t("network.warehouse") else ft.Icons.STORE,
-                        color=ft.Colors.ON_SURFACE_VARIANT),
-                ft.Column([
-                    ft.Text(r.name, weight=ft.FontWeight.BOLD, size=15),
-                    ft.Text(f"{r.kind_label} · {r.distance} · {r.open_label}", size=13, color=open_colour),
-                    ft.Text(r.detail, size=12, color=ft.Colors.ON_SURFACE_VARIANT),
-                ], spacing=1, expand=True),
-                ft.Column([
-                    ft.Text(r.available, size=22, weight=ft.FontWeight.BOLD, color=status_colour(r.status)),
-                    ft.Text(t("stock.available_short"), size=11),
-                ], horizontal_alignment=ft.CrossAxisAlignment.END, spacing=0),
-            ]),
-            padding=ft.Padding.symmetric(horizontal=8, vertical=6),
-            border=ft.Border.only(bottom=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)),
-        ))
+        return labelled(
+            f"loc-{r.code}",
+            ft.Container(
+                ft.Row(
+                    [
+                        ft.Icon(
+                            ft.Icons.WAREHOUSE if r.kind_label == t("network.warehouse") else ft.Icons.STORE,
+                            color=ft.Colors.ON_SURFACE_VARIANT,
+                        ),
+                        ft.Column(
+                            [
+                                ft.Text(r.name, weight=ft.FontWeight.BOLD, size=15),
+                                ft.Text(f"{r.kind_label} · {r.distance} · {r.open_label}", size=13, color=open_colour),
+                                ft.Text(r.detail, size=12, color=ft.Colors.ON_SURFACE_VARIANT),
+                            ],
+                            spacing=1,
+                            expand=True,
+                        ),
+                        ft.Column(
+                            [
+                                ft.Text(r.available, size=22, weight=ft.FontWeight.BOLD, color=status_colour(r.status)),
+                                ft.Text(t("stock.available_short"), size=11),
+                            ],
+                            horizontal_alignment=ft.CrossAxisAlignment.END,
+                            spacing=0,
+                        ),
+                    ]
+                ),
+                padding=ft.Padding.symmetric(horizontal=8, vertical=6),
+                border=ft.Border.only(bottom=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)),
+            ),
+        )
 
     def _recent(self) -> ft.Control:
         rows = self.vm.state.recent
@@ -355,15 +459,17 @@ class ScanView:
             return ft.Container()
         items = []
         for code, name, outcome in rows:
+
             async def open_recent(_e: ft.Event, c: str = code) -> None:
                 await self._on_recent(c)
 
-            items.append(ft.ListTile(
-                leading=ft.Icon(ft.Icons.CHECK_CIRCLE_OUTLINE if outcome == "found" else ft.Icons.HELP_OUTLINE),
-                title=ft.Text(name or t(f"recent.{outcome}")),
-                subtitle=ft.Text(code),
-                dense=True,
-                on_click=open_recent,
-            ))
-        return card(ft.Column([ft.Text(t("recent.title"), size=16, weight=ft.FontWeight.BOLD), *items],
-                              spacing=2))
+            items.append(
+                ft.ListTile(
+                    leading=ft.Icon(ft.Icons.CHECK_CIRCLE_OUTLINE if outcome == "found" else ft.Icons.HELP_OUTLINE),
+                    title=ft.Text(name or t(f"recent.{outcome}")),
+                    subtitle=ft.Text(code),
+                    dense=True,
+                    on_click=open_recent,
+                )
+            )
+        return card(ft.Column([ft.Text(t("recent.title"), size=16, weight=ft.FontWeight.BOLD), *items], spacing=2))

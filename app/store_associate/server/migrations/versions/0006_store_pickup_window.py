@@ -7,18 +7,19 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-25
 """
+
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('store', sa.Column('pickup_window_hours', sa.Integer(), nullable=True))
+    op.add_column("store", sa.Column("pickup_window_hours", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_column('store', 'pickup_window_hours')
+    op.drop_column("store", "pickup_window_hours")

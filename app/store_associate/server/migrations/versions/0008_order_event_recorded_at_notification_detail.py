@@ -8,21 +8,22 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-25
 """
+
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008'
-down_revision = '0007'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('order_event', sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column("order_event", sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=True))
     op.execute("UPDATE order_event SET recorded_at = at")
-    op.add_column('notification', sa.Column('detail', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
+    op.add_column("notification", sa.Column("detail", sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
 
 
 def downgrade() -> None:
-    op.drop_column('notification', 'detail')
-    op.drop_column('order_event', 'recorded_at')
+    op.drop_column("notification", "detail")
+    op.drop_column("order_event", "recorded_at")
