@@ -27,7 +27,7 @@ from .intake import IntakeQueue
 from .middleware import LimitsAndHeaders
 from .notify import Sender
 from .order_clock import OrderClock
-from .sync import Poker
+from .pokes import Poker
 
 log = logging.getLogger("store_associate.server")
 

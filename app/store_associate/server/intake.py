@@ -31,8 +31,8 @@ from .crud import lock_counter, next_versions
 from .db import writer_turn
 from .models import ApiKey, Customer, CustomerOrder, OrderEvent, OrderLine, Product, Store, utc
 from .orders import new_pickup_code, order_json, orders_json
+from .pokes import notify
 from .stock import lock_levels, reserve_batch
-from .sync import notify
 
 log = logging.getLogger("store_associate.server.intake")
 

@@ -23,7 +23,7 @@ from .crud import lock_counter, next_versions
 from .models import CustomerOrder, OrderEvent, Store, pickup_hours, utc
 from .orders import _stock_effects, domain_order, load, queue_notification, record_refund
 from .periodic import Periodic
-from .sync import notify
+from .pokes import notify
 
 
 def reminder_lead(remind_before: timedelta, window_hours: float) -> timedelta:

@@ -44,6 +44,7 @@ from .models import (
     utc,
     utcnow,
 )
+from .pokes import notify
 from .stock import available, book, reserve_many
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -346,8 +347,6 @@ def _reroute(
         )
     )
     queue_notification(session, child, "rerouted")
-    from .sync import notify
-
     notify(session, child.store_code)
     return child.number
 

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from ...domain.commands import MAX_BATCH, Int64, IsoTime, Mutation, json_int
 from ...domain.permissions import Permission
-from .. import crud, db
+from .. import crud, db, pokes
 from ..access import Principal, aware, revoked_device
 from ..models import Device, DeviceSyncState, MutationLog, QuarantinedPush
 from ..orders import orders_json
@@ -164,7 +164,7 @@ def push(
             offline_days=request.app.state.settings.offline_signin_days,
             clock_offset=offset,
         )
-    deliver_pokes(request, session)
+    pokes.deliver(session, request.app.state.poker)
     if outcome.changed and request.app.state.sender is not None:
         request.app.state.sender.wake()  # a step may have queued a customer e-mail
     # PushOut, written directly: a batch's results are hundreds of small objects.
@@ -263,12 +263,6 @@ def _plain(value: object) -> str:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(type(value).__name__)
-
-
-def deliver_pokes(request: Request, session: Session) -> None:
-    """Pokes queued in a committed transaction on SQLite (PostgreSQL's NOTIFY went out at commit)."""
-    for store in session.info.pop("pokes", set()):
-        request.app.state.poker.poke(store)
 
 
 @router.get(

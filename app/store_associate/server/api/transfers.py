@@ -11,15 +11,14 @@ from sqlalchemy import or_, select
 
 from ...domain.carriers import TrackingError
 from ...domain.permissions import Permission
-from .. import transfers
+from .. import pokes, transfers
 from ..crud import lock_counter
 from ..models import CustomerOrder, OrderEvent, Store, Transfer
 from ..orders import queue_notification
-from ..sync import notify
+from ..pokes import notify
 from .deps import SessionDep, principal_dep, require_own_store
 from .errors import ApiError, responses
 from .orders import TransferOut
-from .sync import deliver_pokes
 
 router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"])
 
@@ -116,5 +115,5 @@ def ship(
         queue_notification(session, order, "shipped")  # with the tracking link
         notify(session, transfer.to_store)
     session.commit()
-    deliver_pokes(request, session)
+    pokes.deliver(session, request.app.state.poker)
     return TransferOut(**transfers.transfer_json(transfer, _names(session, [transfer])))
