@@ -1,6 +1,6 @@
 """Decode-rate and speed benchmark for store_associate.scan.decode_frame.
 
-    python tests/benchmarks/bench_scan.py [FOLDER] [--budget-ms MS] [--skip-1080p]
+    python tests/benchmarks/bench_scan.py [FOLDER] [--budget-ms MS] [--engines E1,E2] [--skip-1080p]
 
 FOLDER (default: ../shared/barcodes next to the repository) holds images in one subfolder per format,
 each with a same-stem .txt holding the expected text (exact bytes, UTF-8). Images without a .txt in a
@@ -9,7 +9,8 @@ are negatives: any read there is a misread. Other images without a .txt are skip
 Each variant lists its misread_files and unread_files (a code in the picture, nothing read).
 
 Prints one JSON document:
-- full: decode_frame as the app calls it (all engines, preprocessing, default time budget);
+- full: decode_frame as the app calls it (all engines, preprocessing, default time budget; --engines
+  narrows it, e.g. to pyzbar);
 - pyzbar_pipeline: decode_frame with pyzbar only (what an Android build without zxing-cpp gets);
 - zxing_cpp_raw / pyzbar_raw: the bare libraries with default options, no preprocessing, as reference.
 Decode rate counts images whose expected text is among the results (negatives excluded).
@@ -53,7 +54,9 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from store_associate.domain.gtin import upce_to_upca  # noqa: E402
-from store_associate.scan import decode as scan_decode  # noqa: E402
+from store_associate.scan.decode import DEFAULT_BUDGET_MS, decode_frame  # noqa: E402
+from store_associate.scan.engines import ENGINE_PYZBAR, available_engines  # noqa: E402
+from store_associate.scan.rescue import PASS_NAMES  # noqa: E402
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 GTIN_FORMATS = {"ean13", "ean8", "upca", "upce", "gtin", "isbn"}
@@ -159,7 +162,7 @@ Decoder = Callable[[np.ndarray], list[tuple[str, str]]]
 
 def pipeline(engines: tuple[str, ...] | None, budget_ms: float) -> Decoder:
     def run(img: np.ndarray) -> list[tuple[str, str]]:
-        found = scan_decode.decode_frame(img, engines=engines, budget_ms=budget_ms)
+        found = decode_frame(img, engines=engines, budget_ms=budget_ms)
         return [(r.text, r.symbology) for r in found]
 
     return run
@@ -292,7 +295,12 @@ def check_targets(full: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", nargs="?", default=str(REPO.parent / "shared" / "barcodes"))
-    parser.add_argument("--budget-ms", type=float, default=scan_decode.DEFAULT_BUDGET_MS)
+    parser.add_argument("--budget-ms", type=float, default=DEFAULT_BUDGET_MS)
+    parser.add_argument(
+        "--engines",
+        default=",".join(available_engines()),
+        help="comma-separated engines for the full variant (default: every one installed here)",
+    )
     parser.add_argument("--skip-1080p", action="store_true", help="only native-size runs (faster)")
     args = parser.parse_args(argv)
 
@@ -305,11 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     native = [s.img for s in samples]
     hd = [] if args.skip_1080p else [letterbox(s.img) for s in samples]
 
+    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
     variants: dict[str, Decoder | None] = {
-        "full": pipeline(None, args.budget_ms),
-        "pyzbar_pipeline": pipeline((scan_decode.ENGINE_PYZBAR,), args.budget_ms)
-        if scan_decode.ENGINE_PYZBAR in scan_decode.available_engines()
-        else None,
+        "full": pipeline(engines, args.budget_ms),
+        "pyzbar_pipeline": pipeline((ENGINE_PYZBAR,), args.budget_ms) if ENGINE_PYZBAR in available_engines() else None,
         "zxing_cpp_raw": zxing_raw(),
         "pyzbar_raw": pyzbar_raw(),
     }
@@ -317,13 +324,13 @@ def main(argv: list[str] | None = None) -> int:
         "folder": str(folder),
         "images": len(samples),
         "skipped": skipped,
-        "engines_available": scan_decode.available_engines(),
-        "engines_active": scan_decode.active_engines(),  # what "full" uses ($STORE_ASSOCIATE_SCAN_ENGINES)
+        "engines_available": available_engines(),
+        "engines_active": [e for e in available_engines() if e in engines],  # what "full" uses (--engines)
         # The rescue budget every variant ran with; decode_frame's default unless --budget-ms says
         # otherwise (the app's live camera passes a smaller one, a still image a larger one).
         "budget_ms": args.budget_ms,
-        "budget_is_decode_frame_default": args.budget_ms == scan_decode.DEFAULT_BUDGET_MS,
-        "rescue_passes": list(getattr(scan_decode, "PASS_NAMES", ())),
+        "budget_is_decode_frame_default": args.budget_ms == DEFAULT_BUDGET_MS,
+        "rescue_passes": list(PASS_NAMES),
         "threads": "single core: cv2.setNumThreads(1); zxing-cpp and zbar are single-threaded",
         "cv2_threads": cv2.getNumThreads(),
         "cpu_count": os.cpu_count(),

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from biip.checksums import gs1_standard_check_digit as check_digit
 from hypothesis import given
 from hypothesis import strategies as st
 
-from store_associate.domain.gtin import check_digit
 from store_associate.scan.accept import Accepted, ScanAcceptor
 
 

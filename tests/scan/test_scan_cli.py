@@ -36,6 +36,13 @@ def test_ean13_with_its_meaning(tmp_path, make):
     assert "kind: gtin" in text and "GTIN-14: 04006381333931" in text
 
 
+def test_engines_are_the_callers_choice(tmp_path, make):
+    img = save(make.pad(make.linear("ean13", "400638133393")), tmp_path / "ean.png")
+    out = io.StringIO()
+    assert scan_images([img], out=out, engines=("pyzbar",)) == 0
+    assert "symbology: ean13 (]E0, pyzbar)" in out.getvalue()
+
+
 def test_gs1_128_fields_are_named(tmp_path, make):
     # (01) GTIN, (17) expiry, (10) batch: the separator prints as <GS>.
     img = save(

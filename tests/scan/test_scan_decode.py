@@ -13,20 +13,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from biip.checksums import gs1_standard_check_digit as check_digit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from store_associate.domain.gtin import check_digit, is_valid_gtin
-from store_associate.scan import DecodeResult, active_engines, decode_frame
-from store_associate.scan import decode as scan_decode
+from store_associate.domain.gtin import is_valid_gtin
+from store_associate.scan import DecodeResult, available_engines, decode_frame
+from store_associate.scan import engines as scan_engines
+from store_associate.scan.rescue import PASS_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_BUDGET = 10_000.0
-HAVE_ZXING = scan_decode.ENGINE_ZXING in scan_decode.available_engines()
+HAVE_ZXING = scan_engines.ENGINE_ZXING in available_engines()
 needs_zxing = pytest.mark.skipif(not HAVE_ZXING, reason="zxing-cpp not installed")
 ENGINE_SETS = [
     pytest.param(None, id="all-engines"),
-    pytest.param((scan_decode.ENGINE_PYZBAR,), id="pyzbar-only"),
+    pytest.param((scan_engines.ENGINE_PYZBAR,), id="pyzbar-only"),
 ]
 
 QR_TEXT = "https://example.com/p/4006381333931?store=12"
@@ -129,144 +131,18 @@ def test_any_ean13_with_a_wrong_check_digit_is_not_read(make, body, wrong):
     assert not any(r.text in (bad, bad[1:]) for r in found)
 
 
-def _raw(text: str, symbology: str, engine: str = "pyzbar", quality: int = 5) -> scan_decode._Raw:
-    corners = np.array([[10.0, 10.0], [90.0, 10.0], [90.0, 40.0], [10.0, 40.0]])
-    return scan_decode._Raw(text, symbology, corners, engine, None, quality)
-
-
-class _FakeZBar:
-    """An engine that reports whatever it is told, to prove the filtering is ours, not the engine's.
-    With `once`, later reads (the confirming look at a crop) find nothing."""
-
-    def __init__(self, raws, once=False):
-        self.raws, self.once, self.calls = raws, once, 0
-
-    def read(self, gray):
-        self.calls += 1
-        return list(self.raws) if self.calls == 1 or not self.once else []
-
-
-@pytest.mark.parametrize(
-    ("text", "symbology"),
-    [
-        ("4006381333932", "ean13"),  # check digit 1 is right
-        ("036000291453", "upca"),
-        ("96385075", "ean8"),
-        ("04252613", "upce"),  # 0425261 + 4 is right
-        ("400638133393", "ean13"),  # wrong length
-        ("40063813339A1", "ean13"),
-        ("0100012345678906", "databar"),  # GTIN-14 check digit 5 is right
-    ],
-)
-def test_lenient_engine_reads_with_bad_check_digits_are_dropped(monkeypatch, text, symbology):
-    monkeypatch.setattr(scan_decode, "_zbar", lambda: _FakeZBar([_raw(text, symbology)]))
-    frame = np.full((60, 120), 255, np.uint8)
-    assert decode_frame(frame, engines=("pyzbar",), preprocess=False) == []
-
-
-def test_lenient_engine_reads_with_good_check_digits_pass_and_normalise(monkeypatch):
-    raws = [_raw("0036000291452", "ean13"), _raw("04252614", "upce"), _raw("0100012345678905", "databar")]
-    fake = _FakeZBar(raws, once=True)
-    monkeypatch.setattr(scan_decode, "_zbar", lambda: fake)
-    # The confirming re-read of the crop finds nothing: the long GTINs stay (no evidence against
-    # them), UPC-E needs the confirmation and is dropped.
-    found = decode_frame(np.full((60, 120), 255, np.uint8), engines=("pyzbar",), preprocess=False)
-    assert texts(found) == {("036000291452", "upca"), ("0100012345678905", "databar")}
-
-
-def test_single_scanline_reads_of_codes_without_check_character_are_dropped(monkeypatch):
-    raws = [_raw("901985", "itf", quality=1), _raw("1234", "code39", quality=1), _raw("00123456", "itf", quality=4)]
-    monkeypatch.setattr(scan_decode, "_zbar", lambda: _FakeZBar(raws))
-    found = decode_frame(np.full((60, 120), 255, np.uint8), engines=("pyzbar",), preprocess=False)
-    assert texts(found) == {("00123456", "itf")}
-
-
-class _ScriptedZBar:
-    """An engine whose successive reads are scripted: the first is the frame, the next ones are the
-    confirming looks at resampled crops (then, in rescue passes, frames and crops again)."""
-
-    def __init__(self, script):
-        self.script, self.calls = list(script), 0
-
-    def read(self, gray):
-        self.calls += 1
-        return list(self.script.pop(0)) if self.script else []
-
-
-GOOD_A, GOOD_B = "4006381333931", "5901234123457"  # two valid EAN-13s
-
-
-@pytest.mark.parametrize(
-    ("crop_reads", "kept"),
-    [
-        pytest.param([[GOOD_A], [GOOD_A]], True, id="both-resamplings-agree"),
-        pytest.param([[], []], True, id="nothing-in-the-crop"),
-        pytest.param([[GOOD_A], [GOOD_A, GOOD_B]], True, id="outvotes-a-partial-read"),
-        pytest.param([[GOOD_B], []], False, id="turns-into-another-number"),
-        pytest.param([[GOOD_A], [GOOD_B]], False, id="tie-between-two-numbers"),
-        pytest.param([[], [GOOD_B]], False, id="second-resampling-contradicts"),
-        # pyzbar alone: the third look is the deblurred crop, worth as much as both resamplings.
-        pytest.param([[GOOD_A], [GOOD_A], [GOOD_A]], True, id="deblurred-crop-agrees"),
-        pytest.param([[GOOD_A], [GOOD_A], [GOOD_B]], False, id="deblurred-crop-vetoes"),
-        pytest.param([[], [], [GOOD_A]], True, id="only-the-deblurred-crop-reads-it"),
-    ],
-)
-def test_ean_read_must_not_be_outvoted_by_another_number_in_resampled_crops(monkeypatch, crop_reads, kept):
-    fake = _ScriptedZBar([[_raw(GOOD_A, "ean13")], *[[_raw(t, "ean13") for t in r] for r in crop_reads]])
-    monkeypatch.setattr(scan_decode, "_zbar", lambda: fake)
-    found = decode_frame(np.full((60, 120), 255, np.uint8), engines=("pyzbar",), preprocess=False)
-    assert texts(found) == ({(GOOD_A, "ean13")} if kept else set())
-    # One frame read, one read per resampling, one of the deblurred crop (pyzbar has no zxing-cpp to
-    # check it).
-    assert fake.calls == 1 + len(scan_decode._CONFIRM_UP) + 1
-
-
-def test_a_contradicted_ean_stays_rejected_for_the_rest_of_the_frame(monkeypatch):
-    # Fast pass: read A, a resampled crop says B. A later rescue pass reads A again where the crop
-    # shows nothing: still no evidence that A is right, so A is never returned for this frame.
-    script = [[_raw(GOOD_A, "ean13")], [_raw(GOOD_B, "ean13")], []]
-    script += [[_raw(GOOD_A, "ean13")]] * 20  # every rescue pass reads A, every crop nothing
-    fake = _ScriptedZBar(script)
-    monkeypatch.setattr(scan_decode, "_zbar", lambda: fake)
-    found = decode_frame(np.full((60, 120), 255, np.uint8), engines=("pyzbar",), budget_ms=NO_BUDGET)
-    assert GOOD_A not in {r.text for r in found}
-
-
-def test_confirm_resamples_small_crops_up_and_big_crops_down(monkeypatch):
-    seen_shapes = []
-
-    class Recorder:
-        def read(self, gray):
-            seen_shapes.append(gray.shape)
-            return []
-
-    monkeypatch.setattr(scan_decode, "_zbar", lambda: Recorder())
-    for side in (100, 1000):
-        seen_shapes.clear()
-        lo, hi = side / 2, 3 * side / 2  # a code in the middle of a frame twice its size
-        corners = np.array([[lo, lo], [hi, lo], [hi, hi], [lo, hi]])
-        raw = scan_decode._Raw(GOOD_A, "ean13", corners, "pyzbar", None)
-        gray = np.full((2 * side, 2 * side), 255, np.uint8)
-        assert scan_decode._confirm(gray, raw, ("pyzbar",)) is None
-        crop = int(1.4 * side)  # the code and its quiet zones
-        factors = scan_decode._CONFIRM_UP if crop < scan_decode._CONFIRM_UP_BELOW else scan_decode._CONFIRM_DOWN
-        assert len(factors) == 2 and len(seen_shapes) == 3  # two resamplings, then the deblurred crop
-        assert all(abs(max(sh) - f * crop) <= 2 for sh, f in zip(seen_shapes[:2], factors, strict=True))
-        assert abs(max(seen_shapes[2]) - crop) <= 2
-
-
 @needs_zxing
 def test_rescue_passes_skip_zxings_own_invert_and_downscale_retries(monkeypatch, codes):
     calls = []
-    real = scan_decode._zxing().read_barcodes
+    real = scan_engines._zxing().read_barcodes
 
     def spy(img, **kw):
         calls.append((kw.get("try_invert"), kw.get("try_downscale")))
         return real(img, **kw)
 
-    monkeypatch.setattr(scan_decode._zxing(), "read_barcodes", spy)
+    monkeypatch.setattr(scan_engines._zxing(), "read_barcodes", spy)
     blank = np.full((200, 300, 3), 255, np.uint8)  # nothing to read: every rescue pass runs
-    assert decode_frame(blank, engines=(scan_decode.ENGINE_ZXING,), budget_ms=NO_BUDGET) == []
+    assert decode_frame(blank, engines=(scan_engines.ENGINE_ZXING,), budget_ms=NO_BUDGET) == []
     assert calls[0] == (True, True)  # the fast pass keeps zxing-cpp's full search
     assert len(calls) > 1 and all(c == (False, False) for c in calls[1:])
 
@@ -380,22 +256,12 @@ def test_no_engine_selected_reads_nothing(codes):
     assert decode_frame(codes["qr"][0], engines=()) == []
 
 
-# --- engines -------------------------------------------------------------------------------------
-
-
-def test_active_engines_lists_the_installed_ones(monkeypatch):
-    monkeypatch.delenv(scan_decode.ENGINES_ENV, raising=False)
-    engines = active_engines()
-    assert scan_decode.ENGINE_PYZBAR in engines
-    assert (scan_decode.ENGINE_ZXING in engines) == HAVE_ZXING
-    if HAVE_ZXING:
-        assert engines[0] == scan_decode.ENGINE_ZXING  # tried first
-
-
-def test_env_var_restricts_engines(monkeypatch, codes):
-    monkeypatch.setenv(scan_decode.ENGINES_ENV, "pyzbar")
-    assert active_engines() == ["pyzbar"]
-    found = decode_frame(codes["ean13"][0])
+@needs_zxing
+def test_engines_are_the_callers_choice_not_the_environments(monkeypatch, codes):
+    # This variable once narrowed the engines process-wide, behind every caller's back.
+    monkeypatch.setenv("STORE_ASSOCIATE_SCAN_ENGINES", "pyzbar")
+    assert decode_frame(codes["ean13"][0])[0].engine == "zxing-cpp"
+    found = decode_frame(codes["ean13"][0], engines=("pyzbar",))
     assert texts(found) == {(EAN, "ean13")} and found[0].engine == "pyzbar"
 
 
@@ -405,8 +271,8 @@ def test_zxing_is_tried_first(codes):
 
 
 def test_works_when_zxing_reports_missing(monkeypatch, codes):
-    monkeypatch.setattr(scan_decode, "_zxing", lambda: None)
-    assert active_engines() == ["pyzbar"]
+    monkeypatch.setattr(scan_engines, "_zxing", lambda: None)
+    assert available_engines() == ["pyzbar"]
     found = decode_frame(codes["qr"][0])
     assert texts(found) == {(QR_TEXT, "qrcode")} and found[0].engine == "pyzbar"
 
@@ -421,9 +287,9 @@ def test_module_imports_and_decodes_without_zxing_installed(tmp_path, make):
 import json, sys
 sys.modules["zxingcpp"] = None  # any `import zxingcpp` now raises ImportError
 import cv2
-from store_associate.scan import active_engines, decode_frame
+from store_associate.scan import available_engines, decode_frame
 found = decode_frame(cv2.imread({str(image)!r}))
-print(json.dumps({{"engines": active_engines(), "found": [[r.text, r.symbology, r.engine] for r in found]}}))
+print(json.dumps({{"engines": available_engines(), "found": [[r.text, r.symbology, r.engine] for r in found]}}))
 """
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT, timeout=120
@@ -432,51 +298,7 @@ print(json.dumps({{"engines": active_engines(), "found": [[r.text, r.symbology, 
     assert report == {"engines": ["pyzbar"], "found": [[QR_TEXT, "qrcode", "pyzbar"]]}
 
 
-@pytest.mark.parametrize(
-    ("printed", "expected"),
-    [
-        ("3PRM8N", ("A123456788", "code32")),  # Italian pharmacode: base-32 digits with a check digit
-        ("3PRM8P", ("3PRM8P", "code39")),  # same shape, wrong check digit: plain Code 39
-        ("A+A-1234", ("Aa-1234", "code39")),  # Full ASCII: +A is a lower-case a
-        ("%U$M/Z", ("\x00\r:", "code39")),
-        ("AB+1", ("AB+1", "code39")),  # not a shift pair: kept as printed
-        ("SKU-42", ("SKU-42", "code39")),
-    ],
-)
-def test_zbar_code39_is_interpreted_like_zxing_cpp(printed, expected):
-    assert scan_decode._zbar_code39(printed) == expected
-
-
-def test_rescue_budget_is_cpu_time_of_the_calling_thread():
-    # A busy machine slows the wall clock, not this thread's work: the same frame gets the same passes.
-    import time
-
-    assert scan_decode._clock is time.thread_time
-
-
 def test_unknown_rescue_pass_is_an_error(codes):
     with pytest.raises(ValueError, match="rescue pass"):
         decode_frame(np.full((50, 50, 3), 255, np.uint8), passes=["sharpen"])
-    assert "region-clahe" in scan_decode.PASS_NAMES and "qr-curved" in scan_decode.PASS_NAMES
-
-
-@pytest.mark.parametrize(
-    ("data", "text"),
-    [
-        ("*ﾃﾞｻﾞｲﾝQR*".encode("shift_jis"), "*ﾃﾞｻﾞｲﾝQR*"),  # zbar itself would guess Big5 here
-        ("Google モバイル".encode(), "Google モバイル"),
-        ("caf\xe9".encode("latin-1"), "caf\xe9"),  # not UTF-8, no Japanese run: ISO-8859-1
-        (b"plain", "plain"),
-    ],
-)
-def test_zbar_qr_bytes_are_decoded_like_zxing_cpp_guesses(data, text):
-    assert scan_decode._qr_text(data) == text
-
-
-def test_region_finder_locates_the_bars_of_a_linear_code(make):
-    frame = make.linear("ean13", "5901234123457")
-    gray = frame.mean(axis=2).astype(np.uint8) if frame.ndim == 3 else frame
-    canvas = np.full((gray.shape[0] * 2, gray.shape[1] * 2), 255, np.uint8)
-    canvas[40 : 40 + gray.shape[0], 60 : 60 + gray.shape[1]] = gray
-    x, y, w, h = scan_decode._find_regions(canvas)[0].box
-    assert x >= 30 and y >= 10 and x + w <= 60 + gray.shape[1] + 30 and y + h <= 40 + gray.shape[0] + 30
+    assert "region-clahe" in PASS_NAMES and "qr-curved" in PASS_NAMES

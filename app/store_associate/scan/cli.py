@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -70,7 +70,7 @@ def _meaning(info: CodeInfo) -> list[str]:
     for ai, value in info.ai.items():
         title = _ai_title(ai)
         lines.append(f"({ai}) {visible(value)}" + (f"  {title}" if title else ""))
-    for label, value in (
+    facts: tuple[tuple[str, object], ...] = (
         ("batch", info.batch),
         ("serial", info.serial),
         ("expiry", info.expiry),
@@ -80,9 +80,10 @@ def _meaning(info: CodeInfo) -> list[str]:
         ("count", info.count),
         ("reference", info.reference),
         ("look-up key", info.lookup),
-    ):
-        if value is not None and not (label == "look-up key" and info.gtin):
-            lines.append(f"{label}: {visible(str(value))}")
+    )
+    for label, fact in facts:
+        if fact is not None and not (label == "look-up key" and info.gtin):
+            lines.append(f"{label}: {visible(str(fact))}")
     return lines
 
 
@@ -99,8 +100,15 @@ def _product_line(answer: dict | None) -> str:
     return line
 
 
-def scan_images(paths: list[Path], lookup: ProductLookup | None = None, out: TextIO | None = None) -> int:
-    """Print what each image holds. 0: every image had a read; 1: at least one had none."""
+def scan_images(
+    paths: list[Path],
+    lookup: ProductLookup | None = None,
+    out: TextIO | None = None,
+    engines: Sequence[str] | None = None,
+) -> int:
+    """Print what each image holds. 0: every image had a read; 1: at least one had none.
+    engines: as decode_frame's (default: every engine installed here); ("pyzbar",) shows what a
+    device without zxing-cpp (Android) reads."""
     out = out or sys.stdout
     if not paths:
         print("No images given.", file=out)
@@ -119,7 +127,7 @@ def scan_images(paths: list[Path], lookup: ProductLookup | None = None, out: Tex
             all_read = False
             continue
         t0 = time.perf_counter()
-        results = decode_frame(img, budget_ms=STILL_BUDGET_MS)
+        results = decode_frame(img, engines=engines, budget_ms=STILL_BUDGET_MS)
         ms = (time.perf_counter() - t0) * 1000
         h, w = img.shape[:2]
         if not results:
