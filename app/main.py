@@ -1,8 +1,9 @@
-"""Flet entry point (what `flet run` and `flet build` start)."""
+"""Flet entry point (what `flet run` and `flet build` start): the settings are read here, once, from the
+environment (and FLET_APP_STORAGE_DATA, the packaged app's storage folder), and handed to the device."""
 
-import flet as ft
-
-from store_associate.ui.app import ASSETS, main
+from store_associate.config import Settings
+from store_associate.device.runtime import Device
+from store_associate.ui.app import serve
 
 if __name__ == "__main__":
-    ft.run(main, assets_dir=str(ASSETS))
+    serve(Device(Settings()), web=False)

@@ -150,14 +150,16 @@ def make_enrolment_code(database_url: str, store: str, kind: str = "tablet", min
     from sqlmodel import Session
 
     from store_associate.domain.permissions import Role
-    from store_associate.server.access import Principal, create_enrolment_code
+    from store_associate.server.access import Principal
     from store_associate.server.db import make_engine
+    from store_associate.server.enrolment import create_enrolment_code
 
     engine = make_engine(database_url)
     with Session(engine) as session:
         code, _ = create_enrolment_code(
             session, Principal(role=Role.ADMIN, store_code=None, staff_number="console"), store, kind, minutes
         )
+        session.commit()  # (access writes, the caller commits)
     engine.dispose()
     return code
 

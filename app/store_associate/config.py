@@ -1,28 +1,39 @@
-"""Settings from environment variables (STORE_ASSOCIATE_*) or a .env file."""
+"""Settings from environment variables (STORE_ASSOCIATE_*) or a .env file.
+
+`Settings()` reads them once, where a process starts (the CLI, app/main.py for the packaged app), and the
+object is handed down: to `create_app(settings)` on the server, to `Device(settings)` on a device. Nothing
+reads the environment behind its back, so two apps with different settings can share one process.
+"""
 
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# A packaged app's working folder is replaced on every update; Flet gives it a storage folder that is
-# kept (FLET_APP_STORAGE_DATA). Without it (development, the demo, the server) ./var is used.
-DATA_DIR = Path(os.environ.get("FLET_APP_STORAGE_DATA") or Path.cwd() / "var")
+
+def _data_dir() -> Path:
+    """Where the databases live by default. A packaged app's working folder is replaced on every update; Flet
+    gives it a storage folder that is kept (FLET_APP_STORAGE_DATA). Without it (development, the demo, the
+    server) ./var is used."""
+    return Path(os.environ.get("FLET_APP_STORAGE_DATA") or Path.cwd() / "var")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STORE_ASSOCIATE_", env_file=".env", extra="ignore")
 
     # Server
-    database_url: str = Field(default_factory=lambda: f"sqlite:///{DATA_DIR / 'server.db'}")
+    database_url: str = Field(default_factory=lambda: f"sqlite:///{_data_dir() / 'server.db'}")
     host: str = "127.0.0.1"
     port: int = 8765
     workers: int = 1  # server processes; more than one needs PostgreSQL (pokes cross processes by NOTIFY)
     max_request_bytes: int = 1_000_000
+    # What the server logs: "warning" (refusals and failures), "info" (also what went through: sign-ins,
+    # enrolments; never a PIN, token or code), "debug".
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
     cors_origins: list[str] = ["http://127.0.0.1:8550", "http://localhost:8550"]
     session_hours: float = 12.0  # a shift; a session never outlives it
     session_idle_minutes: float = 30.0  # a session unused this long has ended (shared tablets)
@@ -34,11 +45,15 @@ class Settings(BaseSettings):
     pickup_window_days: float = 7.0  # a ready order waits this long, then it expires (no-show)
     pickup_reminder_hours: float = 24.0  # the customer is reminded this long before expiry
     order_clock_seconds: float = 60.0  # how often expiries and reminders are looked for
+    # The demo's shoppers (`store-associate demo` sets these): web-shop orders for this store, sent with this key
+    # to the server's own intake. Unset: no demo feed.
+    demo_store: str | None = None
+    demo_web_shop_key: str = ""
 
     # Device
     server_url: str = "http://127.0.0.1:8765"
     store_code: str = "NYC-01"
-    device_db: Path = Field(default_factory=lambda: DATA_DIR / "device.db")
+    device_db: Path = Field(default_factory=lambda: _data_dir() / "device.db")
     app_port: int = 8550
     locale: str = "en"
     # Offline sign-in accepts a person who signed in online on this device within this many days.
@@ -48,8 +63,5 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = 3.0
     # Region whose GS1 office defines variable-measure restricted-circulation numbers (e.g. "gb", "de").
     rcn_region: str | None = None
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()
+    # A video file the desktop app uses as its camera instead of a webcam (demos, tests, machines without one).
+    camera_file: str = ""

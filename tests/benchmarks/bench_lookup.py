@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "app"))
 
-from store_associate.domain.gtin import check_digit  # noqa: E402
+from biip.checksums import gs1_standard_check_digit  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:
@@ -44,7 +44,7 @@ def summary_ms(values: list[float]) -> dict:
 
 def gtin(rng: random.Random, length: int) -> str:
     body = str(rng.randint(1, 9)) + "".join(rng.choices("0123456789", k=length - 2))
-    return body + str(check_digit(body))
+    return body + str(gs1_standard_check_digit(body))
 
 
 # --- device ----------------------------------------------------------------------------------------

@@ -466,7 +466,7 @@ def bench_queue(tmp: Path, args: argparse.Namespace) -> dict:
         dead = SyncClient(f"http://127.0.0.1:{free_port()}", timeout=1)
         dead.device_token = device.engine.client.device_token
         device.engine.client = dead
-        held = len(device.store.orders())
+        held = len(device.store.orders.all())
         orders = device.orders
         load_before = load()
         clean = time_calls(orders.queues, args.samples)
@@ -476,7 +476,7 @@ def bench_queue(tmp: Path, args: argparse.Namespace) -> dict:
             else {}
         )
         parts_clean = {
-            "store_orders": summary_ms(time_calls(device.store.orders, args.samples // 2)),
+            "store_orders": summary_ms(time_calls(device.store.orders.all, args.samples // 2)),
             "outbox_pending_entries": summary_ms(
                 time_calls(lambda: device.outbox.entries(("pending",), limit=10_000), args.samples // 2)
             ),

@@ -60,7 +60,7 @@ def test_online_sign_in_caches_a_verifier_not_the_pin(auth, sqlite_server):
     person = sqlite_server.person("associate")
     assert auth.sign_in(person["staff_number"], person["pin"]).outcome is SignIn.OK
     assert auth.session.token and not auth.session.offline and auth.session.role.value == "associate"
-    known = auth.store.known_staff(person["staff_number"])
+    known = auth.store.staff.known(person["staff_number"])
     assert known.verifier.startswith("scrypt$") and person["pin"] not in known.verifier
     raw = auth.store.path.read_bytes()
     assert f'"{person["pin"]}"'.encode() not in raw
@@ -147,7 +147,7 @@ def test_revoked_device_is_refused_and_keeps_its_data(auth, sqlite_server):
         auth.client.pull("NYC-01", 0, 10)
     assert auth.revoked and auth.session is None
     assert auth.sign_in(person["staff_number"], person["pin"]).outcome is SignIn.REVOKED
-    assert auth.store.known_staff(person["staff_number"]) is not None  # nothing local was wiped
+    assert auth.store.staff.known(person["staff_number"]) is not None  # nothing local was wiped
     # Enrolled again with a new code, it works again.
     assert auth.enrol(sqlite_server.enrolment_code("NYC-01"), "tablet 7") is Enrol.OK and not auth.revoked
     assert auth.sign_in(person["staff_number"], person["pin"]).outcome is SignIn.OK

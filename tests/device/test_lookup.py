@@ -34,7 +34,7 @@ def test_lookup_answers_from_cache_with_stock_here(device, sqlite_server):
     r = device.lookup(ex["gtin"])
     assert r.outcome is Outcome.FOUND and r.product.sku == ex["sku"]
     assert r.stock.available_to_promise > 5
-    assert device.store.recent(1)[0].sku == ex["sku"]
+    assert device.store.scans.recent(1)[0].sku == ex["sku"]
 
 
 @pytest.mark.parametrize(

@@ -165,28 +165,6 @@ def test_ship_to_store_received_by_scanning_on_the_device(device, sqlite_server)
     assert vm.label() is not None  # the label can be printed once it is staged; made here from the data
 
 
-def test_an_older_device_copy_is_upgraded_in_place(tmp_path):
-    import json
-    import sqlite3
-
-    from store_associate.device.store import LocalStore
-
-    path = tmp_path / "old.db"
-    db = sqlite3.connect(path)
-    db.execute(
-        "CREATE TABLE pickup_order (number VARCHAR PRIMARY KEY, status VARCHAR, pickup_code VARCHAR,"
-        " customer_name VARCHAR, promised_at VARCHAR, payload VARCHAR, version INTEGER)"
-    )
-    payload = {"number": "SA-1", "status": "new", "picker": "1002", "lines": [{"qty": 2}, {"qty": 3}]}
-    db.execute("INSERT INTO pickup_order VALUES ('SA-1', 'new', 'CODE', 'Ann', '', ?, 1)", (json.dumps(payload),))
-    db.commit()
-    db.close()
-    store = LocalStore(path)
-    assert [row[:6] for row in store.order_summaries()] == [("SA-1", "new", "Ann", "", 5, "1002")]
-    assert store.order("SA-1")["number"] == "SA-1"
-    store.close()
-
-
 def _device_for(server, tmp_path, name: str, role: str = "associate") -> Device:
     d = Device(Settings(server_url=server.url, device_db=tmp_path / f"{name}.db", http_timeout_seconds=2))
     d.enrol(server.enrolment_code("NYC-01"), name)
@@ -307,8 +285,9 @@ def test_the_queue_follows_new_steps_and_a_pulled_change_of_an_order_with_steps_
     assert where() == ("picking", "picked")  # a new pending step is laid over at once
     # A pull brings the order changed on the server (cancelled by the web shop) while the steps still wait:
     # the queue shows the new row with the steps laid over it (refused there), not the old answer.
-    changed = {**device.store.order(n), "status": "cancelled", "version": device.store.order(n)["version"] + 1}
-    device.store._apply_orders([changed])
+    held = device.store.orders.get(n)
+    changed = {**held, "status": "cancelled", "version": held["version"] + 1}
+    device.store.apply_pull({"orders": [changed], "cursor": device.store.cursor}, device.store_code)
     assert where() == ("problems", "cancelled")
 
 
@@ -330,9 +309,9 @@ def test_an_app_start_reads_laid_over_orders_back_and_lays_over_again_what_chang
 
     def kept(**columns: str) -> None:
         sets = ", ".join(f"{c} = ?" for c in columns)
-        device.store._db.execute(f"UPDATE order_overlay SET {sets} WHERE number = ?", (*columns.values(), n))
+        device.store.db.conn.execute(f"UPDATE order_overlay SET {sets} WHERE number = ?", (*columns.values(), n))
 
-    assert device.store._db.execute("SELECT number, status FROM order_overlay").fetchall() == [(n, "picking")]
+    assert device.store.db.conn.execute("SELECT number, status FROM order_overlay").fetchall() == [(n, "picking")]
     assert started()[n] == "picking"
     # What was kept is what the next start shows, without laying the order over (a kept row changed by
     # hand shows through: proof that it was read, not worked out again).
@@ -340,33 +319,35 @@ def test_an_app_start_reads_laid_over_orders_back_and_lays_over_again_what_chang
     assert started()[n] == "staged"
     # Kept under other rules (the same order row and steps, another app version), or unreadable: laid over
     # again, and kept right.
-    (basis,) = device.store._db.execute("SELECT basis FROM order_overlay").fetchone()
+    (basis,) = device.store.db.conn.execute("SELECT basis FROM order_overlay").fetchone()
     row, ids, rules = json.loads(basis)
     for other in (json.dumps([row, ids, rules + "-older"]), "not json", '{"a": 1}'):
         kept(status="staged", basis=other)
         assert started()[n] == "picking"
-        assert device.store._db.execute("SELECT basis FROM order_overlay").fetchone() == (basis,)
+        assert device.store.db.conn.execute("SELECT basis FROM order_overlay").fetchone() == (basis,)
     # A row kept under other rules for an order with nothing pending any more is forgotten, not kept for good.
-    device.store._db.execute(
+    device.store.db.conn.execute(
         "INSERT INTO order_overlay(number, basis, status, picker, items) VALUES ('SA-GONE', ?, 'picking', '', 1)",
         (json.dumps([row, ids, rules + "-older"]),),
     )
     started()
-    assert device.store._db.execute("SELECT count(*) FROM order_overlay WHERE number = 'SA-GONE'").fetchone() == (0,)
+    gone = device.store.db.conn.execute("SELECT count(*) FROM order_overlay WHERE number = 'SA-GONE'").fetchone()
+    assert gone == (0,)
     # The order's row changed (a pull) or another step was recorded: laid over again.
     kept(status="staged")
     device.orders.do(PickLine(order=n, line_no=2, qty=1, scanned=sqlite_server.gtin("100044")))
     assert started()[n] == "picked"
     kept(status="staged")
-    changed = {**device.store.order(n), "status": "cancelled", "version": device.store.order(n)["version"] + 1}
-    device.store._apply_orders([changed])
+    held = device.store.orders.get(n)
+    changed = {**held, "status": "cancelled", "version": held["version"] + 1}
+    device.store.apply_pull({"orders": [changed], "cursor": device.store.cursor}, device.store_code)
     assert started()[n] == "cancelled"
     # Once the server confirmed every step, the order comes from its row and nothing is kept for it.
     device.engine.client = real
     device.sync()
     assert device.outbox.pending_count() == 0
     assert started()[n] == "picked"
-    assert device.store._db.execute("SELECT count(*) FROM order_overlay").fetchone() == (0,)
+    assert device.store.db.conn.execute("SELECT count(*) FROM order_overlay").fetchone() == (0,)
 
 
 def test_a_waiting_step_that_todays_rules_refuse_leaves_the_screens_working(device, sqlite_server):
@@ -393,7 +374,7 @@ def test_a_web_shop_order_reaches_the_stores_device_by_a_poke(server, tmp_path):
     try:
         d.sync()
         arrived, wanted = threading.Event(), {}
-        d.on_change(lambda: arrived.set() if wanted and d.store.order(wanted["number"]) else None)
+        d.on_change(lambda: arrived.set() if wanted and d.store.orders.get(wanted["number"]) else None)
         d.engine.interval = 3600
         d.start_background()
         wanted.update(server.place_order([{"sku": "100063", "qty": 1}]))

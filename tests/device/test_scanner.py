@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from store_associate.config import Settings
 from store_associate.device.lookup import LookupService
 from store_associate.device.scanner import (
     CameraProblem,
@@ -166,7 +167,7 @@ def test_gs1_datamatrix_submission_interprets_as_gs1():
 
 
 def test_local_product_lookup(sqlite_server, tmp_path):
-    assert local_product_lookup(tmp_path / "absent.db") is None
+    assert local_product_lookup(Settings(device_db=tmp_path / "absent.db")) is None
     assert not (tmp_path / "absent.db").exists()  # nothing created
     db = tmp_path / "device.db"
     store = LocalStore(db)
@@ -176,7 +177,7 @@ def test_local_product_lookup(sqlite_server, tmp_path):
     client.close()
     store.close()
     ex = sqlite_server.examples["in_stock_here"]
-    lookup = local_product_lookup(db)
+    lookup = local_product_lookup(Settings(device_db=db, store_code=sqlite_server.examples["store"]))
     found = lookup(ex["gtin"], None)
     assert found["outcome"] == "found" and found["sku"] == ex["sku"] and found["name"] == ex["name"]
     # Other tests share this server and move stock: the figures are there and consistent.

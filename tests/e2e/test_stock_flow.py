@@ -24,15 +24,15 @@ def setup(tmp_path, seeded) -> Iterator[tuple[RunningServer, str]]:
 def empty_shelf(database_url: str, sku: str) -> None:
     from sqlmodel import Session
 
-    from store_associate.server.crud import next_versions
     from store_associate.server.db import make_engine
     from store_associate.server.models import InventoryLevel, InventoryMovement
+    from store_associate.server.repositories.changelog import ChangeLog
 
     engine = make_engine(database_url)
     with Session(engine) as s:
         level = s.get(InventoryLevel, ("NYC-01", sku))
         s.add(InventoryMovement(store_code="NYC-01", sku=sku, delta=-level.on_hand, reason="theft"))
-        level.on_hand, level.version = 0, next_versions(s, 1)
+        level.on_hand, level.version = 0, ChangeLog(s).take(1)
         s.commit()
     engine.dispose()
 

@@ -299,7 +299,7 @@ def test_promised_at_is_kept_as_the_instant_sent(server):
     )
     assert same.status_code == 200 and same.json() == first.json(), same.text
     stored = read(server, lambda s: s.get(CustomerOrder, first.json()["number"]).promised_at)
-    assert (stored if stored.tzinfo else stored.replace(tzinfo=UTC)) == sent
+    assert stored == sent
     shown = httpx.get(f"{server.url}/api/v1/orders/{first.json()['number']}", headers=server.sign_in("manager"))
     assert datetime.fromisoformat(shown.json()["promised_at"]) == sent
 

@@ -129,7 +129,7 @@ def test_anything_else_is_refused_as_today_and_changes_nothing(api, server):
 
 
 def test_the_same_pair_after_the_window_is_refused(api, server):
-    from store_associate.server.access import ENROL_RETRY_WINDOW
+    from store_associate.server.enrolment import ENROL_RETRY_WINDOW
 
     code, eid = server.enrolment_code("NYC-01"), uuid.uuid4().hex
     first = enrol(api, code, eid, 1).json()
@@ -251,8 +251,8 @@ def test_migration_0009_adds_and_drops_the_columns_on_a_seeded_database(kind, tm
     from alembic.config import Config
     from sqlalchemy import inspect
 
-    from store_associate.server.access import enrol as enrol_device
     from store_associate.server.db import MIGRATIONS, upgrade
+    from store_associate.server.enrolment import enrol as enrol_device
     from store_associate.server.seed import seed
     from tests.conftest import database, make_enrolment_code
 
@@ -268,6 +268,7 @@ def test_migration_0009_adds_and_drops_the_columns_on_a_seeded_database(kind, tm
             assert {"enrolment_id_hash", "enrolment_attempt"} <= columns(engine)
             with Session(engine) as s:  # a code used with an enrolment id: the columns hold data
                 enrol_device(s, make_enrolment_code(url, "NYC-01"), "till", enrolment_id=uuid.uuid4().hex)
+                s.commit()  # (access writes, the caller commits)
             cfg = Config()
             cfg.set_main_option("script_location", str(MIGRATIONS))
             with engine.begin() as conn:

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from store_associate.server.api.orders import OrderOut
+from store_associate.config import Settings
+from store_associate.server.api.schemas.orders import OrderOut
 from store_associate.server.db import make_engine
 from store_associate.server.intake import IntakeError, IntakeQueue, Ticket, take_batch
 from store_associate.server.models import (
@@ -23,6 +24,8 @@ from store_associate.server.models import (
     OrderLine,
     Transfer,
 )
+from store_associate.server.pokes import Poker
+from store_associate.server.uow import UnitOfWork
 from tests.conftest import database, seed_database
 
 STORE = "NYC-01"
@@ -83,9 +86,13 @@ def counts(engine) -> tuple[int, int, int]:
 
 
 def run(engine, tickets: list[Ticket]) -> None:
-    with Session(engine, expire_on_commit=False) as s:
-        take_batch(s, tickets)
-        s.commit()
+    with UnitOfWork(engine, Settings()) as uow:
+        take_batch(uow, tickets)
+        uow.commit()
+
+
+def intake(engine, poker: Poker | None = None, **kw) -> IntakeQueue:
+    return IntakeQueue(UnitOfWork(engine, Settings(), poker), **kw)
 
 
 def test_a_batch_judges_each_order_on_its_own(engine):
@@ -191,7 +198,7 @@ def behind_one_batch(queue: IntakeQueue, sends: dict[str, tuple[int | None, str,
 def test_orders_waiting_for_the_writer_are_written_as_one_batch(engine):
     skus = stocked(engine, 4)
     key_id = web_shop(engine)
-    queue = IntakeQueue(engine)
+    queue = intake(engine)
     outcome = behind_one_batch(
         queue, {f"grouped-{i}": (key_id, f"grouped-{i}", body([(skus[i % 4], 1)])) for i in range(8)}
     )
@@ -202,7 +209,7 @@ def test_orders_waiting_for_the_writer_are_written_as_one_batch(engine):
 def test_one_broken_order_fails_alone(engine):
     (a,) = stocked(engine, 1)
     key_id = web_shop(engine)
-    queue = IntakeQueue(engine)
+    queue = intake(engine)
     broken = body([(a, 1)])
     del broken["customer"]  # the API never lets this through; here it stands for any unexpected fault
     outcome = behind_one_batch(
@@ -223,7 +230,7 @@ def test_one_broken_order_fails_alone(engine):
 
 def test_an_order_that_waits_too_long_is_refused_and_not_written(engine):
     (a,) = stocked(engine, 1)
-    queue = IntakeQueue(engine, wait_s=0.2)
+    queue = intake(engine, wait_s=0.2)
     before = counts(engine)
     queue._writer.acquire()
     try:
@@ -277,10 +284,11 @@ def test_a_key_refused_for_one_body_is_still_free_for_another_in_the_same_batch(
 def test_a_failing_poke_does_not_take_the_orders_again(engine):
     (a,) = stocked(engine, 1)
 
-    def broken_poke(_stores: set[str]) -> None:
-        raise RuntimeError("the event loop is closed")
+    class BrokenPoker(Poker):
+        def poke(self, store: str) -> None:
+            raise RuntimeError("the event loop is closed")
 
-    queue = IntakeQueue(engine, on_commit=broken_poke)
+    queue = intake(engine, BrokenPoker())
     answer, created = queue.take(web_shop(engine), "poke-fails-1", body([(a, 1)]))
     assert created and answer["status"] == "new" and queue.batches == 1
 
@@ -296,31 +304,30 @@ def test_two_processes_take_one_kiosk_request_once(engine):
     other = make_engine(engine.url.render_as_string(hide_password=False))  # a second server process's engine
     key = "kiosk-device-1:tap-0001"
     first = Ticket(None, key, body([(a, 1)], channel="kiosk"))
-    session = Session(engine, expire_on_commit=False)
-    take_batch(session, [first])  # A has written its order, not committed yet
     outcome: dict = {}
-    second = threading.Thread(
-        target=lambda: outcome.update(answer=IntakeQueue(other).take(None, key, body([(a, 1)], channel="kiosk")))
-    )
-    second.start()
+    with UnitOfWork(engine, Settings()) as process_a:
+        take_batch(process_a, [first])  # A has written its order, not committed yet
+        second = threading.Thread(
+            target=lambda: outcome.update(answer=intake(other).take(None, key, body([(a, 1)], channel="kiosk")))
+        )
+        second.start()
 
-    def b_waits() -> bool:
-        # A new transaction each time: PostgreSQL keeps one snapshot of pg_stat_activity per transaction, so a
-        # first look taken before B reached the lock would be all a single transaction ever sees.
-        with Session(engine) as watch:
-            return (
-                watch.execute(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity"
-                        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                    )
-                ).scalar_one()
-                > 0
-            )
+        def b_waits() -> bool:
+            # A new transaction each time: PostgreSQL keeps one snapshot of pg_stat_activity per transaction, so a
+            # first look taken before B reached the lock would be all a single transaction ever sees.
+            with Session(engine) as watch:
+                return (
+                    watch.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity"
+                            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                        )
+                    ).scalar_one()
+                    > 0
+                )
 
-    wait_until(b_waits)  # B is waiting for A's lock (a deadline, not a timing: it is met at once)
-    session.commit()
-    session.close()
+        wait_until(b_waits)  # B is waiting for A's lock (a deadline, not a timing: it is met at once)
+        process_a.commit()
     second.join(30)
     other.dispose()
     answer, created = outcome["answer"]

@@ -85,6 +85,7 @@ def test_unreachable_smtp_keeps_messages_queued(tmp_path):
     from sqlalchemy import select
     from sqlmodel import Session
 
+    from store_associate.config import Settings
     from store_associate.server.db import make_engine
     from store_associate.server.models import Notification
     from store_associate.server.notify import send_pending
@@ -107,7 +108,8 @@ def test_unreachable_smtp_keeps_messages_queued(tmp_path):
     finally:
         server.stop()
     engine = make_engine(url)
-    assert send_pending(engine, "127.0.0.1", free_port(), "x@example.com") == 0
+    nobody_listens = Settings(smtp_host="127.0.0.1", smtp_port=free_port(), mail_from="x@example.com")
+    assert send_pending(engine, nobody_listens) == 0
     with Session(engine) as s:
         (note,) = s.execute(select(Notification)).scalars().all()
     assert (note.kind, note.status) == ("rejected", "pending")

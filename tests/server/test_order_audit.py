@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+from store_associate.config import Settings
 from store_associate.server.db import make_engine
 from store_associate.server.models import CustomerOrder, OrderEvent, StaffSession
 from store_associate.server.order_clock import sweep
+from store_associate.server.uow import UnitOfWork
 from tests.conftest import seed_database, smtp_server, start_server
 from tests.server.test_orders import Device, db
 from tests.server.test_pickup_routes import notes, other_store, place, stocked
@@ -120,8 +122,7 @@ def test_expiry_and_reroute_record_their_refunds(server):
     try:
         with Session(engine) as s:
             expires = s.get(CustomerOrder, n).expires_at
-        expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
-        sweep(engine, expires + timedelta(seconds=1), timedelta(hours=24))
+        sweep(UnitOfWork(engine, Settings()), expires + timedelta(seconds=1), timedelta(hours=24))
     finally:
         engine.dispose()
     (refund,) = refunds(server, n)
@@ -255,8 +256,8 @@ def test_a_step_the_database_refuses_is_refused_alone(server):
     )
     engine = make_engine(server.database_url)
     try:
-        with Session(engine) as s:
-            batch = _Batch(s, me)
+        with UnitOfWork(engine, Settings()) as uow:
+            batch = _Batch(uow, me)
             now = datetime.now(UTC)
             bad = batch.apply(
                 Mutation(id=1, name="stage_order", args={}, created_at=now),
@@ -270,7 +271,7 @@ def test_a_step_the_database_refuses_is_refused_alone(server):
             )
             assert good.status == "applied", good
             batch.write()
-            s.commit()
+            uow.commit()
     finally:
         engine.dispose()
     trail = [e["action"] for e in events(server, n)]
@@ -335,8 +336,8 @@ def test_customer_text_is_escaped_in_html_mail_and_kept_in_plain_text(mail_serve
     engine = make_engine(server.database_url)
     try:
         with Session(engine) as s:
-            expires = s.get(CustomerOrder, n).expires_at.replace(tzinfo=UTC)
-        sweep(engine, expires - timedelta(hours=2), timedelta(hours=24))
+            expires = s.get(CustomerOrder, n).expires_at
+        sweep(UnitOfWork(engine, Settings()), expires - timedelta(hours=2), timedelta(hours=24))
     finally:
         engine.dispose()
     # The sweep ran in this process: the server's sender finds the reminder on its next round.

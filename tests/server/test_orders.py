@@ -229,7 +229,7 @@ def test_the_same_order_sent_eight_times_at_once_is_taken_once(server):
 
 
 def test_the_answer_has_the_documented_shape_first_time_and_on_a_retry(server):
-    from store_associate.server.api.orders import OrderOut
+    from store_associate.server.api.schemas.orders import OrderOut
 
     headers = key_headers(server)
     first = httpx.post(f"{server.url}/api/v1/orders", headers=headers, json=order_body(id_check=True))
@@ -262,3 +262,24 @@ def test_a_revoked_api_key_is_refused_at_once_and_writes_nothing(server):
             s.execute(select(CustomerOrder).where(CustomerOrder.idempotency_key == late["Idempotency-Key"])).first()
             is None
         )
+
+
+def test_a_deleted_code_no_longer_verifies_a_pick(server):
+    from store_associate.server.models import Barcode
+
+    order = httpx.post(f"{server.url}/api/v1/orders", headers=key_headers(server), json=order_body()).json()
+    n, code = order["number"], gtin_of(server, "100020")
+    d = Device(server)
+    assert d.do("acknowledge_order", order=n)["status"] == "applied"
+    with db(server) as s:
+        row = s.get(Barcode, code)
+        row.deleted = True
+        s.commit()
+    try:
+        refused = d.do("pick_line", order=n, line_no=1, qty=1, scanned=code)
+        assert (refused["status"], refused["reason"]) == ("rejected", "order.refused.wrong_item")
+    finally:
+        with db(server) as s:
+            s.get(Barcode, code).deleted = False
+            s.commit()
+    assert d.do("pick_line", order=n, line_no=1, qty=1, scanned=code)["status"] == "applied"

@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import select
 from sqlmodel import Session
 
+from store_associate.config import Settings
 from store_associate.domain.inventory import available_to_promise
 from store_associate.server.db import make_engine
 from store_associate.server.models import (
@@ -21,6 +22,7 @@ from store_associate.server.models import (
     Transfer,
 )
 from store_associate.server.order_clock import sweep
+from store_associate.server.uow import UnitOfWork
 from tests.server.test_orders import Device, db, key_headers, order_body
 
 
@@ -250,22 +252,22 @@ def test_assign_resend_and_the_order_clock(server):
     engine = make_engine(server.database_url)
     with Session(engine) as s:
         expires = s.get(CustomerOrder, n).expires_at
-    expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
     assert expires - datetime.now(UTC) > timedelta(days=6)
     day = timedelta(hours=24)
-    sweep(engine, expires - timedelta(days=2), day)
+    clock = UnitOfWork(engine, Settings())
+    sweep(clock, expires - timedelta(days=2), day)
     assert "reminder" not in notes(server, n)  # not yet due
-    sweep(engine, expires - timedelta(hours=2), day)
+    sweep(clock, expires - timedelta(hours=2), day)
     assert notes(server, n)[-1] == "reminder"
-    sweep(engine, expires - timedelta(hours=1), day)
+    sweep(clock, expires - timedelta(hours=1), day)
     assert notes(server, n).count("reminder") == 1  # reminded once
     held = level(server, "NYC-01", sku)[1]
-    sweep(engine, expires + timedelta(seconds=1), day)
+    sweep(clock, expires + timedelta(seconds=1), day)
     after = get_order(server, n, server.sign_in("manager"))
     assert after["status"] == "expired" and after["lines"][0]["status"] == "refunded"
     assert level(server, "NYC-01", sku)[1] == held - 1  # stock released
     assert notes(server, n)[-1] == "expired"
-    sweep(engine, expires + timedelta(seconds=2), day)
+    sweep(clock, expires + timedelta(seconds=2), day)
     assert notes(server, n).count("expired") == 1
     expired = httpx.get(
         f"{server.url}/api/v1/orders",

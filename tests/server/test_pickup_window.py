@@ -12,10 +12,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from store_associate.config import Settings
 from store_associate.server.db import make_engine
 from store_associate.server.models import AuditLog, CustomerOrder, Notification, Store
 from store_associate.server.notify import build, collect_by
 from store_associate.server.order_clock import reminder_lead, sweep
+from store_associate.server.uow import UnitOfWork
 from tests.server.test_orders import Device, db, key_headers, order_body
 from tests.server.test_pickup_routes import get_order, level, notes, stocked
 
@@ -76,8 +78,7 @@ def ready_order(server, store: str, locale: str = "en") -> tuple[str, str]:
 
 def expiry(server, number: str) -> datetime:
     with db(server) as s:
-        t = s.get(CustomerOrder, number).expires_at
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
+        return s.get(CustomerOrder, number).expires_at
 
 
 def status(server, number: str) -> str:
@@ -92,7 +93,9 @@ def ready_mail_text(server, number: str) -> str:
             .scalars()
             .first()
         )
-        return build(s, note, "test <t@example.com>").get_body(preferencelist=("plain",)).get_content()
+        return (
+            build(s, note, Settings(mail_from="test <t@example.com>")).get_body(preferencelist=("plain",)).get_content()
+        )
 
 
 def test_two_stores_with_different_windows_expire_orders_at_different_times(server):
@@ -119,16 +122,17 @@ def test_two_stores_with_different_windows_expire_orders_at_different_times(serv
         httpx.post(window_url(server, SHORT), headers=headers, json={"hours": 2}).raise_for_status()
 
         engine = make_engine(server.database_url)
+        clock = UnitOfWork(engine, Settings())
         try:
             # A 24-hour reminder would be due at once in the 2-hour store: there it waits for half the window
             # (1 hour before expiry); in the 48-hour store it goes 24 hours before expiry.
-            sweep(engine, short_at - timedelta(minutes=90), DAY)
+            sweep(clock, short_at - timedelta(minutes=90), DAY)
             assert "reminder" not in notes(server, short) and "reminder" not in notes(server, long_)
-            sweep(engine, short_at - timedelta(minutes=30), DAY)
+            sweep(clock, short_at - timedelta(minutes=30), DAY)
             assert notes(server, short)[-1] == "reminder" and "reminder" not in notes(server, long_)
 
             held = level(server, SHORT, short_sku)[1]
-            sweep(engine, short_at + timedelta(seconds=1), DAY)
+            sweep(clock, short_at + timedelta(seconds=1), DAY)
             assert status(server, short) == "expired" and status(server, long_) == "ready_for_pickup"
             assert level(server, SHORT, short_sku)[1] == held - 1  # its stock released
             assert notes(server, short)[-1] == "expired"
@@ -139,11 +143,11 @@ def test_two_stores_with_different_windows_expire_orders_at_different_times(serv
             ).json()
             assert short in [o["number"] for o in listed]
 
-            sweep(engine, long_at - DAY - timedelta(minutes=1), DAY)
+            sweep(clock, long_at - DAY - timedelta(minutes=1), DAY)
             assert "reminder" not in notes(server, long_)
-            sweep(engine, long_at - timedelta(hours=2), DAY)
+            sweep(clock, long_at - timedelta(hours=2), DAY)
             assert notes(server, long_)[-1] == "reminder" and status(server, long_) == "ready_for_pickup"
-            sweep(engine, long_at + timedelta(seconds=1), DAY)
+            sweep(clock, long_at + timedelta(seconds=1), DAY)
             assert status(server, long_) == "expired" and notes(server, long_)[-1] == "expired"
             assert notes(server, short).count("expired") == 1  # not expired twice
         finally:

@@ -16,17 +16,19 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from store_associate.config import Settings
 from store_associate.device.auth import DeviceAuth, Enrol, SignIn
 from store_associate.device.store import LocalStore
 from store_associate.device.sync_client import SyncClient
 from store_associate.domain import commands
 from store_associate.domain.commands import AdjustStock, Mutation
 from store_associate.domain.permissions import Permission, Role
-from store_associate.server import access
+from store_associate.server import access, enrolment
 from store_associate.server.access import Principal
 from store_associate.server.db import make_engine
 from store_associate.server.models import AuditLog, Device, InventoryLevel, MutationLog, StaffSession
 from store_associate.server.sync import push as server_push
+from store_associate.server.uow import UnitOfWork
 from tests.conftest import database, make_enrolment_code, seed_database, start_server
 from tests.device.test_auth import go_offline
 
@@ -95,10 +97,10 @@ def backdate_sessions(database_url: str, device: str, by: timedelta) -> None:
     engine = make_engine(database_url)
     with Session(engine) as s:
         for row in s.execute(select(StaffSession).where(StaffSession.device_id == device)).scalars():
-            row.created_at = access.aware(row.created_at) - by
-            row.last_seen_at = access.aware(row.last_seen_at) - by
-            row.expires_at = access.aware(row.expires_at) - by
-            row.ended_at = access.aware(row.ended_at) - by if row.ended_at else None
+            row.created_at -= by
+            row.last_seen_at -= by
+            row.expires_at -= by
+            row.ended_at = row.ended_at - by if row.ended_at else None
         s.commit()
     engine.dispose()
 
@@ -293,7 +295,7 @@ def test_device_uses_the_shorter_of_its_own_and_the_servers_window(
         assert auth.enrol(short_window_server.enrolment_code("NYC-01"), "tablet") is Enrol.OK
         person = short_window_server.person("associate")
         assert auth.sign_in(person["staff_number"], person["pin"]).outcome is SignIn.OK
-        assert store.known_staff(person["staff_number"]).offline_days == 2  # what the server said
+        assert store.staff.known(person["staff_number"]).offline_days == 2  # what the server said
         auth.sign_out()
         go_offline(auth)
         clock.now += timedelta(days=allowed_days, hours=-1)
@@ -324,7 +326,7 @@ def test_known_staff_of_an_older_app_version_keep_working(tmp_path):
     db.close()
     store = LocalStore(path)
     try:
-        known = store.known_staff("1002")
+        known = store.staff.known("1002")
         assert known is not None and known.offline_days is None
     finally:
         store.close()
@@ -358,8 +360,9 @@ class Tablet:
         self.url, self.examples = url, examples
         self.engine = make_engine(url)
         with Session(self.engine) as s:
-            device, self.token = access.enrol(s, make_enrolment_code(url, "NYC-01"), "t")
+            device, self.token = enrolment.enrol(s, make_enrolment_code(url, "NYC-01"), "t")
             self.id = device.id
+            s.commit()  # (access writes, the caller commits)
         self.next_id = 1
 
     def person(self, role: str) -> dict:
@@ -384,9 +387,9 @@ class Tablet:
             created_at=datetime.now(UTC),
         )
         self.next_id += 1
-        with Session(self.engine) as s:
+        with UnitOfWork(self.engine, Settings(offline_signin_days=7)) as uow:
             principal = Principal(role=Role.DEVICE, store_code="NYC-01", device_id=self.id, device_kind="tablet")
-            [r] = server_push(s, principal, [m], offline_days=7).results
+            [r] = server_push(uow, principal, [m]).results
         return r.status, r.reason, r.detail
 
     def audit(self) -> list[AuditLog]:
@@ -456,6 +459,7 @@ def test_an_offline_window_of_zero_takes_only_open_sessions(tablet):
     p = tablet.person("associate")
     with Session(tablet.engine) as s:
         access.sign_in(s, tablet.token, p["staff_number"], p["pin"], hours=12)
+        s.commit()  # (access writes, the caller commits)
     now = access.now_utc()
     with Session(tablet.engine) as s:  # signed in an hour ago, signed out half an hour ago
         s.execute(
@@ -474,8 +478,8 @@ def test_an_offline_window_of_zero_takes_only_open_sessions(tablet):
             staff_number=p["staff_number"],
             created_at=at,
         )
-        with Session(tablet.engine) as s:
-            return server_push(s, principal, [m], offline_days=0).results[0].status
+        with UnitOfWork(tablet.engine, Settings(offline_signin_days=0)) as uow:
+            return server_push(uow, principal, [m]).results[0].status
 
     assert pushed(1, now - timedelta(minutes=45)) == "applied"  # while signed in
     assert pushed(2, now) == "rejected"  # after signing out: an offline sign-in, not allowed here

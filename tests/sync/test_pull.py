@@ -16,6 +16,7 @@ from store_associate.domain.permissions import Role
 from store_associate.server import crud
 from store_associate.server.db import make_engine, upgrade
 from store_associate.server.models import Barcode, Product, Store
+from store_associate.server.repositories.changelog import ChangeLog
 from store_associate.server.seed import seed
 
 TABLES = ("stores", "products", "barcodes", "stock")
@@ -90,10 +91,10 @@ def test_a_device_makes_the_same_copy_of_either_format(server, tmp_path):
         copies[fmt] = {
             "counts": store.counts(),
             "cursor": store.cursor,
-            "products": [store.product(sku) for sku in ("100001", "100150", "100400")],
-            "stock": [store.stock(sku) for sku in ("100001", "100150", "100400")],
-            "locations": store.locations(),
-            "orders": store.orders(),
+            "products": [store.catalogue.product(sku) for sku in ("100001", "100150", "100400")],
+            "stock": [store.stock.level(sku) for sku in ("100001", "100150", "100400")],
+            "locations": store.catalogue.locations(),
+            "orders": store.orders.all(),
         }
         store.close()
     assert copies["objects"] == copies["columns"]
@@ -109,8 +110,7 @@ def test_pages_never_split_a_version(tmp_path):
     seed(engine, 7, 3, 30)
     with Session(engine) as s:
         # Give runs of rows one version, across tables: products 100001-100010 and their barcodes.
-        shared = crud.current_version(s) + 1
-        crud.next_versions(s, 1)
+        shared = ChangeLog(s).take(1)
         skus = [f"{100001 + i}" for i in range(10)]
         s.execute(update(Product).where(Product.sku.in_(skus)).values(version=shared))
         s.execute(update(Barcode).where(Barcode.sku.in_(skus)).values(version=shared))

@@ -23,6 +23,7 @@ from store_associate.domain.permissions import Permission, Role, allowed
 from store_associate.server import crud
 from store_associate.server.db import make_engine
 from store_associate.server.models import Barcode, Customer, CustomerOrder, InventoryLevel, Product, Store
+from store_associate.server.repositories.changelog import ChangeLog
 
 HOME, OTHER = "NYC-01", "BOS-01"
 KEYS = {
@@ -71,7 +72,7 @@ class World:
             for name, h in self.headers.items()
         }
         with Session(self.engine) as s:
-            self.mark = crud.current_version(s)  # everything made below comes after this cursor
+            self.mark = ChangeLog(s).current()  # everything made below comes after this cursor
         self.customers: list[str] = []  # names, e-mails and phones of the customers made here
         self.own: dict[str, set[str]] = {"kiosk": set(), "other_kiosk": set()}
         sku = server.examples["in_stock_here"]["sku"]
@@ -135,8 +136,9 @@ class World:
         """New versions for rows of the tables no request above writes: stores (home and another), a product,
         a barcode, and a stock level of another store."""
         with Session(self.engine) as s:
-            crud.lock_counter(s)
-            v = crud.next_versions(s, 4)
+            changes = ChangeLog(s)
+            changes.lock()
+            v = changes.take(4)
             s.execute(update(Store).where(Store.code.in_((HOME, OTHER))).values(version=v))
             sku = s.execute(select(Product.sku).order_by(Product.sku).limit(1)).scalar_one()
             s.execute(update(Product).where(Product.sku == sku).values(version=v + 1))
@@ -327,10 +329,10 @@ def test_a_kiosk_device_keeps_a_copy_without_people(world, tmp_path, fmt):
             ).scalar()
         counts = store.counts()
         assert (counts["product"], counts["stock"]) == (live, stock)
-        assert {o["number"] for o in store.orders()} == world.own["kiosk"]
-        assert all(o["pickup_code"] == "" and o["customer"] is None for o in store.orders())
-        assert all(row[2] == "" for row in store.order_summaries())  # no customer name in the queue
-        assert store.order_by_pickup_code(world.web["pickup_code"]) is None
+        assert {o["number"] for o in store.orders.all()} == world.own["kiosk"]
+        assert all(o["pickup_code"] == "" and o["customer"] is None for o in store.orders.all())
+        assert all(row[2] == "" for row in store.orders.summaries())  # no customer name in the queue
+        assert store.orders.by_pickup_code(world.web["pickup_code"]) is None
     finally:
         store.close()
 
@@ -358,7 +360,7 @@ def test_the_kiosk_app_syncs_its_request_back_without_the_shopper(world, tmp_pat
         assert r.status_code == 201, r.text
         status = kiosk.sync()
         assert status.online and status.error is None, status
-        (order,) = kiosk.store.orders()
+        (order,) = kiosk.store.orders.all()
         assert order["number"] == r.json()["number"] and order["lines"][0]["qty"] == 2
         assert {k: order[k] for k in STRIPPED} == STRIPPED
         assert kiosk.store.counts()["product"] > 0
@@ -386,7 +388,7 @@ def test_a_kiosk_forgets_orders_with_people_it_pulled_before_scoping(world, tmp_
         full = pull_pages(world, "associate", "objects", 0, 10_000)
         web = next(o for page, _ in full for o in page["orders"] if o["number"] == world.web["number"])
         kiosk.store.apply_pull({"orders": [web], "cursor": 0}, HOME)
-        assert kiosk.store.order(web["number"]) is not None
+        assert kiosk.store.orders.get(web["number"]) is not None
     finally:
         kiosk.close()
     raw = path.read_bytes() + (
@@ -396,9 +398,9 @@ def test_a_kiosk_forgets_orders_with_people_it_pulled_before_scoping(world, tmp_
 
     kiosk = Device(Settings(server_url=world.server.url, device_db=path, http_timeout_seconds=30))
     try:
-        assert kiosk.store.order(web["number"]) is None
+        assert kiosk.store.orders.get(web["number"]) is None
         assert kiosk.sync().error is None
-        assert {o["number"] for o in kiosk.store.orders()} <= world.own["kiosk"]
+        assert {o["number"] for o in kiosk.store.orders.all()} <= world.own["kiosk"]
     finally:
         kiosk.close()
     raw = path.read_bytes() + (
@@ -419,9 +421,9 @@ def test_a_kiosk_enrolled_again_as_a_tablet_pulls_the_orders_its_kiosk_pulls_lef
     try:
         assert device.enrol(world.server.enrolment_code(HOME, "kiosk"), "kiosk").value == "ok"
         assert device.sync().error is None
-        assert world.web["number"] not in {o["number"] for o in device.store.orders()}
+        assert world.web["number"] not in {o["number"] for o in device.store.orders.all()}
         assert device.enrol(world.server.enrolment_code(HOME, "tablet"), "tablet").value == "ok"
         assert device.sync().error is None
-        assert world.web["number"] in {o["number"] for o in device.store.orders()}
+        assert world.web["number"] in {o["number"] for o in device.store.orders.all()}
     finally:
         device.close()

@@ -14,7 +14,8 @@ from enum import StrEnum
 from ..domain.credentials import hash_pin, normalise_enrolment_code, token_hash, valid_pin_format, verify_pin
 from ..domain.lockout import lock_after, remaining
 from ..domain.permissions import ROLE_PERMISSIONS, Permission, Role
-from .store import KnownStaff, LocalStore
+from .store import LocalStore
+from .store.staff import KnownStaff
 from .sync_client import Offline, ServerRefused, SyncClient
 
 __all__ = ["DeviceAuth", "Enrol", "Permission", "Role", "SignIn", "SignInResult", "StaffSession"]
@@ -142,7 +143,7 @@ class DeviceAuth:
             else:
                 return Enrol.OFFLINE  # the pair is kept: trying again later (or after a restart) resumes it
         # A device enrolled again starts clean: its people sign in online once more.
-        self.store.forget_all_staff()
+        self.store.staff.forget_all()
         for key, value in (
             ("device_id", answer["device_id"]),
             ("device_token", answer["device_token"]),
@@ -205,7 +206,7 @@ class DeviceAuth:
         now = self.clock()
         staff = answer["staff"]
         # Remember a verifier of our own (new salt), so this person can sign in here offline.
-        self.store.remember_staff(
+        self.store.staff.remember(
             KnownStaff(
                 staff_number=staff["staff_number"],
                 name=staff["name"],
@@ -241,15 +242,13 @@ class DeviceAuth:
         return SignInResult(outcome, exc.retry_after, exc.message)
 
     def _offline_sign_in(self, staff_number: str, pin: str) -> SignInResult:
-        known = self.store.known_staff(staff_number)
+        known = self.store.staff.known(staff_number)
+        if known is None:
+            return SignInResult(SignIn.OFFLINE_UNKNOWN)
         now = self.clock()
         # The window the server honours ends this long after the person's last online sign-in here.
-        ends_at = (
-            datetime.fromisoformat(known.last_online_at) + timedelta(days=self.offline_window())
-            if known is not None
-            else None
-        )
-        if ends_at is None or now > ends_at:
+        ends_at = datetime.fromisoformat(known.last_online_at) + timedelta(days=self.offline_window())
+        if now > ends_at:
             return SignInResult(SignIn.OFFLINE_UNKNOWN)
         wait = remaining(datetime.fromisoformat(known.locked_until) if known.locked_until else None, now)
         if wait:
@@ -258,12 +257,12 @@ class DeviceAuth:
             known.failed_attempts += 1
             lock = lock_after(known.failed_attempts)
             known.locked_until = (now + lock).isoformat() if lock else None
-            self.store.remember_staff(known)
+            self.store.staff.remember(known)
             if lock:
                 return SignInResult(SignIn.LOCKED, int(lock.total_seconds()))
             return SignInResult(SignIn.WRONG)
         known.failed_attempts, known.locked_until = 0, None
-        self.store.remember_staff(known)
+        self.store.staff.remember(known)
         self._start(
             known.staff_number, known.name, Role(known.role), known.store_code, None, offline=True, ends_at=ends_at
         )
@@ -274,7 +273,7 @@ class DeviceAuth:
         server's if shorter. The server counts what a person did offline as theirs only within its window
         (its latest word, from the latest online sign-in here): a longer one here would let people work
         whose work is then refused."""
-        stated = self.store.offline_days_stated()
+        stated = self.store.staff.offline_days_stated()
         return self.offline_days if stated is None else min(self.offline_days, stated)
 
     def _start(

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from ..domain.codes import CodeInfo, CodeKind, interpret
+from ..domain.codes import CodeInfo, CodeKind, interpret, lookup_keys
 from ..domain.inventory import StockFigures
 from ..domain.locations import distance_km, is_open
 from .outbox import Outbox
-from .store import LocalStore, Match, ProductRecord
+from .store import LocalStore
+from .store.catalogue import Match, ProductRecord
 from .sync_client import Offline, ServerRefused, SyncClient
 
 # The UI speaks of codes and stock in the domain's terms, through this layer (ui -> device -> domain).
@@ -84,7 +85,7 @@ class LookupService:
         if not record:
             return result
         p = result.product
-        self.store.add_recent(
+        self.store.scans.add(
             info.raw.strip() if isinstance(info.raw, str) else "",
             p.sku if p else None,
             p.name if p else "",
@@ -97,11 +98,8 @@ class LookupService:
             return LookupResult(Outcome.INVALID, info)
         if info.kind in _NOT_PRODUCT:
             return LookupResult(Outcome.NOT_A_PRODUCT, info)
-        keys = list(info.gtins) + ([info.lookup] if info.lookup else [])
-        fallback = None
-        if info.kind is CodeKind.INTERNAL and info.lookup:
-            fallback = info.lookup.removeprefix("SKU-")
-        match: Match | None = self.store.find_by_codes(keys, fallback)
+        keys = lookup_keys(info)
+        match: Match | None = self.store.catalogue.find_by_codes(list(keys.codes), keys.sku)
         if match is None:
             return LookupResult(Outcome.UNKNOWN, info)
         if match.ambiguous:
@@ -111,7 +109,7 @@ class LookupService:
 
     def stock_here(self, sku: str) -> tuple[StockFigures, str | None]:
         """The pulled figures with this device's pending changes laid over them."""
-        here = self.store.stock(sku)
+        here = self.store.stock.level(sku)
         figures, updated = here if here else (StockFigures(), None)
         pending = self.outbox.overlay(sku) if self.outbox else 0
         if pending:
@@ -128,14 +126,14 @@ class LookupService:
                     {k: loc[k] for k in ("store", "on_hand", "reserved", "safety_stock", "incoming")}
                     for loc in answer["locations"]
                 ]
-                self.store.save_network(sku, rows, answer["as_of"])
+                self.store.stock.save_network(sku, rows, answer["as_of"])
                 return self._network_view(sku, rows, answer["as_of"], live=True, now=now)
             except Offline:
                 pass
             except ServerRefused as exc:
                 if exc.status != 404:
                     raise
-        cached = self.store.cached_network(sku)
+        cached = self.store.stock.cached_network(sku)
         if cached is None:
             return NetworkStock(sku, error="network.none_cached")
         rows, as_of = cached
@@ -144,7 +142,7 @@ class LookupService:
     def _network_view(self, sku: str, rows: list[dict], as_of: str, live: bool, now: datetime) -> NetworkStock:
         # Distances and "open now" come from the local copy of the store list, so they stay right
         # offline: a cached quantity is old, but the clock and the map are not.
-        locations = self.store.locations()
+        locations = self.store.catalogue.locations()
         here = locations.get(self.store_code)
         out: list[LocationStock] = []
         for r in rows:

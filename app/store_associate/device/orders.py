@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..domain.codes import CodeKind, interpret
+from ..domain.codes import CodeKind, interpret, lookup_keys
 from ..domain.commands import (
     ORDER_COMMANDS,
     Command,
@@ -35,7 +35,7 @@ from ..domain.pickup import (
     apply,
     queue_of,
 )
-from .outbox import Outbox
+from .outbox import Entry, Outbox
 from .store import LocalStore
 
 
@@ -151,7 +151,7 @@ class Orders:
     # --- reading ---------------------------------------------------------------------------------------
 
     def shown(self, number: str) -> ShownOrder | None:
-        data = self.store.order(number)
+        data = self.store.orders.get(number)
         if data is None:
             return None
         return self._lay_over(data, self._pending_steps({number}).get(number, []))
@@ -180,15 +180,18 @@ class Orders:
                 continue  # the server will refuse it too, and say so (a step an older app recorded, say)
         return ShownOrder(order, data, steps)
 
-    def _action(self, entry) -> Action:  # noqa: ANN001 - an outbox entry
+    def _action(self, entry: Entry) -> Action:
         """The step an outbox entry asks for. Validating a command is most of the cost of laying pending
         steps over 500 orders, and an entry never changes: each distinct one is validated once."""
         key = (entry.name, entry.version, repr(sorted(entry.args.items())))
         action = self._actions.get(key)
         if action is None:
+            command = parse_command(entry.name, entry.version, entry.args)
+            if not isinstance(command, OrderCommand):
+                raise CommandError(f"{entry.name} is not an order step")
             if len(self._actions) > 10_000:
                 self._actions.clear()
-            action = self._actions[key] = pickup_action(parse_command(entry.name, entry.version, entry.args))
+            action = self._actions[key] = pickup_action(command)
         return action
 
     def queues(self) -> dict[str, list[OrderSummary]]:
@@ -198,7 +201,7 @@ class Orders:
         now = self.clock()
         out: dict[str, list[OrderSummary]] = {name: [] for name in QUEUES}
         pending = self._pending_refs()
-        summaries = self.store.order_summaries()
+        summaries = self.store.orders.summaries()
         laid = self._laid_over(
             pending, {row[0]: (row[6], row[1], row[4], row[5]) for row in summaries if row[0] in pending}
         )
@@ -236,14 +239,14 @@ class Orders:
             gone = [n for n in laid if n not in keys]  # orders whose steps were all confirmed
             if stale:
                 entries = self.outbox.entries_by_id([i for n in stale for i in pending[n]])
-                for number, data in self.store.order_payloads(stale).items():
+                for number, data in self.store.orders.payloads(stale).items():
                     steps = [entries[i] for i in pending[number] if i in entries]
                     o = self._lay_over(data, steps).order
                     laid[number] = (keys[number], o.status, o.picker, sum(ln.qty for ln in o.lines))
             for n in gone:
                 del laid[n]
             if stale or gone:
-                self.store.save_order_overlays(
+                self.store.orders.save_overlays(
                     [
                         (
                             n,
@@ -263,7 +266,7 @@ class Orders:
         """The laid-over orders the device database kept; a row from other rules or unreadable is left out
         (laid over again on this draw)."""
         self._laid, untrusted = {}, []
-        for number, basis, status, picker, items in self.store.order_overlays():
+        for number, basis, status, picker, items in self.store.orders.overlays():
             try:
                 row, ids, rules = json.loads(basis)
                 if rules == _RULES:
@@ -273,12 +276,12 @@ class Orders:
                 pass
             untrusted.append(number)
         if untrusted:  # forgotten now: an order whose steps are all confirmed by then would keep its row for good
-            self.store.save_order_overlays([], untrusted)
+            self.store.orders.save_overlays([], untrusted)
         return self._laid
 
     def transfers(self, numbers: list[str]) -> dict[str, list[dict]]:
         """The parcels coming for these orders (source, state, carrier, tracking), as the server last said."""
-        return {n: data.get("transfers", []) for n, data in self.store.order_payloads(numbers).items()}
+        return {n: data.get("transfers", []) for n, data in self.store.orders.payloads(numbers).items()}
 
     def find(self, text: str) -> list[str]:
         """Order numbers matching a number, a customer's name, or a scanned/typed pickup code."""
@@ -291,7 +294,7 @@ class Orders:
         low = q.lower()
         return [
             o["number"]
-            for o in self.store.orders()
+            for o in self.store.orders.all()
             if low in o["number"].lower() or low in ((o.get("customer") or {}).get("name", "").lower())
         ]
 
@@ -307,8 +310,8 @@ class Orders:
         whether it was a scanned pickup code."""
         info = interpret(q)
         if info.kind is CodeKind.PICKUP and info.reference:
-            return self.store.order_by_pickup_code(info.reference), True
-        return (self.store.order_by_pickup_code(q.upper()) if q else None), False
+            return self.store.orders.by_pickup_code(info.reference), True
+        return (self.store.orders.by_pickup_code(q.upper()) if q else None), False
 
     def line_for_scan(self, number: str, scanned: str, status: LineStatus = LineStatus.OPEN) -> int | None:
         """Which line of the order (open, or in transit when receiving) the scanned item belongs to
@@ -323,9 +326,8 @@ class Orders:
         return None
 
     def sku_of(self, scanned: str) -> str | None:
-        info = interpret(scanned)
-        keys = list(info.gtins) + ([info.lookup] if info.lookup else [])
-        match = self.store.find_by_codes(keys, (info.lookup or "").removeprefix("SKU-") or None)
+        keys = lookup_keys(interpret(scanned))
+        match = self.store.catalogue.find_by_codes(list(keys.codes), keys.sku)
         return match.product.sku if match else None
 
     def wave(self, numbers: list[str]) -> list[WaveItem]:
@@ -334,7 +336,7 @@ class Orders:
         pending = self._pending_steps(set(numbers))
         items: list[tuple[str, WaveItem]] = []
         for number in numbers:
-            data = self.store.order(number)
+            data = self.store.orders.get(number)
             if data is None:
                 continue
             shown = self._lay_over(data, pending.get(number, []))

@@ -9,37 +9,13 @@ row images. While an entry is pending, its stock deltas are laid over the server
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..domain.commands import Command, Mutation, encode
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, even after deletes
-    name TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    args TEXT NOT NULL,
-    staff_number TEXT,
-    created_at TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',  -- pending | rejected | orphaned
-    reason TEXT NOT NULL DEFAULT '',
-    detail TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS outbox_delta (
-    outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
-    sku TEXT NOT NULL,
-    delta INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ix_outbox_delta_sku ON outbox_delta(sku);
--- Deleting a settled entry cascades to its deltas: without this, every delete reads all of outbox_delta.
-CREATE INDEX IF NOT EXISTS ix_outbox_delta_outbox ON outbox_delta(outbox_id);
-CREATE INDEX IF NOT EXISTS ix_outbox_status ON outbox(status, id);
-CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+from .store.database import connect
 
 
 @dataclass(frozen=True)
@@ -58,12 +34,8 @@ class Entry:
 class Outbox:
     def __init__(self, path: Path | str) -> None:
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # fsync at every commit: the person's work is on disk
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(SCHEMA)
+        # Its tables are in the device database (schema.py); fsync at every commit: the person's work is on disk.
+        self._db = connect(Path(path), "FULL")
 
     def close(self) -> None:
         with self._lock:
@@ -119,7 +91,8 @@ class Outbox:
                     "INSERT INTO outbox(name, version, args, staff_number, created_at) VALUES (?,?,?,?,?)",
                     (name, version, json.dumps(args), staff_number, now),
                 )
-                local_id = int(cur.lastrowid)
+                local_id = cur.lastrowid
+                assert local_id is not None  # sqlite3 sets it after every INSERT
                 self._db.executemany(
                     "INSERT INTO outbox_delta(outbox_id, sku, delta) VALUES (?,?,?)",
                     [(local_id, sku, d) for sku, d in command.stock_deltas().items()],

@@ -80,7 +80,7 @@ class Device:
             self.store, self.outbox, self.client, lambda: self.store_code, on_change=self.refresh_counts
         )
         if self.auth.kind == "kiosk":
-            self.store.forget_people()
+            self.store.orders.forget_people()
         last = self.store.get_meta("last_pull_at")
         if last:
             self.status.last_sync = datetime.fromisoformat(last)
@@ -101,7 +101,7 @@ class Device:
             # in another store) pulls from the start, or the orders its old pulls left out never come.
             self.store.set_meta("pull_cursor", "0")
             if self.auth.kind == "kiosk":
-                self.store.forget_people()
+                self.store.orders.forget_people()
             self.lookup.store_code = self.store_code
         return outcome
 

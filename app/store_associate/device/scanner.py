@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..config import Settings
 from ..scan.accept import Accepted, ScanAcceptor
 from ..scan.decode import DecodeResult, decode_frame
 from ..scan.sources import (
@@ -70,8 +71,8 @@ class StillRead:
 def _mirror_back(results: list[DecodeResult], width: int) -> list[DecodeResult]:
     out = []
     for r in results:
-        quad = tuple((width - 1 - x, y) for x, y in r.position)
-        out.append(DecodeResult(r.text, r.symbology, quad, r.engine, r.aim))  # type: ignore[arg-type]
+        a, b, c, d = ((width - 1 - x, y) for x, y in r.position)
+        out.append(DecodeResult(r.text, r.symbology, (a, b, c, d), r.engine, r.aim))
     return out
 
 
@@ -149,21 +150,18 @@ class ScannerService:
 # --- the support CLI's product look-up -------------------------------------------------------------
 
 
-def local_product_lookup(db_path: str | os.PathLike | None = None) -> Callable[[str, str | None], dict | None] | None:
-    """For `store-associate scan`: a function text, symbology -> the product in the device's local
-    database, or None when there is no such database (nothing is created). The product is a plain dict
-    (outcome, sku, name, price, currency, pack_qty, on_hand, available)."""
-    from ..config import get_settings
+def local_product_lookup(settings: Settings) -> Callable[[str, str | None], dict | None] | None:
+    """For `store-associate scan`: a function text, symbology -> the product in the local database of the
+    device these settings describe (`device_db`), or None when there is no such database (nothing is created).
+    The product is a plain dict (outcome, sku, name, price, currency, pack_qty, on_hand, available)."""
     from .lookup import LookupService
     from .store import LocalStore
 
-    path = Path(db_path) if db_path else Path(get_settings().device_db)
+    path = Path(settings.device_db)
     if not path.is_file() or path.stat().st_size == 0:
         return None
     store = LocalStore(path)
-    service = LookupService(
-        store, None, store.get_meta("store_code") or get_settings().store_code, get_settings().rcn_region
-    )
+    service = LookupService(store, None, store.get_meta("store_code") or settings.store_code, settings.rcn_region)
 
     def lookup(text: str, symbology: str | None) -> dict | None:
         r = service.lookup(text, symbology, record=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -36,7 +36,7 @@ class SyncClient:
         self.session_token: str | None = None
         # Called with the ServerRefused of every 401, so that a revoked device or an ended session
         # is noticed wherever the refusal happens.
-        self.on_refused = None
+        self.on_refused: Callable[[ServerRefused], None] | None = None
 
     def close(self) -> None:
         self._http.close()

@@ -75,6 +75,51 @@ class CodeInfo:
         return ((self.gtin,) if self.gtin else ()) + self.alternatives
 
 
+@dataclass(frozen=True)
+class LookupKeys:
+    """Where the product behind a code is looked for: the barcode table, then perhaps the product table."""
+
+    codes: tuple[str, ...] = ()  # barcode-table keys, the likeliest first
+    sku: str | None = None  # tried as a product's SKU only when none of `codes` is in the barcode table
+
+    def __bool__(self) -> bool:
+        return bool(self.codes or self.sku)
+
+
+# The kinds whose text may be one of our SKUs; see lookup_keys.
+_SKU_KINDS = {CodeKind.INTERNAL, CodeKind.TEXT}
+_NOT_PRODUCTS = {CodeKind.PICKUP, CodeKind.LOYALTY, CodeKind.RETURN_LABEL, CodeKind.INVALID}
+
+
+def lookup_keys(info: CodeInfo) -> LookupKeys:
+    """The one rule for finding the product a code stands for, on the device and on the server alike.
+
+    Every reading is tried in the barcode table first: the GTIN-14 readings, likeliest first, then the
+    text of a PLU, an internal label or an unrecognised code (a code a product was given by hand).
+    Only when none of them is there may the code be a SKU itself, and only for two kinds:
+
+    - INTERNAL, "SKU-100234": the chain's shelf labels and stickers print the SKU; "SKU-" is the
+      label's prefix, not part of the SKU.
+    - TEXT: a clerk or counter staff typing the SKU from a screen or a paper ("100234"). A kiosk shopper
+      who types the same finds the same public product page a kiosk may show anyway, and any other
+      text (a word, a web address) names no SKU and finds nothing.
+
+    Never for the others. A GTIN, a GS1 element string or a Digital Link with a GTIN is the maker's
+    identity of the item: one that is not in our barcode table is an unknown product, and reading its
+    digits as our SKU would show a wrong one, which is worse than none. The same holds for a GS1 code
+    without a GTIN (an SSCC on a pallet) and for a PLU: an unlisted produce number is not the SKU that
+    happens to share its digits. Pickup, loyalty and return codes and invalid reads are not products
+    and give no keys at all.
+    """
+    if info.kind in _NOT_PRODUCTS:
+        return LookupKeys()
+    codes = info.gtins + ((info.lookup,) if info.lookup else ())
+    sku = None
+    if info.kind in _SKU_KINDS and info.lookup:
+        sku = info.lookup.removeprefix("SKU-") if info.kind is CodeKind.INTERNAL else info.lookup
+    return LookupKeys(codes, sku)
+
+
 _AIM_RE = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
 # Our own code families. Upper-case, with a dash, so they cannot collide with GTINs or GS1 strings.
 _CROCKFORD = "0-9A-HJKMNP-TV-Z"
@@ -172,9 +217,9 @@ def _digits(raw: str, digits: str, aim: str | None, hint: str | None, rcn_region
         return _element_string(raw, digits, aim, rcn_region)
     if n in (6, 7) and digits[0] in "01":
         # UPC-E typed without / with number system, check digit included.
-        full = ("0" + digits) if n == 7 else None
-        if full and upce_to_upca(full):
-            return _gtin_info(raw, upce_to_upca(full) or "", aim, rcn_region)
+        upca = upce_to_upca("0" + digits) if n == 7 else None
+        if upca:
+            return _gtin_info(raw, upca, aim, rcn_region)
     if aim and aim.startswith("]E"):
         return _invalid(raw, ERR_MALFORMED, f"{n} digits cannot be an EAN/UPC", aim)
     return CodeInfo(raw=raw, kind=CodeKind.TEXT, symbology=aim, lookup=digits)
@@ -276,9 +321,7 @@ def _from_element_strings(raw: str, kind: CodeKind, elements: list, aim: str | N
         if es.gtin_error or es.sscc_error or es.gln_error:
             return _invalid(raw, ERR_CHECK_DIGIT, es.gtin_error or es.sscc_error or es.gln_error, aim)
         if ai in ("01", "02"):
-            if not is_valid_gtin(es.value):
-                return _invalid(raw, ERR_CHECK_DIGIT, f"check digit of {es.value} is wrong", aim)
-            gtin = gtin or es.value
+            gtin = gtin or es.value  # biip parsed it as a GTIN: gtin_error above is its check digit
         elif ai == "10":
             batch = es.value
         elif ai == "21":

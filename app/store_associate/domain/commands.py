@@ -8,9 +8,12 @@ are deltas, so that two clerks changing the same SKU offline both count.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
+from annotated_types import Ge, GroupedMetadata, Le
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError
 
 from . import pickup
@@ -73,11 +76,26 @@ Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 Query(ge=..., le=...)."""
 
 
+@dataclass(frozen=True)
+class JsonInt(GroupedMetadata):
+    """An integer in a JSON body, from `ge` to `le`, as `Annotated[int, JsonInt(ge, le)]`: a JSON number without
+    a fraction (159 or 159.0), never true, "159" or 159.5. (The bounds are given here, not with a Field() after
+    it: pydantic cannot put those inside the number check that follows _integral, and the schema would lose its
+    minimum and maximum.) Metadata rather than a function returning a type, so that type checkers read it."""
+
+    ge: int = INT64_MIN
+    le: int = INT64_MAX
+
+    def __iter__(self) -> Iterator[object]:
+        yield Strict()
+        yield Ge(max(self.ge, INT64_MIN))
+        yield Le(min(self.le, INT64_MAX))
+        yield BeforeValidator(_integral)
+
+
 def json_int(ge: int = INT64_MIN, le: int = INT64_MAX) -> Any:
-    """An integer in a JSON body, from `ge` to `le`: a JSON number without a fraction (159 or 159.0), never
-    true, "159" or 159.5. (The bounds are given here, not with a Field() after it: pydantic cannot put those
-    inside the number check that follows _integral, and the schema would lose its minimum and maximum.)"""
-    return Annotated[int, Strict(), Field(ge=max(ge, INT64_MIN), le=min(le, INT64_MAX)), BeforeValidator(_integral)]
+    """`Annotated[int, JsonInt(ge, le)]` for code not yet type-checked (the server's schemas)."""
+    return Annotated[int, JsonInt(ge, le)]
 
 
 def _iso_text(value: object) -> object:
@@ -118,7 +136,7 @@ class AdjustStock(Command):
     name: ClassVar[str] = "adjust_stock"
     permission: ClassVar[Permission] = Permission.STOCK_ADJUST
     sku: Sku
-    delta: json_int(-MAX_QTY, MAX_QTY)
+    delta: Annotated[int, JsonInt(-MAX_QTY, MAX_QTY)]
     reason: Literal["damaged", "found", "theft", "correction", "received", "returned_to_vendor"]
     note: Text = Field(default="", max_length=200)
 
@@ -133,15 +151,15 @@ class CountStock(Command):
     name: ClassVar[str] = "count_stock"
     permission: ClassVar[Permission] = Permission.STOCK_ADJUST
     sku: Sku
-    counted: json_int(0, MAX_QTY)
-    seen_on_hand: json_int(0, MAX_QTY * 10)
+    counted: Annotated[int, JsonInt(0, MAX_QTY)]
+    seen_on_hand: Annotated[int, JsonInt(0, MAX_QTY * 10)]
 
     def stock_deltas(self) -> dict[str, int]:
         return {self.sku: self.counted - self.seen_on_hand}
 
 
 OrderNumber = Annotated[str, Field(min_length=3, max_length=20, pattern=r"^[A-Z0-9-]+$")]
-LineNo = json_int(1, 500)
+LineNo = Annotated[int, JsonInt(1, 500)]
 
 
 class OrderCommand(Command):
@@ -158,7 +176,7 @@ class AcknowledgeOrder(OrderCommand):
 class PickLine(OrderCommand):
     name: ClassVar[str] = "pick_line"
     line_no: LineNo
-    qty: json_int(1, 999) = 1
+    qty: Annotated[int, JsonInt(1, 999)] = 1
     scanned: ScannedText = Field(default="", max_length=128)  # the code scanned to verify the item
 
 
@@ -275,11 +293,11 @@ class Mutation(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Numbered 1, 2, 3... by the device; the stock ledger keeps it in a 32-bit column (inventorymovement's
     # mutation_id): two billion steps of one device.
-    id: json_int(1, INT32_MAX)
+    id: Annotated[int, JsonInt(1, INT32_MAX)]
     # The envelope is written to the mutation log whatever becomes of the command: a name or staff number
     # that could not be stored refuses the push (422) rather than failing it (500). A device never makes one.
     name: Text = Field(min_length=1, max_length=40)
-    version: json_int(1, 100) = 1
+    version: Annotated[int, JsonInt(1, 100)] = 1
     args: dict
     staff_number: Text | None = Field(default=None, max_length=16)
     created_at: IsoTime

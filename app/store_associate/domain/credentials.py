@@ -15,6 +15,7 @@ import secrets
 # fast enough for a person. The parameters live in each verifier so they can be raised later.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_LOOK_ALIKE = str.maketrans("OIL", "011")  # what a person types for 0 and 1
 
 
 def _b64(b: bytes) -> str:
@@ -62,5 +63,5 @@ def new_enrolment_code() -> str:
 
 def normalise_enrolment_code(code: str) -> str:
     cleaned = code.strip().upper().replace("-", "").replace(" ", "")
-    cleaned = cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    cleaned = cleaned.translate(_LOOK_ALIKE)
     return f"{cleaned[:4]}-{cleaned[4:]}" if len(cleaned) == 8 else cleaned

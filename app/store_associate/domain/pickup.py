@@ -17,15 +17,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-_T = TypeVar("_T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_T = TypeVar("_T", bound="DataclassInstance")
 
 
 def replace(obj: _T, **changes: Any) -> _T:
     """dataclasses.replace for this module's frozen dataclasses (plain fields, no __post_init__), without
     its per-call look-up of the fields: a device lays pending steps over hundreds of orders per screen."""
-    fields = obj.__dataclass_fields__  # type: ignore[attr-defined]
+    fields = obj.__dataclass_fields__
     for name in changes:
         if name not in fields:
             raise TypeError(f"{type(obj).__name__} has no field {name!r}")

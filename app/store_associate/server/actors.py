@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from ..domain.permissions import Permission, Role, allowed
 from .access import audit
-from .models import Staff, StaffSession, utc
+from .models import Staff, StaffSession
 
 # Device clocks drift: a mutation this far outside a session still counts as in it (either side: a sign-in
 # up to this much after a step's time counts as before it).
@@ -178,9 +178,9 @@ class Witness:
             q = q.where(or_(StaffSession.expires_at >= since, StaffSession.created_at >= since - self.window))
         rows = []
         for created, expires, ended, token_hash in self.session.execute(q).all():
-            start, end = utc(created), utc(expires)
+            start, end = created, expires
             if ended is not None:
-                end = min(end, utc(ended))
+                end = min(end, ended)
             rows.append((start, end, token_hash[:HASH_PREFIX]))
         rows.sort(reverse=True)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -15,25 +17,30 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..config import Settings, get_settings
+from ..config import Settings
 from ..domain.permissions import Permission
 from .access import KnownKeys
 from .api import auth, catalog, devices, health, locations, orders, sync, transfers
 from .api.errors import ERROR_STATUSES
-from .api.schemas import ErrorOut
+from .api.schemas.errors import ErrorOut
 from .crud import StoreDirectory
 from .db import make_engine, upgrade
+from .demo_feed import DemoFeed
 from .intake import IntakeQueue
 from .middleware import LimitsAndHeaders
 from .notify import Sender
 from .order_clock import OrderClock
+from .periodic import Periodic
 from .pokes import Poker
+from .uow import UnitOfWork
 
 log = logging.getLogger("store_associate.server")
+JOIN_TIMEOUT_S = 15.0  # a round in progress finishes first (a mail round: one SMTP timeout and some)
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    settings = settings or get_settings()
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The API for these settings. Its background work (mail sender, order clock, poke listener, demo feed)
+    runs from the lifespan's start to its end: it is not running while the app is only built."""
     engine = engine or make_engine(settings.database_url)
     upgrade(engine)
 
@@ -41,26 +48,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="Store Associate API",
         version="0.1.0",
         description="Catalogue, stock across the network, and device sync for the store associate app.",
+        lifespan=lifespan,
     )
     app.state.engine = engine
     app.state.directory = StoreDirectory()
     app.state.settings = settings
     app.state.poker = Poker()
     app.state.known_keys = KnownKeys()
-    app.state.poker.listen(engine)
-    app.state.sender = None
-    if settings.smtp_host:
-        app.state.sender = Sender(engine, settings.smtp_host, settings.smtp_port, settings.mail_from)
-        app.state.sender.start()
-    app.state.order_clock = OrderClock(
-        engine,
-        timedelta(hours=settings.pickup_reminder_hours),
-        settings.order_clock_seconds,
-        on_poke=app.state.poker.poke,
-        on_done=app.state.sender.wake if app.state.sender else None,
-    )
-    app.state.order_clock.start()
-    app.state.intake = IntakeQueue(engine, on_commit=lambda stores: [app.state.poker.poke(s) for s in stores])
+    app.state.sender = None  # the lifespan's, while it runs and SMTP is configured; routes wake it
+    app.state.intake = IntakeQueue(UnitOfWork(engine, settings, app.state.poker))
 
     app.add_middleware(
         CORSMiddleware,
@@ -149,6 +145,54 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Starts the app's background work, and stops every part of it when the server shuts down. The jobs are
+    made here, not in create_app: a thread starts once, and an app may be served (and shut down) again."""
+    settings: Settings = app.state.settings
+    engine: Engine = app.state.engine
+    poker: Poker = app.state.poker
+    sender = Sender(engine, settings) if settings.smtp_host else None
+    jobs: list[Periodic] = [] if sender is None else [sender]
+    jobs.append(
+        OrderClock(
+            UnitOfWork(engine, settings, poker),
+            timedelta(hours=settings.pickup_reminder_hours),
+            settings.order_clock_seconds,
+            on_done=sender.wake if sender else None,
+        )
+    )
+    if settings.demo_store:
+        feed = UnitOfWork(engine, settings, poker)
+        jobs.append(DemoFeed(feed, _own_url(settings), settings.demo_web_shop_key, settings.demo_store))
+    app.state.sender = sender
+    poker.listen(engine)
+    for job in jobs:
+        job.start()
+    try:
+        yield
+    finally:
+        app.state.sender = None
+        poker.stop()
+        for job in jobs:
+            job.stop()
+        await asyncio.to_thread(_join, jobs, poker)
+
+
+def _join(jobs: list[Periodic], poker: Poker) -> None:
+    for job in jobs:
+        if not job.join(JOIN_TIMEOUT_S):
+            log.warning("%s: still running %s s after the server stopped", job.name, JOIN_TIMEOUT_S)
+    if not poker.join(JOIN_TIMEOUT_S):
+        log.warning("poke-listener: still running %s s after the server stopped", JOIN_TIMEOUT_S)
+
+
+def _own_url(settings: Settings) -> str:
+    """Where this server answers on this machine (the demo's shoppers send their orders there)."""
+    host = "127.0.0.1" if settings.host in ("", "0.0.0.0") else settings.host  # noqa: S104 - compared, not bound
+    return f"http://{host}:{settings.port}"
 
 
 def _error_response(status: int) -> dict[str, Any]:

@@ -8,36 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, or_, select, text, union_all, update
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, or_, select, text, union_all
 from sqlmodel import Session
 
-from ..domain.codes import CodeInfo, CodeKind
+from ..domain.codes import CodeInfo, lookup_keys
 from ..domain.locations import OpeningHours, distance_km
 from ..domain.permissions import Permission, Role, allowed
-from .models import Barcode, CustomerOrder, InventoryLevel, Product, Store, SyncCounter
-
-_LOCK_COUNTER = select(SyncCounter.value).where(SyncCounter.id == 1).with_for_update()
-
-
-def lock_counter(session: Session) -> None:
-    """First thing in every writing transaction: the version counter's row lock. Every writer takes the
-    counter sooner or later and holds it to its commit; taken before any other row (a level, an order, a
-    transfer), two writers queue on it instead of deadlocking on PostgreSQL. (SQLite's BEGIN IMMEDIATE
-    already gives one writer the whole file.)"""
-    session.execute(_LOCK_COUNTER).scalar_one()
-
-
-def next_versions(session: Session, n: int = 1) -> int:
-    """Reserve n versions; returns the first. Holds the counter row lock until commit."""
-    new = session.execute(
-        update(SyncCounter).where(SyncCounter.id == 1).values(value=SyncCounter.value + n).returning(SyncCounter.value)
-    ).scalar_one()
-    return new - n + 1
-
-
-def current_version(session: Session) -> int:
-    return session.execute(select(SyncCounter.value).where(SyncCounter.id == 1)).scalar_one()
-
+from .models import Barcode, CustomerOrder, InventoryLevel, Product, Store
+from .repositories.changelog import ChangeLog
 
 # --- catalogue ---------------------------------------------------------------------------------
 
@@ -45,26 +24,24 @@ def current_version(session: Session) -> int:
 def find_product_by_code(session: Session, info: CodeInfo) -> tuple[Product, Barcode | None] | None:
     """The product a scanned code stands for, or None. Never guesses across ambiguous readings:
     if the alternatives of an ambiguous code match two different products, nothing is returned."""
-    keys: list[str] = list(info.gtins)
-    if info.lookup:
-        keys.append(info.lookup)
-    if not keys:
-        return None
-    rows = session.execute(
-        select(Barcode, Product)
-        .join(Product, Product.sku == Barcode.sku)
-        .where(Barcode.code.in_(keys), Barcode.deleted.is_(False), Product.deleted.is_(False))
-    ).all()
-    if not rows and info.kind in (CodeKind.INTERNAL, CodeKind.TEXT) and info.lookup:
-        product = session.get(Product, info.lookup.removeprefix("SKU-"))
-        if product and not product.deleted:
-            return product, None
-        return None
+    keys = lookup_keys(info)
+    rows = (
+        session.execute(
+            select(Barcode, Product)
+            .join(Product, Product.sku == Barcode.sku)
+            .where(Barcode.code.in_(keys.codes), Barcode.deleted.is_(False), Product.deleted.is_(False))
+        ).all()
+        if keys.codes
+        else []
+    )
+    if not rows:
+        product = session.get(Product, keys.sku) if keys.sku else None
+        return (product, None) if product and not product.deleted else None
     skus = {p.sku for _, p in rows}
     if len(skus) != 1:
         return None
     by_code = {b.code: (p, b) for b, p in rows}
-    for key in keys:
+    for key in keys.codes:
         if key in by_code:
             return by_code[key]
     return None
@@ -107,8 +84,12 @@ def stock_here(session: Session, store_code: str, sku: str) -> InventoryLevel | 
 # --- stores --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class StoreInfo:
+class StoreInfo(BaseModel):
+    """A location, as the server works with it and the API shows it (schemas/stores.py StoreOut adds whether it
+    is open now): the one shape of a store on the server's side, cached by the StoreDirectory."""
+
+    model_config = ConfigDict(frozen=True)
+
     code: str
     name: str
     kind: str
@@ -141,7 +122,16 @@ class StoreDirectory:
             rows = session.execute(select(Store)).scalars().all()
             stores = {
                 s.code: StoreInfo(
-                    s.code, s.name, s.kind, s.city, s.address, s.latitude, s.longitude, s.timezone, s.hours, s.phone
+                    code=s.code,
+                    name=s.name,
+                    kind=s.kind,
+                    city=s.city,
+                    address=s.address,
+                    latitude=s.latitude,
+                    longitude=s.longitude,
+                    timezone=s.timezone,
+                    hours=s.hours,
+                    phone=s.phone,
                 )
                 for s in rows
             }
@@ -297,7 +287,7 @@ def change_window(session: Session, puller: Puller, cursor: int, limit: int) -> 
     rows are left, the bound is the counter itself: later pulls start from there.
     """
     # The counter is read first: a row committed after it has a higher version and waits for the next pull.
-    upto = current_version(session)
+    upto = ChangeLog(session).current()
     arms = []
     for name in SYNC_TABLES:
         scope = sync_scope(name, puller)

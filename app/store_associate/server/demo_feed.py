@@ -9,23 +9,22 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlalchemy import select
 
 from ..domain.inventory import available_to_promise
-from .models import CustomerOrder, InventoryLevel, Transfer
-from .orders import queue_notification
+from .handlers import ship_transfer
+from .models import InventoryLevel, Transfer
 from .periodic import Periodic
-from .transfers import ship
+from .uow import UnitOfWork
 
 SHOPPERS = ["Jamie Rivera", "Noor Haddad", "Chris Okafor", "Ana Silva", "Lee Chen", "Sasha Kowalski", "Omar Patel"]
 
 
 class DemoFeed(Periodic):
     def __init__(
-        self, engine: Engine, api_url: str, web_shop_key: str, store: str, every: float = 60.0, seed: int = 7
+        self, uow: UnitOfWork, api_url: str, web_shop_key: str, store: str, every: float = 60.0, seed: int = 7
     ) -> None:
-        self.engine, self.api_url, self.key, self.store = engine, api_url, web_shop_key, store
+        self.uow, self.api_url, self.key, self.store = uow, api_url, web_shop_key, store
         self.rng = random.Random(seed)
         self.rounds = 0
         super().__init__("demo-feed", self._round, every)
@@ -37,8 +36,8 @@ class DemoFeed(Periodic):
         self.rounds += 1
 
     def _stocked(self) -> list[str]:
-        with Session(self.engine) as session:
-            rows = session.execute(
+        with self.uow as uow:
+            rows = uow.session.execute(
                 select(
                     InventoryLevel.sku, InventoryLevel.on_hand, InventoryLevel.reserved, InventoryLevel.safety_stock
                 ).where(InventoryLevel.store_code == self.store)
@@ -71,15 +70,14 @@ class DemoFeed(Periodic):
         return r.json()["number"]
 
     def ship_waiting(self) -> int:
-        """The warehouse sends what was asked of it (UPS, with a tracking number that checks out)."""
+        """The warehouse sends what was asked of it (UPS, with a tracking number that checks out), as a manager
+        recording the shipment would (handlers.ship_transfer)."""
         shipped = 0
-        with Session(self.engine) as session:
-            for transfer in session.execute(select(Transfer).where(Transfer.status == "requested")).scalars():
+        with self.uow as uow:
+            uow.changes.lock()  # before the transfers' rows, as every writer does
+            for transfer in uow.session.execute(select(Transfer).where(Transfer.status == "requested")).scalars():
                 tracking = "1Z" + "".join(self.rng.choice("0123456789ABCDEFGHJKLMNPRSTUVWXY") for _ in range(16))
-                if ship(session, transfer, "ups", tracking):
-                    order = session.get(CustomerOrder, transfer.order_number)
-                    if order is not None:
-                        queue_notification(session, order, "shipped")
+                if ship_transfer(uow, transfer, "ups", tracking):
                     shipped += 1
-            session.commit()
+            uow.commit()
         return shipped

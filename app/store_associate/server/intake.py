@@ -12,27 +12,24 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import secrets
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
-from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from ..domain.pickup import LineStatus, OrderStatus
 from . import transfers
-from .crud import lock_counter, next_versions
 from .db import writer_turn
-from .models import ApiKey, Customer, CustomerOrder, OrderEvent, OrderLine, Product, Store, utc
-from .orders import new_pickup_code, order_json, orders_json
-from .pokes import notify
-from .stock import lock_levels, reserve_batch
+from .models import ApiKey, Customer, CustomerOrder, Product, Store, utc
+from .orders import order_json, orders_json
+from .repositories.orders import NewOrder, event_row, line_row, order_row
+from .uow import UnitOfWork
 
 log = logging.getLogger("store_associate.server.intake")
 
@@ -84,9 +81,6 @@ _PRODUCTS = select(Product.sku, Product.name, Product.price, Product.currency, P
     Product.sku.in_(bindparam("skus", expanding=True))
 )
 _NEW_CUSTOMERS = insert(Customer.__table__).returning(Customer.__table__.c.id, sort_by_parameter_order=True)
-_NEW_ORDERS = insert(CustomerOrder.__table__)
-_NEW_LINES = insert(OrderLine.__table__)
-_NEW_EVENTS = insert(OrderEvent.__table__)
 
 
 @dataclass
@@ -99,15 +93,15 @@ class _New:
     ship_from: str | None = None  # the transfer's source, chosen just before it is written
 
 
-def take_batch(session: Session, tickets: list[Ticket]) -> None:
-    """Decide and write every ticket in the session's transaction (the caller commits). Each ticket ends
+def take_batch(uow: UnitOfWork, tickets: list[Ticket]) -> None:
+    """Decide and write every ticket in the unit of work's transaction (the caller commits). Each ticket ends
     with an answer or an IntakeError; a batch-wide failure (a constraint another process raced to) raises."""
     for t in tickets:
         t.reset()
         t.digest = t.digest or request_hash(t.body)
-    lock_counter(session)  # before any row, as every writer does (crud.lock_counter)
-    _refuse_revoked_keys(session, tickets)
-    undecided = _answer_retries(session, [t for t in tickets if t.error is None])
+    uow.changes.lock()  # before any row, as every writer does
+    _refuse_revoked_keys(uow.session, tickets)
+    undecided = _answer_retries(uow.session, [t for t in tickets if t.error is None])
     while undecided:
         # One copy of each key a round; a later copy waits for the first's outcome (see _after_first).
         firsts: dict[tuple[int | None, str], Ticket] = {}
@@ -117,11 +111,12 @@ def take_batch(session: Session, tickets: list[Ticket]) -> None:
                 later.append(t)
             else:
                 firsts[(t.api_key_id, t.key)] = t
-        _decide(session, list(firsts.values()))
+        _decide(uow, list(firsts.values()))
         undecided = [t for t in later if not _after_first(t, firsts[(t.api_key_id, t.key)])]
 
 
-def _decide(session: Session, fresh: list[Ticket]) -> None:
+def _decide(uow: UnitOfWork, fresh: list[Ticket]) -> None:
+    session = uow.session
     stores = dict(session.execute(_STORE_KINDS, {"codes": list({t.body["store"] for t in fresh})}).all())
     wanted = {ln[k] for t in fresh for ln in t.body["lines"] for k in ("sku", "substitute") if ln.get(k)}
     products = {row.sku: row for row in session.execute(_PRODUCTS, {"skus": list(wanted)})} if wanted else {}
@@ -132,7 +127,7 @@ def _decide(session: Session, fresh: list[Ticket]) -> None:
         except IntakeError as exc:
             t.error = exc
     now = datetime.now(UTC)
-    _write(session, [n for n in new if not n.ship], now)
+    _write(uow, [n for n in new if not n.ship], now)
     for n in (n for n in new if n.ship):
         # The source is chosen now, seeing what this batch has reserved so far; each ship-to-store order gets
         # a savepoint, so that a source another process emptied meanwhile refuses this order alone.
@@ -144,7 +139,7 @@ def _decide(session: Session, fresh: list[Ticket]) -> None:
             continue
         try:
             with session.begin_nested():
-                _write(session, [n], now)
+                _write(uow, [n], now)
         except transfers.TransferError:
             n.ticket.answer, n.ticket.created = None, False
             n.ticket.error = _no_source()
@@ -253,7 +248,7 @@ def _check(t: Ticket, stores: dict[str, str], products: dict) -> _New:
     return _New(t, [products[s] for s in skus], body.get("fulfilment", "pickup") == "ship_to_store")
 
 
-def _write(session: Session, new: list[_New], now: datetime) -> None:
+def _write(uow: UnitOfWork, new: list[_New], now: datetime) -> None:
     """The orders, their customers, lines, reservations (pickup) or transfers (ship-to-store) and first
     events, one statement per table."""
     if not new:
@@ -268,107 +263,58 @@ def _write(session: Session, new: list[_New], now: datetime) -> None:
         }
         for c in (n.ticket.body["customer"] for n in new)
     ]
-    ids = session.execute(_NEW_CUSTOMERS, customers).scalars().all()
-    levels: dict[str, set[str]] = {}  # store -> SKUs reserved there
-    for n in new:
-        if not n.ship:
-            levels.setdefault(n.ticket.body["store"], set()).update(p.sku for p in n.products)
-    locked = {store: lock_levels(session, store, skus) for store, skus in sorted(levels.items())}
-    # One block of versions for the batch: an order each, and a level each.
-    first = next_versions(session, len(new) + sum(len(s) for s in levels.values()))
-    orders, lines, events = [], [], []
-    for i, (n, customer, customer_id) in enumerate(zip(new, customers, ids, strict=True)):
+    ids = uow.session.execute(_NEW_CUSTOMERS, customers).scalars().all()
+    made = []
+    for n, customer, customer_id in zip(new, customers, ids, strict=True):
         body, t = n.ticket.body, n.ticket
         customer["id"] = customer_id
         ship = n.ship
-        # 10^8 numbers: a clash is rare enough to leave to the primary key (the batch is then taken again).
-        number = "SA-" + "".join(secrets.choice("0123456789") for _ in range(8))
-        order = SimpleNamespace(
-            number=number,
-            store_code=body["store"],
-            channel=body.get("channel", "web"),
-            fulfilment="ship_to_store" if ship else "pickup",
-            status=(OrderStatus.AWAITING_TRANSFER if ship else OrderStatus.NEW).value,
-            customer_id=customer_id,
-            pickup_code=new_pickup_code(),
-            bin="",
-            id_check=bool(body.get("id_check", False)),
-            currency=n.products[0].currency,
-            total=sum((p.price * ln["qty"] for p, ln in zip(n.products, body["lines"], strict=True)), Decimal("0")),
-            promised_at=_promised(body.get("promised_at"), now),
-            expires_at=None,
-            api_key_id=t.api_key_id,
-            idempotency_key=t.key,
-            request_hash=t.digest,
-            picker="",
-            parent_number="",
-            reminded_at=None,
-            created_at=now,
-            updated_at=now,
-            version=first + i,
+        channel = body.get("channel", "web")
+        status = LineStatus.IN_TRANSIT if ship else LineStatus.OPEN
+        made.append(
+            NewOrder(
+                order_row(
+                    store=body["store"],
+                    channel=channel,
+                    fulfilment="ship_to_store" if ship else "pickup",
+                    status=(OrderStatus.AWAITING_TRANSFER if ship else OrderStatus.NEW).value,
+                    customer_id=customer_id,
+                    currency=n.products[0].currency,
+                    total=sum(
+                        (p.price * ln["qty"] for p, ln in zip(n.products, body["lines"], strict=True)), Decimal("0")
+                    ),
+                    promised_at=_promised(body.get("promised_at"), now),
+                    now=now,
+                    id_check=bool(body.get("id_check", False)),
+                    api_key_id=t.api_key_id,
+                    idempotency_key=t.key,
+                    request_hash=t.digest,
+                ),
+                [
+                    line_row(p.sku, p.name, ln["qty"], p.price, ln.get("substitute") or "", status)
+                    for p, ln in zip(n.products, body["lines"], strict=True)
+                ],
+                event_row("intake", {"channel": channel, **({"ship_from": n.ship_from} if ship else {})}, now),
+                reserve=not ship,
+            )
         )
-        orders.append(order)
-        status = (LineStatus.IN_TRANSIT if ship else LineStatus.OPEN).value
-        lines.append(
-            [
-                dict(
-                    order_number=number,
-                    line_no=k,
-                    sku=p.sku,
-                    name=p.name,
-                    qty=ln["qty"],
-                    picked=0,
-                    status=status,
-                    reason="",
-                    unit_price=p.price,
-                    substitute_sku=ln.get("substitute") or "",
-                    location="",
-                )
-                for k, (p, ln) in enumerate(zip(n.products, body["lines"], strict=True), start=1)
-            ]
-        )
-        events.append(
-            {
-                "order_number": number,
-                "at": now,
-                "action": "intake",
-                "staff_number": None,
-                "device_id": None,
-                "detail": {"channel": order.channel, **({"ship_from": n.ship_from} if ship else {})},
-            }
-        )
-    session.execute(_NEW_ORDERS, [vars(o) for o in orders])
-    version = first + len(new)
-    for store, skus in levels.items():
-        here = [
-            (o, rows) for n, o, rows in zip(new, orders, lines, strict=True) if not n.ship and o.store_code == store
-        ]
-        places = reserve_batch(
-            session,
-            store,
-            [(o.number, {r["sku"]: r["qty"] for r in rows}) for o, rows in here],
-            "order",
-            version,
-            locked[store],
-        )
-        version += len(skus)
-        for _, rows in here:
-            for r in rows:
-                r["location"] = places.get(r["sku"], "")
-    session.execute(_NEW_LINES, [r for rows in lines for r in rows])
-    for n, o, rows in zip(new, orders, lines, strict=True):
+    uow.orders.create(made)
+    for n, m in zip(new, made, strict=True):
         if n.ship:
             transfers.request(
-                session, o, n.ship_from, [{"line_no": r["line_no"], "sku": r["sku"], "qty": r["qty"]} for r in rows]
+                uow,
+                SimpleNamespace(**m.order),
+                n.ship_from,
+                [{"line_no": r["line_no"], "sku": r["sku"], "qty": r["qty"]} for r in m.lines],
             )
-    session.execute(_NEW_EVENTS, events)
-    for store in {o.store_code for o in orders}:
-        notify(session, store)  # the store's devices show the new orders within seconds
-    for n, o, rows, customer in zip(new, orders, lines, customers, strict=True):
+    for store in {m.order["store_code"] for m in made}:
+        uow.poke(store)  # the store's devices show the new orders within seconds
+    for n, m, customer in zip(new, made, customers, strict=True):
+        order = SimpleNamespace(**m.order)
         if not n.ship:  # answered from memory; a ship-to-store order is read back for its transfer
-            n.ticket.answer = order_json(o, [SimpleNamespace(**r) for r in rows], SimpleNamespace(**customer))
+            n.ticket.answer = order_json(order, [SimpleNamespace(**r) for r in m.lines], SimpleNamespace(**customer))
         else:
-            n.ticket.answer = orders_json(session, [o])[0]
+            n.ticket.answer = orders_json(uow.session, [order])[0]
         n.ticket.created = True
 
 
@@ -382,19 +328,11 @@ def _promised(value: str | datetime | None, now: datetime) -> datetime:
 
 class IntakeQueue:
     """Group commit for one server process: one batch is written at a time; the orders that arrive meanwhile
-    wait and form the next batch, written by whichever of their request threads gets the turn first.
+    wait and form the next batch, written by whichever of their request threads gets the turn first, in the
+    queue's unit of work (one batch at a time: the turn is the writer lock's)."""
 
-    `on_commit` gets the stores to poke after each commit (SQLite; PostgreSQL's NOTIFY goes out at commit)."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        on_commit: Callable[[set[str]], None] | None = None,
-        max_batch: int = 64,
-        wait_s: float = 30.0,
-    ) -> None:
-        self._engine = engine
-        self._on_commit = on_commit
+    def __init__(self, uow: UnitOfWork, max_batch: int = 64, wait_s: float = 30.0) -> None:
+        self._uow = uow
         self._max_batch = max_batch
         self._wait_s = wait_s
         self._waiting: list[Ticket] = []
@@ -434,49 +372,42 @@ class IntakeQueue:
     def _write_next(self) -> None:
         with self._queue_lock:
             batch, self._waiting = self._waiting[: self._max_batch], self._waiting[self._max_batch :]
-        pokes: set[str] = set()
         try:
-            with writer_turn(self._engine):
-                pokes = self._write(batch)
+            with writer_turn(self._uow.engine):
+                self._write(batch)
         finally:
             for t in batch:
                 t.done.set()
-        if pokes and self._on_commit is not None:
-            try:
-                self._on_commit(pokes)
-            except Exception:  # noqa: BLE001 - the orders are taken; devices find them at their next pull
-                log.exception("poking devices after an intake batch failed")
 
-    def _write(self, batch: list[Ticket]) -> set[str]:
-        """Commit the batch; returns the stores to poke."""
+    def _write(self, batch: list[Ticket]) -> None:
         try:
-            return self._commit(batch)
+            self._commit(batch)
         except Exception as exc:  # noqa: BLE001 - isolated below
             if len(batch) == 1:
                 log.exception("order intake failed", exc_info=exc)
                 batch[0].reset()
                 batch[0].failure = exc
-                return set()
+                return
             # One bad order must not fail the others: each is taken alone.
-            return set().union(*(self._write([t]) for t in batch))
+            for t in batch:
+                self._write([t])
 
-    def _commit(self, batch: list[Ticket]) -> set[str]:
+    def _commit(self, batch: list[Ticket]) -> None:
         for attempt in range(2):
-            with Session(self._engine, expire_on_commit=False) as session:
+            with self._uow as uow:
                 try:
-                    take_batch(session, batch)
-                    session.commit()
+                    take_batch(uow, batch)
+                    uow.commit()  # (and the stores' devices are poked)
                 except IntegrityError:
-                    # Another process took one of these keys a moment ago, or an order number clashed:
-                    # taken again, that order is now a retry (or gets a new number).
-                    session.rollback()
+                    # Another process took one of these keys a moment ago, or an order number was taken
+                    # meanwhile: taken again, that order is now a retry (or gets a new number).
+                    uow.rollback()
                     if attempt:
                         raise
                     continue
-                pokes = session.info.pop("pokes", set())
             self.batches += 1
             self.orders += sum(t.created for t in batch)
-            return pokes
+            return
         raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import html
 import io
-import json
 import logging
 import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 from email.utils import make_msgid
 from functools import lru_cache
@@ -25,15 +23,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import segno
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_datetime_format
-from babel.numbers import format_currency
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
-from ..config import get_settings
+from ..config import Settings
 from ..domain.carriers import CARRIERS, tracking_url
-from .models import Customer, CustomerOrder, Notification, Store, utc
+from ..domain.catalogues import load_catalogue
+from ..domain.money import format_money
+from .models import Customer, CustomerOrder, Notification, Store
 from .periodic import Periodic
 from .transfers import transfers_of
+from .uow import UnitOfWork
 
 log = logging.getLogger("store_associate.notify")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -43,11 +43,7 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 @lru_cache
 def _template(locale: str) -> dict[str, str]:
-    base = json.loads((TEMPLATES / "en.json").read_text(encoding="utf-8"))
-    path = TEMPLATES / f"{locale.split('_')[0].split('-')[0]}.json"
-    if path.exists() and path.name != "en.json":
-        base.update(json.loads(path.read_text(encoding="utf-8")))
-    return base
+    return load_catalogue(TEMPLATES, locale)
 
 
 def pickup_qr_png(pickup_code: str) -> bytes:
@@ -64,15 +60,6 @@ def _babel_locale(locale: str) -> Locale:
         return Locale.parse("en")
 
 
-def money(amount: str, currency: str, locale: str) -> str:
-    """An amount as the customer reads it in their language ("$25.98", "25,98 US$")."""
-    try:
-        value = Decimal(amount)
-    except (InvalidOperation, TypeError):
-        return f"{amount} {currency}"
-    return format_currency(value, currency or "USD", locale=_babel_locale(locale))
-
-
 def collect_by(expires: datetime, timezone: str, locale: str) -> str:
     """When a ready order stops waiting, as the customer reads it: in the store's local time (its opening hours
     in the same e-mail are local too), with the hour (a store may keep orders only hours), in their language."""
@@ -80,7 +67,7 @@ def collect_by(expires: datetime, timezone: str, locale: str) -> str:
         where = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         where = ZoneInfo("UTC")
-    local = utc(expires).astimezone(where)
+    local = expires.astimezone(where)
     lang = _babel_locale(locale)
     return (
         str(get_datetime_format("full", locale=lang))
@@ -89,7 +76,9 @@ def collect_by(expires: datetime, timezone: str, locale: str) -> str:
     )
 
 
-def build(session: Session, note: Notification, sender: str) -> EmailMessage:
+def build(session: Session, note: Notification, settings: Settings) -> EmailMessage:
+    """The message of a queued notification: from `settings.mail_from`; an order with no expiry yet is given
+    its store's window (the chain's `settings.pickup_window_days` for a store without its own)."""
     order = session.get(CustomerOrder, note.order_number)
     customer = session.get(Customer, order.customer_id)
     store = session.get(Store, order.store_code)
@@ -99,7 +88,7 @@ def build(session: Session, note: Notification, sender: str) -> EmailMessage:
         for d in DAYS
     )
     # Set when the order became ready, from the store's pickup window; an order not ready yet would get that window.
-    expires = order.expires_at or datetime.now(UTC) + timedelta(hours=store.pickup_hours(get_settings()))
+    expires = order.expires_at or datetime.now(UTC) + timedelta(hours=store.pickup_hours(settings))
     fields = {
         "name": customer.name,
         "number": order.number,
@@ -114,12 +103,12 @@ def build(session: Session, note: Notification, sender: str) -> EmailMessage:
     if note.kind == "line_rejected":
         about = note.detail or {}
         fields["item"] = f"{about.get('qty', '')} \u00d7 {about.get('name', '')}"
-        fields["refund"] = money(
+        fields["refund"] = format_money(
             str(about.get("amount", "0")), about.get("currency") or order.currency, customer.locale or "en"
         )
     msg = EmailMessage()
     msg["Subject"] = tpl[f"{note.kind}.subject"].format(**fields)
-    msg["From"] = sender
+    msg["From"] = settings.mail_from
     msg["To"] = note.to_email
     msg["Message-ID"] = make_msgid(idstring=f"{order.number}.{note.id}")
     msg.set_content(tpl[f"{note.kind}.body"].format(**fields))
@@ -174,17 +163,24 @@ def _the_only_sender(engine: Engine) -> Iterator[bool]:
                 conn.commit()
 
 
-def send_pending(engine: Engine, host: str, port: int, sender: str, limit: int = 50, timeout: float = 10.0) -> int:
-    """Send what is waiting. Failures stay pending (retried next round) until MAX_ATTEMPTS. Returns sent.
-    Messages are built in one short transaction and sent outside any: a slow mail server must not hold
-    the database (on SQLite, its one write lock)."""
+def send_pending(engine: Engine, settings: Settings, limit: int = 50, timeout: float = 10.0) -> int:
+    """Send what is waiting, through `settings.smtp_host` (unset: nothing is sent, messages wait). Failures stay
+    pending (retried next round) until MAX_ATTEMPTS. Returns sent. Messages are built in one short transaction
+    and sent outside any: a slow mail server must not hold the database (on SQLite, its one write lock)."""
+    if not settings.smtp_host:
+        return 0
+    host, port = settings.smtp_host, settings.smtp_port
     sent = 0
+    # One unit of work, entered per transaction: the building's (read only) and each message's marking. No
+    # poker: a notification is nothing a device pulls.
+    uow = UnitOfWork(engine, settings)
     with _the_only_sender(engine) as mine:
         if not mine:
             return 0
-        with Session(engine) as session:
+        with uow:
+            session = uow.session
             notes = [
-                (n.id, build(session, n, sender))
+                (n.id, build(session, n, settings))
                 for n in session.execute(
                     select(Notification).where(Notification.status == "pending").order_by(Notification.id).limit(limit)
                 ).scalars()
@@ -204,20 +200,21 @@ def send_pending(engine: Engine, host: str, port: int, sender: str, limit: int =
                 except (smtplib.SMTPException, OSError) as exc:
                     log.warning("sending notification %s failed: %s", note_id, exc.__class__.__name__)
                     ok = False
-                with Session(engine) as session:
-                    note = session.get(Notification, note_id)
+                # Marked at once, each in its own short transaction: a message out is never sent again.
+                with uow:
+                    note = uow.session.get(Notification, note_id)
                     note.attempts += 1
                     if ok:
                         note.status, note.sent_at = "sent", datetime.now(UTC)
                         sent += 1
                     elif note.attempts >= MAX_ATTEMPTS:
                         note.status = "failed"
-                    session.commit()
+                    uow.commit()
     return sent
 
 
 class Sender(Periodic):
     """Works off the outbox every few seconds, in the server process."""
 
-    def __init__(self, engine: Engine, host: str, port: int, sender: str, every: float = 5.0) -> None:
-        super().__init__("notify", lambda: send_pending(engine, host, port, sender), every)
+    def __init__(self, engine: Engine, settings: Settings, every: float = 5.0) -> None:
+        super().__init__("notify", lambda: send_pending(engine, settings), every)

@@ -14,16 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlalchemy import select
 
-from ..config import get_settings
 from ..domain.pickup import COLLECTABLE, Expire, OrderStatus, Refused, apply
-from .crud import lock_counter, next_versions
-from .models import CustomerOrder, OrderEvent, Store, pickup_hours, utc
-from .orders import _stock_effects, domain_order, load, queue_notification, record_refund
+from .handlers import apply_effects, notify_customer
+from .models import CustomerOrder, Store, pickup_hours, utc
+from .orders import domain_order
 from .periodic import Periodic
-from .pokes import notify
+from .uow import UnitOfWork
 
 
 def reminder_lead(remind_before: timedelta, window_hours: float) -> timedelta:
@@ -31,21 +29,14 @@ def reminder_lead(remind_before: timedelta, window_hours: float) -> timedelta:
     return min(remind_before, timedelta(hours=window_hours) / 2)
 
 
-def sweep(
-    engine: Engine,
-    now: datetime,
-    remind_before: timedelta,
-    on_poke: Callable[[str], None] | None = None,
-    default_window_days: float | None = None,
-) -> dict[str, int]:
-    """Expire ready orders past their pickup window; remind customers whose order expires soon.
-    `default_window_days`: the window of stores without their own (default: the PICKUP_WINDOW_DAYS setting)."""
-    if default_window_days is None:
-        default_window_days = get_settings().pickup_window_days
+def sweep(uow: UnitOfWork, now: datetime, remind_before: timedelta) -> dict[str, int]:
+    """Expire ready orders past their pickup window; remind customers whose order expires soon. Stores without
+    a window of their own keep orders the settings' pickup_window_days."""
+    default_window_days = uow.settings.pickup_window_days
     done = {"expired": 0, "reminded": 0}
     statuses = [s.value for s in COLLECTABLE]
-    with Session(engine) as session:
-        rows = session.execute(
+    with uow:
+        rows = uow.session.execute(
             select(CustomerOrder.number, CustomerOrder.store_code, CustomerOrder.expires_at, Store.pickup_window_hours)
             .join(Store, Store.code == CustomerOrder.store_code)
             .where(
@@ -59,9 +50,9 @@ def sweep(
     }
     due = [(number, store) for number, store, expires, _ in rows if utc(expires) <= now + leads[number]]
     for number, store in due:
-        with Session(engine) as session:
-            lock_counter(session)  # before the order's row, as every writer does
-            found = load(session, store, number)
+        with uow:
+            uow.changes.lock()  # before the order's row, as every writer does
+            found = uow.orders.load(store, number)
             if found is None:
                 continue
             order, lines = found
@@ -76,26 +67,19 @@ def sweep(
                 by_no = {ln.line_no: ln for ln in lines}
                 for ln in new.lines:
                     by_no[ln.line_no].status = ln.status.value
-                order.status, order.updated_at, order.version = new.status.value, now, next_versions(session, 1)
-                session.add(
-                    OrderEvent(order_number=number, action="expired", detail={"expires_at": expires.isoformat()})
-                )
-                _stock_effects(session, store, number, effects, None, None)
-                record_refund(session, order, [by_no[n] for n in effects.refund_lines], "expired", None, None)
-                queue_notification(session, order, "expired")
-                notify(session, store)
+                order.status, order.updated_at, order.version = new.status.value, now, uow.changes.take()
+                uow.orders.add_event(number, "expired", {"expires_at": expires.isoformat()})
+                apply_effects(uow, order, lines, effects, cause="expired")
+                uow.poke(store)
                 done["expired"] += 1
             elif order.reminded_at is None and expires <= now + leads[number]:
                 order.reminded_at = now
-                session.add(OrderEvent(order_number=number, action="reminded", detail={}))
-                queue_notification(session, order, "reminder")
+                uow.orders.add_event(number, "reminded", {})
+                notify_customer(uow, order, "reminder")
                 done["reminded"] += 1
             else:
                 continue
-            session.commit()
-            for poked in session.info.pop("pokes", set()):
-                if on_poke:
-                    on_poke(poked)  # SQLite: one process, poked after commit (PostgreSQL's NOTIFY went out)
+            uow.commit()
     return done
 
 
@@ -104,14 +88,13 @@ class OrderClock(Periodic):
 
     def __init__(
         self,
-        engine: Engine,
+        uow: UnitOfWork,
         remind_before: timedelta,
         every: float,
-        on_poke: Callable[[str], None] | None = None,
         on_done: Callable[[], None] | None = None,
     ) -> None:
         def round_() -> None:
-            done = sweep(engine, datetime.now(UTC), remind_before, on_poke)
+            done = sweep(uow, datetime.now(UTC), remind_before)
             if any(done.values()) and on_done:
                 on_done()
 

@@ -25,8 +25,15 @@ class Periodic:
         self._wake.set()
 
     def stop(self) -> None:
+        """Ask the thread to end after the round it is in (it does not wait: stop several, then join them)."""
         self._stop.set()
         self._wake.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the thread to end; False if it is still in a round after `timeout` seconds."""
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def _run(self) -> None:
         if not self.first_at_once:

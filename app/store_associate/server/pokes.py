@@ -56,6 +56,7 @@ class Poker:
         """On PostgreSQL, receive NOTIFY from every server process (several replicas behind one database)."""
         if engine.dialect.name != "postgresql":
             return
+        self._stop.clear()  # an app served again (after a shutdown) listens again
         self._listener = threading.Thread(target=self._listen_loop, args=(engine,), daemon=True, name="poke-listener")
         self._listener.start()
 
@@ -76,6 +77,15 @@ class Poker:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the LISTEN thread to end (it notices stop() within its 1 s wait); True when it has."""
+        if self._listener is not None:
+            self._listener.join(timeout)
+            if self._listener.is_alive():
+                return False
+            self._listener = None
+        return True
 
 
 def deliver(session: Session, poker: Poker) -> None:

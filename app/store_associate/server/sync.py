@@ -12,8 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import orjson
-from sqlalchemy import JSON, Executable, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import DataError
 from sqlmodel import Session
 
@@ -36,9 +35,10 @@ from ..domain.pickup import Refused as OrderRefused
 from . import orders
 from .access import Principal
 from .actors import NONE, Evidence, Witness, manager_only, shifted
-from .crud import lock_counter, next_versions
-from .models import DeviceSyncState, InventoryLevel, InventoryMovement, MutationLog, Product, Staff, as_utc
-from .pokes import notify
+from .models import DeviceSyncState, MutationLog, Product, Staff, as_utc
+from .repositories.bulk import executemany
+from .repositories.stock import entry
+from .uow import UnitOfWork
 
 log = logging.getLogger("store_associate.sync")
 
@@ -100,21 +100,21 @@ def sync_state(session: Session, device_id: str) -> DeviceSyncState:
 
 
 def push(
-    session: Session,
+    uow: UnitOfWork,
     principal: Principal,
     mutations: list[Mutation],
     pending: int = 0,
     oldest_pending_at: datetime | None = None,
     *,
-    offline_days: float,
     clock_offset: timedelta = timedelta(0),
 ) -> PushOutcome:
-    """`offline_days`: the offline sign-in window (the settings' offline_signin_days, which the server also
-    tells the device at sign-in): how old a person's last online sign-in on the device may be for what
-    they did offline to count as theirs. `clock_offset`: what to add to the device's clock to get the
-    server's (see device_clock_offset); a mutation was done at its created_at plus this."""
+    """Apply the batch and commit it. `clock_offset`: what to add to the device's clock to get the server's
+    (see device_clock_offset); a mutation was done at its created_at plus this. The settings' offline sign-in
+    window (offline_signin_days, which the server also tells the device at sign-in) is how old a person's last
+    online sign-in on the device may be for what they did offline to count as theirs."""
     assert principal.device_id is not None and principal.store_code is not None
-    lock_counter(session)  # then the device's row, then stock and orders
+    session = uow.session
+    uow.changes.lock()  # then the device's row, then stock and orders
     state = sync_state(session, principal.device_id)
     out = PushOutcome(last_applied=state.last_applied)
     replayed = _logged(session, principal.device_id, [m.id for m in mutations if m.id <= state.last_applied])
@@ -128,7 +128,7 @@ def push(
         session,
         principal.device_id,
         principal.store_code,
-        offline_days,
+        uow.settings.offline_signin_days,
         now_utc(),
         earliest=min(times, default=None),
         clock_offset=clock_offset,
@@ -139,7 +139,7 @@ def push(
     for m in mutations:  # the run of ids that follows on from last_applied (a gap ends it)
         if m.id == state.last_applied + len(parsed) + 1:
             parsed[m.id] = _parse(session, principal, m, staff_cache, witness)
-    batch = _Batch(session, principal, clock_offset)
+    batch = _Batch(uow, principal, clock_offset)
     batch.load({sku for c in parsed.values() if isinstance(c, AdjustStock | CountStock) for sku in c.stock_deltas()})
     last = state.last_applied
     for m in mutations:
@@ -165,8 +165,8 @@ def push(
     state.oldest_pending_at = oldest_pending_at
     out.last_applied = state.last_applied
     if out.changed:
-        notify(session, principal.store_code)
-    session.commit()
+        uow.poke(principal.store_code)
+    uow.commit()
     return out
 
 
@@ -239,80 +239,7 @@ def _check_actor(
         raise Rejected(REJECT_NOT_ALLOWED, f"a {role.value} may not {command.name}")
 
 
-def _executemany(session: Session, statement: Executable, rows: list[dict]) -> None:
-    """`session.execute(statement, rows)`, with less work per row on SQLite.
-
-    SQLAlchemy builds and type-converts every row's parameters on its own (most of a push's time on
-    SQLite, where the database itself is fast). Here the statement is compiled once per set of keys
-    and handed to the driver as one executemany of tuples, each value converted by its column type's
-    own bind processor (once per distinct object: a batch's timestamps are one object). PostgreSQL
-    keeps SQLAlchemy's path, which sends a batch of inserts as multi-row VALUES."""
-    if not rows:
-        return
-    conn = session.connection()
-    dialect = conn.dialect
-    if dialect.name != "sqlite":
-        conn.execute(statement, rows)
-        return
-    keys = tuple(rows[0])
-    plan = _PLANS.get((statement, keys))
-    if plan is None:
-        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
-        columns = []
-        for name in compiled.positiontup or ():
-            bind = compiled.binds[name]
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if isinstance(bind.type, JSON):
-                process = _json_text  # what the JSON type stores, made by orjson (the values came from JSON)
-            if name in keys:
-                columns.append((name, process, None))
-            else:  # a column left to its Python-side default: a scalar, or a function (called once)
-                default = statement.table.c[name].default  # type: ignore[attr-defined]
-                if default is None or not (default.is_scalar or default.is_callable):
-                    raise ValueError(f"no value for {name}")
-                columns.append((None, process, default.arg if default.is_scalar else default))
-        plan = _PLANS[(statement, keys)] = (compiled.string, tuple(columns))
-    sql, columns = plan
-    converted: list[list] = []
-    for name, process, default in columns:
-        if name is None:
-            value = default.arg(None) if hasattr(default, "is_callable") else default  # type: ignore[union-attr]
-            value = process(value) if process else value
-            converted.append([value] * len(rows))
-        elif process is None:
-            converted.append([r[name] for r in rows])
-        else:
-            memo: dict[int, object] = {}
-            values = []
-            for r in rows:
-                v = r[name]
-                key = id(v)
-                if key not in memo:
-                    memo[key] = process(v)
-                values.append(memo[key])
-            converted.append(values)
-    conn.exec_driver_sql(sql, list(zip(*converted, strict=True)))
-
-
-def _json_text(value: object) -> str:
-    return orjson.dumps(value).decode()  # (None too is stored as JSON null, as the JSON type does)
-
-
-_PLANS: dict[tuple[Executable, tuple[str, ...]], tuple[str, tuple]] = {}
-_LEVEL = InventoryLevel.__table__
-_LEVEL_SET = (
-    update(_LEVEL)
-    .where(_LEVEL.c.store_code == bindparam("k_store"), _LEVEL.c.sku == bindparam("k_sku"))
-    .values(on_hand=bindparam("v_on_hand"), updated_at=bindparam("v_updated_at"), version=bindparam("v_version"))
-)
-_LEVEL_INSERT = insert(_LEVEL)
-_LEVELS_OF = (
-    select(_LEVEL.c.sku, _LEVEL.c.on_hand)
-    .where(_LEVEL.c.store_code == bindparam("store"), _LEVEL.c.sku.in_(bindparam("skus", expanding=True)))
-    .with_for_update()
-)
 _PRODUCTS_OF = select(Product.sku).where(Product.sku.in_(bindparam("skus", expanding=True)))
-_MOVEMENT_INSERT = insert(InventoryMovement.__table__)
 _LOG_INSERT = insert(MutationLog.__table__)
 
 
@@ -322,38 +249,37 @@ class _Batch:
     Stock levels are read once (locked on PostgreSQL; SQLite's transaction holds the write lock),
     every stock command is checked against the figures as the batch has left them, and only a command
     that passes changes them: a rejected one leaves nothing to roll back, so it needs no SAVEPOINT.
-    `write()` then books what the batch did with one statement per table: the levels (one version each,
-    from one block of the counter), the ledger and the mutation log. An order step goes through
+    `write()` then books what the batch did: its ledger rows through the stock ledger (the levels, one
+    version each, and the rows), and the mutation log, a statement each. An order step goes through
     orders.perform on what has been written so far, in a SAVEPOINT of its own, and the stock figures
     are read again after it.
     """
 
-    def __init__(self, session: Session, principal: Principal, clock_offset: timedelta = timedelta(0)) -> None:
-        self.session, self.principal, self.clock_offset = session, principal, clock_offset
+    def __init__(self, uow: UnitOfWork, principal: Principal, clock_offset: timedelta = timedelta(0)) -> None:
+        self.uow, self.session, self.principal, self.clock_offset = uow, uow.session, principal, clock_offset
         self.store: str = principal.store_code  # type: ignore[assignment]
         self.now = now_utc()
         self.on_hand: dict[str, int] = {}  # sku -> on hand here, as the batch has left it
         self.absent: set[str] = set()  # products with no level row here yet (inserted when changed)
         self.unknown: set[str] = set()  # no such product
-        self.dirty: set[str] = set()
+        self.dirty: set[str] = set()  # levels the batch changed (or, not there yet, made at zero)
         self.movements: list[dict] = []
         self.log: list[dict] = []
 
     def load(self, skus: set[str]) -> None:
         wanted = sorted(s for s in skus if s not in self.on_hand and s not in self.unknown)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            rows = self.session.execute(_LEVELS_OF, {"store": self.store, "skus": chunk}).all()
-            self.on_hand.update(rows)
-            missing = [s for s in chunk if s not in self.on_hand]
-            if missing:
-                known = set(self.session.execute(_PRODUCTS_OF, {"skus": missing}).scalars())
-                for sku in missing:
-                    if sku in known:
-                        self.on_hand[sku] = 0
-                        self.absent.add(sku)
-                    else:
-                        self.unknown.add(sku)
+        found = self.uow.stock.lock(self.store, wanted)
+        self.on_hand.update((sku, level.on_hand) for sku, level in found.items())
+        missing = [s for s in wanted if s not in found]
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            known = set(self.session.execute(_PRODUCTS_OF, {"skus": chunk}).scalars())
+            for sku in chunk:
+                if sku in known:
+                    self.on_hand[sku] = 0
+                    self.absent.add(sku)
+                else:
+                    self.unknown.add(sku)
 
     def apply(self, m: Mutation, command: Command | Rejected) -> MutationResult:
         status, reason, detail = "applied", "", ""
@@ -411,17 +337,7 @@ class _Batch:
             self.on_hand[sku] = after[sku]
             self.dirty.add(sku)
             self.movements.append(
-                {
-                    "store_code": self.store,
-                    "sku": sku,
-                    "field": "on_hand",
-                    "delta": delta,
-                    "reason": reason,
-                    "reference": reference,
-                    "device_id": self.principal.device_id,
-                    "mutation_id": m.id,
-                    "created_at": self.now,
-                }
+                entry(self.store, sku, "on_hand", delta, reason, reference, self.now, self.principal.device_id, m.id)
             )
 
     def _order(self, m: Mutation, command: OrderCommand) -> None:
@@ -430,7 +346,7 @@ class _Batch:
         try:
             with self.session.begin_nested():  # a rejection half-way leaves nothing of this step behind
                 orders.perform(
-                    self.session,
+                    self.uow,
                     self.store,
                     command,
                     m.staff_number or p.staff_number,
@@ -457,56 +373,12 @@ class _Batch:
             self.unknown.clear()
 
     def write(self) -> None:
-        s = self.session
         if self.dirty:
-            skus = sorted(self.dirty)
-            first = next_versions(s, len(skus))
-            changed = [sku for sku in skus if sku not in self.absent]
-            if changed:
-                _executemany(
-                    s,
-                    _LEVEL_SET,
-                    [
-                        {
-                            "k_store": self.store,
-                            "k_sku": sku,
-                            "v_on_hand": self.on_hand[sku],
-                            "v_updated_at": self.now,
-                            "v_version": first + i,
-                        }
-                        for i, sku in enumerate(skus)
-                        if sku not in self.absent
-                    ],
-                )
-            created = [(i, sku) for i, sku in enumerate(skus) if sku in self.absent]
-            if created:
-                _executemany(
-                    s,
-                    _LEVEL_INSERT,
-                    [
-                        {
-                            "store_code": self.store,
-                            "sku": sku,
-                            "on_hand": self.on_hand[sku],
-                            "reserved": 0,
-                            "safety_stock": 0,
-                            "incoming": 0,
-                            "damaged": 0,
-                            "updated_at": self.now,
-                            "version": first + i,
-                        }
-                        for i, sku in created
-                    ],
-                )
-                self.absent.difference_update(sku for _, sku in created)
-            # Level objects an earlier order step loaded are stale now: they are read again when used.
-            for obj in list(s.identity_map.values()):
-                if isinstance(obj, InventoryLevel) and obj.store_code == self.store and obj.sku in self.dirty:
-                    s.expire(obj)
+            new = self.dirty & self.absent
+            self.uow.stock.write(self.store, self.movements, new=new, now=self.now)
+            self.absent -= new
             self.dirty.clear()
-        if self.movements:
-            _executemany(s, _MOVEMENT_INSERT, self.movements)
             self.movements = []
         if self.log:
-            _executemany(s, _LOG_INSERT, self.log)
+            executemany(self.session, _LOG_INSERT, self.log)
             self.log = []

@@ -15,9 +15,9 @@ from sqlmodel import Session
 from ..domain.carriers import CARRIERS, normalise, tracking_url
 from ..domain.inventory import available_to_promise
 from ..domain.locations import distance_km
-from .crud import next_versions
 from .models import CustomerOrder, InventoryLevel, Store, Transfer
-from .stock import book, level_for_update
+from .repositories.stock import Booking
+from .uow import UnitOfWork
 
 
 class TransferError(Exception):
@@ -59,25 +59,26 @@ def nearest_source(session: Session, to_store: str, needs: dict[str, int], exclu
     )
 
 
-def request(session: Session, order: CustomerOrder, source: str, lines: list[dict]) -> Transfer:
-    """A transfer for `lines` ([{line_no, sku, qty}]) of the order, from `source`: its units are reserved there."""
-    src = session.get(Store, source)
+def request(uow: UnitOfWork, order: CustomerOrder, source: str, lines: list[dict]) -> Transfer:
+    """A transfer for `lines` ([{line_no, sku, qty}]) of the order, from `source`: its units are reserved there.
+    `order`: anything with the order's number and store_code."""
+    src = uow.session.get(Store, source)
     if src is None:
         raise TransferError(422, "transfer.unknown_source", f"There is no location {source!r} to ship from.")
     for ln in lines:
-        level = level_for_update(session, source, ln["sku"])
-        if available_to_promise(level.on_hand, level.reserved, level.safety_stock) < ln["qty"]:
+        level = uow.stock.lock(source, [ln["sku"]]).get(ln["sku"])
+        if level is None or available_to_promise(level.on_hand, level.reserved, level.safety_stock) < ln["qty"]:
             raise TransferError(
                 409, "transfer.no_stock", f"{src.name} cannot send {ln['qty']} of {ln['sku']}: not enough in stock."
             )
-        book(session, source, ln["sku"], order.number, "transfer_reserve", reserved=ln["qty"])
+        _book(uow, source, ln["sku"], order.number, "transfer_reserve", reserved=ln["qty"])
     transfer = Transfer(order_number=order.number, from_location=source, to_store=order.store_code, lines=lines)
-    session.add(transfer)
-    session.flush()
+    uow.session.add(transfer)
+    uow.session.flush()
     return transfer
 
 
-def ship(session: Session, transfer: Transfer, carrier: str, tracking: str) -> bool:
+def ship(uow: UnitOfWork, transfer: Transfer, carrier: str, tracking: str) -> bool:
     """The parcel left the source: record carrier and tracking, move the units out of the source's stock and
     into the store's incoming figure. Shipping a shipped parcel again with the same number changes nothing
     (returns False): a retried request must not move the stock twice."""
@@ -91,8 +92,8 @@ def ship(session: Session, transfer: Transfer, carrier: str, tracking: str) -> b
             f"This transfer is {transfer.status}; only a requested transfer can be shipped.",
         )
     for ln in transfer.lines:
-        book(
-            session,
+        _book(
+            uow,
             transfer.from_location,
             ln["sku"],
             transfer.order_number,
@@ -100,23 +101,23 @@ def ship(session: Session, transfer: Transfer, carrier: str, tracking: str) -> b
             on_hand=-ln["qty"],
             reserved=-ln["qty"],
         )
-        book(session, transfer.to_store, ln["sku"], transfer.order_number, "transfer_in_transit", incoming=ln["qty"])
+        _book(uow, transfer.to_store, ln["sku"], transfer.order_number, "transfer_in_transit", incoming=ln["qty"])
     transfer.status, transfer.carrier, transfer.tracking = "shipped", code, number
     transfer.shipped_at = datetime.now(UTC)
-    _touch_order(session, transfer.order_number)
+    _touch_order(uow, transfer.order_number)
     return True
 
 
-def line_received(session: Session, order_number: str, line_no: int) -> None:
+def line_received(uow: UnitOfWork, order_number: str, line_no: int) -> None:
     """One line of a transfer was scanned in at the store; the transfer is received when all its lines are.
     The order step books on hand and reserved; this only takes the units off `incoming`."""
-    for transfer in transfers_of(session, order_number):
+    for transfer in transfers_of(uow.session, order_number):
         if transfer.status in ("requested", "shipped") and any(ln["line_no"] == line_no for ln in transfer.lines):
             ln = next(x for x in transfer.lines if x["line_no"] == line_no)
             if transfer.status == "requested":
                 # It arrived though nobody recorded the shipment: the source's units left all the same.
-                book(
-                    session,
+                _book(
+                    uow,
                     transfer.from_location,
                     ln["sku"],
                     order_number,
@@ -125,7 +126,7 @@ def line_received(session: Session, order_number: str, line_no: int) -> None:
                     reserved=-ln["qty"],
                 )
             else:
-                book(session, transfer.to_store, ln["sku"], order_number, "transfer_received", incoming=-ln["qty"])
+                _book(uow, transfer.to_store, ln["sku"], order_number, "transfer_received", incoming=-ln["qty"])
             received = {x["line_no"] for x in transfer.lines if x.get("received")} | {line_no}
             transfer.lines = [{**x, "received": x["line_no"] in received} for x in transfer.lines]
             if all(x.get("received") for x in transfer.lines):
@@ -133,12 +134,12 @@ def line_received(session: Session, order_number: str, line_no: int) -> None:
             return
 
 
-def cancel_open(session: Session, order_number: str) -> None:
+def cancel_open(uow: UnitOfWork, order_number: str) -> None:
     """The order was cancelled: transfers not shipped yet give their units back to the source."""
-    for transfer in transfers_of(session, order_number):
+    for transfer in transfers_of(uow.session, order_number):
         if transfer.status == "requested":
             for ln in transfer.lines:
-                book(session, transfer.from_location, ln["sku"], order_number, "transfer_cancel", reserved=-ln["qty"])
+                _book(uow, transfer.from_location, ln["sku"], order_number, "transfer_cancel", reserved=-ln["qty"])
             transfer.status = "cancelled"
 
 
@@ -166,8 +167,13 @@ def transfer_json(transfer: Transfer, names: dict[str, str] | None = None) -> di
     }
 
 
-def _touch_order(session: Session, number: str) -> None:
+def _book(uow: UnitOfWork, store: str, sku: str, order_number: str, reason: str, **deltas: int) -> None:
+    """One line's units, booked on their own: two lines of a transfer may name one SKU."""
+    uow.stock.book(store, order_number, {sku: Booking(reason, deltas)})
+
+
+def _touch_order(uow: UnitOfWork, number: str) -> None:
     """The order's devices must see the transfer's news: a new version puts the order in the next pull."""
-    order = session.get(CustomerOrder, number)
+    order = uow.session.get(CustomerOrder, number)
     if order is not None:
-        order.version, order.updated_at = next_versions(session, 1), datetime.now(UTC)
+        order.version, order.updated_at = uow.changes.take(), datetime.now(UTC)

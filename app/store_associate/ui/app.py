@@ -13,7 +13,6 @@ from pathlib import Path
 
 import flet as ft
 
-from ..config import get_settings
 from ..device.auth import Permission
 from ..device.runtime import Device
 from .access_vm import DevicesViewModel, EnrolViewModel, SignInViewModel
@@ -33,16 +32,6 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets"
 REDRAW_S = 1.0
 IDLE_CHECK_S = 15
 log = logging.getLogger("store_associate.ui")
-
-_device: Device | None = None
-
-
-def device() -> Device:
-    """One device per process: every browser session of a web-served app shares it."""
-    global _device
-    if _device is None:
-        _device = Device(get_settings())
-    return _device
 
 
 class SyncIndicator:
@@ -174,7 +163,9 @@ class Shell:
     async def show_scan(self) -> None:
         record = self.dev.record if self.dev.auth.can(Permission.STOCK_ADJUST) else None
         vm = ScanViewModel(self.dev.lookup, record=record)
-        self.scan_view = ScanView(self.page, vm, self._on_network, on_activity=self.dev.auth.touch)
+        self.scan_view = ScanView(
+            self.page, vm, self._on_network, on_activity=self.dev.auth.touch, camera_file=self.dev.settings.camera_file
+        )
         self._show(self.scan_view.root)
         self._refresh_bar()
         self.page.update()
@@ -265,7 +256,7 @@ class Shell:
     # --- the bar --------------------------------------------------------------------------------------
 
     def _store_label(self) -> str:
-        here = self.dev.store.locations().get(self.dev.store_code)
+        here = self.dev.store.catalogue.locations().get(self.dev.store_code)
         return f"{here.name} ({self.dev.store_code})" if here else self.dev.store_code
 
     def _refresh_bar(self) -> None:
@@ -347,10 +338,9 @@ def _text_theme() -> ft.TextTheme:
     return ft.TextTheme(**{name: style for name in _TEXT_STYLES})
 
 
-async def main(page: ft.Page) -> None:
-    settings = get_settings()
-    set_locale(settings.locale)
-    dev = device()
+async def main(page: ft.Page, dev: Device) -> None:
+    """One browser session (or the one window) of the app on this device."""
+    set_locale(dev.settings.locale)
     page.title = t("app.title")
     page.fonts = {
         "NotoSans": "/fonts/NotoSans-Regular.ttf",
@@ -373,16 +363,24 @@ async def main(page: ft.Page) -> None:
     page.run_task(shell.watch_idle)
 
 
-def serve(web: bool = True) -> None:
-    settings = get_settings()
-    if web:
-        ft.run(
-            main,
-            view=ft.AppView.WEB_BROWSER,
-            host="127.0.0.1",
-            port=settings.app_port,
-            no_cdn=True,
-            assets_dir=str(ASSETS),
-        )
-    else:
-        ft.run(main, assets_dir=str(ASSETS))
+def serve(dev: Device, web: bool = True) -> None:
+    """Run the app until it is closed; the device (its settings, database, sync) is shared by every browser
+    session of a web-served app, and closed at the end."""
+
+    async def session(page: ft.Page) -> None:
+        await main(page, dev)
+
+    try:
+        if web:
+            ft.run(
+                session,
+                view=ft.AppView.WEB_BROWSER,
+                host="127.0.0.1",
+                port=dev.settings.app_port,
+                no_cdn=True,
+                assets_dir=str(ASSETS),
+            )
+        else:
+            ft.run(session, assets_dir=str(ASSETS))
+    finally:
+        dev.close()

@@ -1,12 +1,12 @@
 """t("key"), the locale, right-to-left, and locale formatting (Babel).
 
-Catalogues are flat JSON files in app/assets/i18n/<locale>.json; English is the fallback for any
-key a translation lacks. A key missing everywhere shows as the key itself, and the tests catch it.
+Catalogues are flat JSON files in app/assets/i18n/<locale>.json, loaded by the same rule as the
+e-mails' (domain/catalogues.py): English is the fallback for any key a translation lacks. A key missing
+everywhere shows as the key itself, and the tests catch it.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_datetime, format_timedelta
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
+
+from ..device.texts import format_money, load_catalogue
 
 CATALOGUES = Path(__file__).resolve().parents[2] / "assets" / "i18n"
 FALLBACK = "en"
@@ -24,10 +26,8 @@ _state = {"locale": FALLBACK}
 
 @lru_cache
 def catalogue(locale: str) -> dict[str, str]:
-    path = CATALOGUES / f"{locale}.json"
-    if not path.exists():
-        return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    """Every text of `locale`, English beneath it."""
+    return load_catalogue(CATALOGUES, locale, FALLBACK)
 
 
 def available_locales() -> list[str]:
@@ -55,12 +55,12 @@ def is_rtl(locale: str | None = None) -> bool:
 
 
 def t(key: str, **params: object) -> str:
-    text = catalogue(_state.get("language", FALLBACK)).get(key) or catalogue(FALLBACK).get(key) or key
+    text = catalogue(_state.get("language", FALLBACK)).get(key) or key
     return text.format(**params) if params else text
 
 
 def money(amount: Decimal, currency: str) -> str:
-    text = format_currency(amount, currency, locale=get_locale())
+    text = format_money(amount, currency, get_locale())
     # In a right-to-left line "US$ 348.49" must stay one left-to-right unit (isolate it).
     return f"\u2066{text.strip(chr(0x200F))}\u2069" if is_rtl() else text
 

@@ -112,7 +112,7 @@ class StoreZone:
 
     def __call__(self) -> str | None:
         if self._zone is None and self.lookup is not None:
-            here = self.lookup.store.locations().get(self.lookup.store_code)
+            here = self.lookup.store.catalogue.locations().get(self.lookup.store_code)
             self._zone = here.timezone if here and here.timezone else None
         return self._zone
 
@@ -243,7 +243,7 @@ class OrderViewModel:
         shown = self.orders.shown(self.number)
         if shown is None:
             return None
-        store = self.lookup.store.locations().get(shown.data["store"]) if self.lookup else None
+        store = self.lookup.store.catalogue.locations().get(shown.data["store"]) if self.lookup else None
         try:
             pdf = pickup_label_pdf(shown.data, store.name if store else shown.data["store"], t)
         except (ValueError, OSError) as exc:

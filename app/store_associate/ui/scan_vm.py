@@ -320,4 +320,4 @@ class ScanViewModel:
         return self.state
 
     def refresh_recent(self) -> None:
-        self.state.recent = [(r.code, r.name, r.outcome) for r in self.service.store.recent(10)]
+        self.state.recent = [(r.code, r.name, r.outcome) for r in self.service.store.scans.recent(10)]

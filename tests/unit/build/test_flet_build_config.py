@@ -24,15 +24,19 @@ def test_android_gets_no_desktop_only_packages():
 
 
 def test_device_code_imports_without_server_extra_and_zxing():
-    # As on Android: no fastapi, uvicorn, alembic, psycopg or zxing-cpp importable.
+    # As on Android: nothing of the server extra (fastapi, uvicorn, alembic, psycopg, SQLModel/SQLAlchemy) and no
+    # zxing-cpp importable.
     code = (
         "import sys\n"
         "class Block:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in {'fastapi', 'uvicorn', 'alembic', 'psycopg', 'zxingcpp'}:\n"
+        "        if name.split('.')[0] in {\n"
+        "            'fastapi', 'uvicorn', 'alembic', 'psycopg', 'sqlmodel', 'sqlalchemy', 'zxingcpp'\n"
+        "        }:\n"
         "            raise ImportError('blocked ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import store_associate.ui.app, store_associate.device.lookup, store_associate.scan\n"
+        "import store_associate.ui.app, store_associate.device.runtime, store_associate.device.lookup\n"
+        "import store_associate.scan\n"
         "print('ok')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

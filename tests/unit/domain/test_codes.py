@@ -2,11 +2,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from biip.checksums import gs1_standard_check_digit as check_digit
 from hypothesis import given
 from hypothesis import strategies as st
 
 from store_associate.domain.codes import CodeKind, interpret
-from store_associate.domain.gtin import check_digit, upca_to_upce
+from store_associate.domain.gtin import upca_to_upce
 
 GS = "\x1d"
 

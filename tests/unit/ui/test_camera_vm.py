@@ -216,7 +216,7 @@ def run_in_own_loop(coro) -> None:
     assert not thread.is_alive(), "the scenario did not finish"
 
 
-def test_desktop_panel_reads_a_video_file_and_releases_it(tmp_path, monkeypatch):
+def test_desktop_panel_reads_a_video_file_and_releases_it(tmp_path):
     """The OpenCV path: worker thread, preview JPEGs in an ft.Image, an accepted read, release."""
     from store_associate.ui.views import camera as camera_view
 
@@ -226,7 +226,6 @@ def test_desktop_panel_reads_a_video_file_and_releases_it(tmp_path, monkeypatch)
     for _ in range(6):
         writer.write(ean13_frame())
     writer.release()
-    monkeypatch.setenv(camera_view.CAMERA_FILE_ENV, str(video))
     reads: list[Submission] = []
 
     async def on_read(sub):
@@ -234,7 +233,9 @@ def test_desktop_panel_reads_a_video_file_and_releases_it(tmp_path, monkeypatch)
 
     async def scenario():
         page = FakePage(web=False, platform=ft.PagePlatform.LINUX)
-        panel = camera_view.CameraPanel(page, CameraViewModel(), on_read, lambda: asyncio.sleep(0))
+        panel = camera_view.CameraPanel(
+            page, CameraViewModel(), on_read, lambda: asyncio.sleep(0), camera_file=str(video)
+        )
         await panel.start()
         assert panel.vm.status is CamStatus.LIVE
         # Poll (bounded) until the worker has read the code and shown a preview frame.

@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
 
 from ...domain.permissions import ROLE_PERMISSIONS, Role
 from .. import access
 from ..access import AccessError, Principal
-from .deps import SessionDep, access_error, current_principal, device_token_header
+from .deps import UowDep, current_principal, device_token_header, refused
 from .errors import ApiError, responses
+from .schemas.auth import MeOut, SignInIn, SignInOut, StaffOut
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
-
-
-class SignInIn(BaseModel):
-    staff_number: str = Field(min_length=1, max_length=16)
-    pin: str = Field(min_length=1, max_length=16)
-
-
-class StaffOut(BaseModel):
-    staff_number: str
-    name: str
-    role: str
-    store: str | None
-    permissions: list[str]
-
-
-class SignInOut(BaseModel):
-    session_token: str
-    expires_at: datetime
-    idle_timeout_seconds: int
-    # How long after this online sign-in the person may sign in offline on this device: the server accepts
-    # what they do offline as theirs only within it, so the device uses no longer a window than this.
-    offline_signin_days: int
-    staff: StaffOut
-
-
-class MeOut(BaseModel):
-    role: str
-    store: str | None
-    device_id: str | None
-    device_kind: str | None
-    staff: StaffOut | None
-    permissions: list[str]
 
 
 def _client_ip(request: Request) -> str:
@@ -67,7 +34,7 @@ def _perms(role: Role) -> list[str]:
 def sign_in(
     request: Request,
     body: SignInIn,
-    session: SessionDep,
+    uow: UowDep,
     device_token: Annotated[str | None, Depends(device_token_header)],
 ) -> SignInOut:
     if not device_token:
@@ -75,12 +42,12 @@ def sign_in(
     settings = request.app.state.settings
     try:
         staff, token, expires = access.sign_in(
-            session, device_token, body.staff_number, body.pin, settings.session_hours, _client_ip(request)
+            uow.session, device_token, body.staff_number, body.pin, settings.session_hours, _client_ip(request)
         )
     except AccessError as exc:
-        raise access_error(exc) from None
+        raise refused(uow, exc) from None
     role = Role(staff.role)
-    return SignInOut(
+    answer = SignInOut(
         session_token=token,
         expires_at=expires,
         idle_timeout_seconds=int(settings.session_idle_minutes * 60),
@@ -93,15 +60,16 @@ def sign_in(
             permissions=_perms(role),
         ),
     )
+    uow.commit()  # last: a sign-in whose answer could not be made leaves no session behind
+    return answer
 
 
 @router.post("/sign-out", summary="End this session (safe to call twice)", openapi_extra={"x-permission": "session"})
-def sign_out(
-    request: Request, session: SessionDep, principal: Annotated[Principal | None, Depends(current_principal)]
-) -> dict:
+def sign_out(request: Request, uow: UowDep, principal: Annotated[Principal | None, Depends(current_principal)]) -> dict:
     if principal is None or principal.session_hash is None:
         raise ApiError(401, "session.invalid", "You are signed out already.")
-    access.sign_out(session, principal, _client_ip(request))
+    access.sign_out(uow.session, principal, _client_ip(request))
+    uow.commit()
     return {"signed_out": True}
 
 

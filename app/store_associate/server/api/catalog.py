@@ -12,7 +12,8 @@ from .. import crud
 from ..models import Barcode, InventoryLevel, Product
 from .deps import DirectoryDep, SessionDep, SkuPath, guard, require_store
 from .errors import bad_request, not_found, responses
-from .schemas import CodeOut, LookupOut, ProductOut, ScanOut, SearchOut, StockOut
+from .schemas.catalogue import CodeOut, LookupOut, ProductOut, ScanOut, SearchOut
+from .schemas.stock import StockOut
 
 router = APIRouter(prefix="/api/v1/products", tags=["catalog"])
 

@@ -1,4 +1,5 @@
-"""Shared dependencies: the session, the store directory, and who is asking (with what right)."""
+"""Shared dependencies: the session (and the unit of work that writes in it), the store directory, and who is
+asking (with what right)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from fastapi import Depends, Path, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from ...config import Settings
 from ...domain.permissions import Permission, allowed, may_act_in_store
 from ..access import AccessError, Principal, principal_for
 from ..crud import StoreDirectory, StoreInfo
 from ..db import read_only
+from ..uow import UnitOfWork
 from .errors import ApiError, not_found
 
 
@@ -27,6 +30,26 @@ def get_directory(request: Request) -> StoreDirectory:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_uow(request: Request, session: SessionDep) -> Iterator[UnitOfWork]:
+    """The request's unit of work, in the request's session (the one its principal was checked in): a route
+    that writes commits it; what it leaves uncommitted is rolled back."""
+    state = request.app.state
+    with UnitOfWork(state.engine, state.settings, state.poker, session=session) as uow:
+        yield uow
+
+
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+
+
+def app_settings(request: Request) -> Settings:
+    """The settings the app was created with (`create_app(settings)`), never read again from the environment, so
+    that two apps in one process each keep their own."""
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 DirectoryDep = Annotated[StoreDirectory, Depends(get_directory)]
 
 # Each scheme named: FastAPI names a scheme after its class by default, and the two API-key headers then share
@@ -50,6 +73,14 @@ def access_error(exc: AccessError) -> ApiError:
     err = ApiError(exc.status, exc.error, exc.message)
     err.headers = headers
     return err
+
+
+def refused(uow: UnitOfWork, exc: AccessError) -> ApiError:
+    """The answer to a refusal. A refusal that is to be kept (its audit row, lockout counters: AccessError.keep)
+    is committed first, as the only write of the request; any other is rolled back with the request."""
+    if exc.keep:
+        uow.commit()
+    return access_error(exc)
 
 
 def current_principal(

@@ -2,77 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from ...domain.commands import json_int
 from ...domain.permissions import Permission
-from .. import access
+from .. import enrolment
 from ..access import AccessError
 from ..models import AuditLog, Device
-from .deps import DirectoryDep, SessionDep, access_error, principal_dep, require_own_store, require_store
+from .deps import (
+    DirectoryDep,
+    SessionDep,
+    UowDep,
+    access_error,
+    principal_dep,
+    refused,
+    require_own_store,
+    require_store,
+)
 from .errors import responses
+from .schemas.devices import AuditOut, DeviceOut, EnrolIn, EnrolmentCodeIn, EnrolmentCodeOut, EnrolOut
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 
 Manager = principal_dep(Permission.DEVICES_MANAGE)
 Enroller = principal_dep(Permission.DEVICES_ENROL)
 Auditor = principal_dep(Permission.AUDIT_READ)
-
-
-class EnrolmentCodeIn(BaseModel):
-    store: str = Field(min_length=1, max_length=16)
-    kind: Literal["tablet", "desktop", "kiosk"]
-    valid_minutes: json_int(5, 7 * 24 * 60) = 24 * 60
-
-
-class EnrolmentCodeOut(BaseModel):
-    code: str
-    store: str
-    kind: str
-    expires_at: datetime
-
-
-class EnrolIn(BaseModel):
-    code: str = Field(min_length=4, max_length=20)
-    name: str = Field(default="", max_length=80)
-    # Made by the device (random, kept on it with the code before sending) so that it can ask again when the
-    # answer is lost: the same id and code, a higher attempt, within minutes, get the same device back with a
-    # new token. Without an id a used code is refused, as before.
-    enrolment_id: str | None = Field(default=None, min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    attempt: json_int(1, 1_000_000) = 1
-
-
-class EnrolOut(BaseModel):
-    device_id: str
-    device_token: str
-    store: str
-    kind: str
-
-
-class DeviceOut(BaseModel):
-    id: str
-    store: str
-    kind: str
-    name: str
-    enrolled_at: datetime
-    last_seen_at: datetime | None
-    revoked_at: datetime | None
-
-
-class AuditOut(BaseModel):
-    at: datetime
-    action: str
-    outcome: str
-    staff_number: str | None
-    device_id: str | None
-    store: str | None
-    target: str
-    detail: dict
 
 
 def _ip(request: Request) -> str:
@@ -85,9 +41,9 @@ def _device_out(d: Device) -> DeviceOut:
         store=d.store_code,
         kind=d.kind,
         name=d.name,
-        enrolled_at=access.aware(d.enrolled_at),
-        last_seen_at=access.aware(d.last_seen_at),
-        revoked_at=access.aware(d.revoked_at),
+        enrolled_at=d.enrolled_at,
+        last_seen_at=d.last_seen_at,
+        revoked_at=d.revoked_at,
     )
 
 
@@ -99,13 +55,14 @@ def _device_out(d: Device) -> DeviceOut:
     openapi_extra={"x-permission": Permission.DEVICES_ENROL.value},
 )
 def create_enrolment_code(
-    request: Request, body: EnrolmentCodeIn, principal: Enroller, session: SessionDep, directory: DirectoryDep
+    request: Request, body: EnrolmentCodeIn, principal: Enroller, uow: UowDep, directory: DirectoryDep
 ) -> EnrolmentCodeOut:
-    require_store(session, directory, body.store)
+    require_store(uow.session, directory, body.store)
     require_own_store(principal, body.store)
-    code, expires = access.create_enrolment_code(
-        session, principal, body.store, body.kind, body.valid_minutes, _ip(request)
+    code, expires = enrolment.create_enrolment_code(
+        uow.session, principal, body.store, body.kind, body.valid_minutes, _ip(request)
     )
+    uow.commit()
     return EnrolmentCodeOut(code=code, store=body.store, kind=body.kind, expires_at=expires)
 
 
@@ -117,12 +74,16 @@ def create_enrolment_code(
     responses=responses(400),
     openapi_extra={"x-permission": "public"},
 )
-def enrol(request: Request, body: EnrolIn, session: SessionDep) -> EnrolOut:
+def enrol(request: Request, body: EnrolIn, uow: UowDep) -> EnrolOut:
     try:
-        device, token = access.enrol(session, body.code, body.name, _ip(request), body.enrolment_id, body.attempt)
+        device, token = enrolment.enrol(
+            uow.session, body.code, body.name, _ip(request), body.enrolment_id, body.attempt
+        )
     except AccessError as exc:
-        raise access_error(exc) from None
-    return EnrolOut(device_id=device.id, device_token=token, store=device.store_code, kind=device.kind)
+        raise refused(uow, exc) from None
+    answer = EnrolOut(device_id=device.id, device_token=token, store=device.store_code, kind=device.kind)
+    uow.commit()  # last: an enrolment whose answer could not be made leaves the code unused
+    return answer
 
 
 @router.get(
@@ -147,13 +108,15 @@ def list_devices(
     responses=responses(404, 409),
     openapi_extra={"x-permission": Permission.DEVICES_MANAGE.value},
 )
-def revoke(request: Request, device_id: str, principal: Manager, session: SessionDep) -> DeviceOut:
+def revoke(request: Request, device_id: str, principal: Manager, uow: UowDep) -> DeviceOut:
     if len(device_id) > 32:
         raise access_error(AccessError(404, "device.not_found", "No device with this id in your store."))
     try:
-        return _device_out(access.revoke(session, principal, device_id, _ip(request)))
+        answer = _device_out(enrolment.revoke(uow.session, principal, device_id, _ip(request)))
     except AccessError as exc:
-        raise access_error(exc) from None
+        raise refused(uow, exc) from None
+    uow.commit()
+    return answer
 
 
 @router.get(
@@ -191,7 +154,7 @@ def audit_log(
     rows = session.execute(q.order_by(AuditLog.id.desc()).limit(limit)).scalars()
     return [
         AuditOut(
-            at=access.aware(r.at),
+            at=r.at,
             action=r.action,
             outcome=r.outcome,
             staff_number=r.staff_number,

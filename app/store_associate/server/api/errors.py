@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from .schemas import ErrorOut
+from .schemas.errors import ErrorOut
 
 
 class ApiError(HTTPException):

@@ -1,19 +1,12 @@
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from ..db import ping
+from .schemas.health import HealthOut
 
 router = APIRouter(tags=["health"])
-
-
-class HealthOut(BaseModel):
-    status: Literal["ok", "degraded"]
-    database: Literal["ok", "unreachable"]
 
 
 @router.get(

@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
-from pydantic_core import PydanticCustomError
 
-from ...config import get_settings
-from ...domain.commands import json_int
 from ...domain.inventory import stock_status
 from ...domain.locations import is_open
 from ...domain.permissions import Permission
 from .. import crud
 from ..access import audit
-from ..crud import StoreInfo, next_versions
-from ..models import PICKUP_WINDOW_HOURS, Product, Store, pickup_hours
-from .deps import DirectoryDep, SessionDep, SkuPath, guard, principal_dep, require_own_store, require_store
+from ..crud import StoreInfo
+from ..models import Product, Store, pickup_hours
+from .deps import (
+    DirectoryDep,
+    SessionDep,
+    SettingsDep,
+    SkuPath,
+    UowDep,
+    guard,
+    principal_dep,
+    require_own_store,
+    require_store,
+)
 from .errors import ApiError, bad_request, not_found, responses
-from .schemas import AvailabilityOut, StoreOut
+from .schemas.stock import AvailabilityOut
+from .schemas.stores import PickupWindowIn, PickupWindowOut, StoreOut
 
 router = APIRouter(prefix="/api/v1", tags=["locations"])
 
@@ -29,50 +36,9 @@ router = APIRouter(prefix="/api/v1", tags=["locations"])
 # device routes).
 StoreManager = principal_dep(Permission.STORES_MANAGE)
 
-_LOW, _HIGH = PICKUP_WINDOW_HOURS
-_WINDOW_RULE = (
-    f"a pickup window is a whole number of hours from {_LOW} to {_HIGH} ({_HIGH // 24} days), "
-    "or null for the chain's setting"
-)
-
-
-class PickupWindowIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    hours: json_int(_LOW, _HIGH) | None = Field(
-        description="Hours a ready pickup order waits in this store before it expires as a no-show "
-        f"({_LOW} to {_HIGH}); null: the chain's setting (PICKUP_WINDOW_DAYS)."
-    )
-
-    @field_validator("hours", mode="wrap")
-    @classmethod
-    def _say_what_fits(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> int | None:
-        try:
-            return handler(value)
-        except ValidationError:
-            raise PydanticCustomError("pickup_window", _WINDOW_RULE) from None
-
-
-class PickupWindowOut(BaseModel):
-    store: str
-    hours: int | None = Field(description="the store's own window in hours; null: it follows the chain's")
-    effective_hours: float = Field(description="how long a ready order waits here now, in hours")
-    chain_hours: float = Field(description="the chain's window (PICKUP_WINDOW_DAYS), in hours")
-
 
 def store_out(s: StoreInfo, now: datetime) -> StoreOut:
-    return StoreOut(
-        code=s.code,
-        name=s.name,
-        kind=s.kind,
-        city=s.city,
-        address=s.address,
-        latitude=s.latitude,
-        longitude=s.longitude,
-        timezone=s.timezone,
-        hours=s.hours,
-        phone=s.phone,
-        open_now=is_open(s.hours, s.timezone, now),
-    )
+    return StoreOut(**s.model_dump(), open_now=is_open(s.hours, s.timezone, now))
 
 
 @router.get(
@@ -93,8 +59,7 @@ def get_store(session: SessionDep, directory: DirectoryDep, code: str) -> StoreO
     return store_out(require_store(session, directory, code), datetime.now(UTC))
 
 
-def _window_out(store: Store) -> PickupWindowOut:
-    chain = get_settings().pickup_window_days
+def _window_out(store: Store, chain: float) -> PickupWindowOut:
     return PickupWindowOut(
         store=store.code,
         hours=store.pickup_window_hours,
@@ -109,9 +74,11 @@ def _window_out(store: Store) -> PickupWindowOut:
     summary="How long a ready pickup order waits in this store before it expires",
     **guard(Permission.STORES_READ),
 )
-def get_pickup_window(session: SessionDep, directory: DirectoryDep, code: str) -> PickupWindowOut:
+def get_pickup_window(
+    session: SessionDep, directory: DirectoryDep, settings: SettingsDep, code: str
+) -> PickupWindowOut:
     require_store(session, directory, code)
-    return _window_out(session.get(Store, code))
+    return _window_out(session.get(Store, code), settings.pickup_window_days)
 
 
 @router.post(
@@ -127,10 +94,12 @@ def set_pickup_window(
     request: Request,
     body: PickupWindowIn,
     principal: StoreManager,
-    session: SessionDep,
+    uow: UowDep,
     directory: DirectoryDep,
+    settings: SettingsDep,
     code: str,
 ) -> PickupWindowOut:
+    session = uow.session
     info = require_store(session, directory, code)
     require_own_store(principal, info.code)
     if info.kind != "store":
@@ -140,12 +109,12 @@ def set_pickup_window(
             f"{info.name} is a {info.kind}: customers collect orders at "
             "stores, so it has no pickup window. Set it on a store.",
         )
-    crud.lock_counter(session)  # before the store's row, as every writer does
+    uow.changes.lock()  # before the store's row, as every writer does
     store = session.get(Store, info.code, with_for_update=True)
     before = store.pickup_window_hours
     if body.hours != before:
         store.pickup_window_hours = body.hours
-        store.version = next_versions(session, 1)  # devices pull the change; the store directory reloads
+        store.version = uow.changes.take(1)  # devices pull the change; the store directory reloads
         audit(
             session,
             "store.pickup_window",
@@ -156,8 +125,8 @@ def set_pickup_window(
             detail={"from_hours": before, "to_hours": body.hours},
             ip=request.client.host if request.client else "",
         )
-        session.commit()
-    return _window_out(store)
+        uow.commit()
+    return _window_out(store, settings.pickup_window_days)
 
 
 @router.get(

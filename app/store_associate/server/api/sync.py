@@ -15,21 +15,22 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, Field
 from sqlalchemy import JSON, String, cast, func, select
 from sqlmodel import Session
 
-from ...domain.commands import MAX_BATCH, Int64, IsoTime, Mutation, json_int
+from ...domain.commands import Int64
 from ...domain.permissions import Permission
-from .. import crud, db, pokes
-from ..access import Principal, aware, revoked_device
+from .. import crud, db
+from ..access import Principal, revoked_device
 from ..models import Device, DeviceSyncState, MutationLog, QuarantinedPush
 from ..orders import orders_json
 from ..sync import device_clock_offset
 from ..sync import push as apply_push
+from ..uow import UnitOfWork
 from .deps import (
     DirectoryDep,
     SessionDep,
+    UowDep,
     api_key_header,
     current_principal,
     device_token_header,
@@ -39,7 +40,7 @@ from .deps import (
     session_bearer,
 )
 from .errors import ApiError
-from .schemas import PullColumnsOut, PullOut
+from .schemas.sync import DeviceStatusOut, PullColumnsOut, PullOut, PushIn, PushOut
 
 
 class _FastJsonRequest(Request):
@@ -70,44 +71,6 @@ HEARTBEAT_S = 15.0
 # It also keeps one push per device at a time. PostgreSQL queues pushes on the version counter's row.
 
 
-class PushIn(BaseModel):
-    mutations: list[Mutation] = Field(max_length=MAX_BATCH)
-    pending: json_int(0, 10_000_000) = Field(default=0, description="mutations still in the device's outbox")
-    oldest_pending_at: IsoTime | None = None
-    sent_at: IsoTime | None = Field(
-        default=None,
-        description="the device's clock when it sent this push: a clock "
-        "more than a minute off the server's has its mutations' times corrected",
-    )
-
-
-class ResultOut(BaseModel):
-    id: int
-    status: str
-    reason: str = ""
-    detail: str = ""
-
-
-class PushOut(BaseModel):
-    last_applied: int
-    results: list[ResultOut]
-    gap_expected: int | None = None
-
-
-class DeviceStatusOut(BaseModel):
-    device_id: str
-    name: str
-    kind: str
-    revoked: bool
-    last_seen_at: datetime | None
-    last_push_at: datetime | None
-    last_pull_at: datetime | None
-    last_applied: int
-    pending: int
-    lag_seconds: float | None
-    rejected: int
-
-
 def _row(obj: object) -> dict:
     return obj.model_dump(mode="json")  # type: ignore[attr-defined]
 
@@ -115,6 +78,7 @@ def _row(obj: object) -> dict:
 async def push_principal(
     request: Request,
     session: SessionDep,
+    uow: UowDep,
     device_token: Annotated[str | None, Depends(device_token_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(session_bearer)],
     api_key: Annotated[str | None, Depends(api_key_header)],
@@ -128,7 +92,7 @@ async def push_principal(
     except ApiError as exc:
         if isinstance(exc.detail, dict) and exc.detail.get("error") == "device.revoked" and device_token:
             body = await request.body()
-            await run_in_threadpool(quarantine, session, device_token, body)
+            await run_in_threadpool(quarantine, uow, device_token, body)
         raise
 
 
@@ -139,7 +103,7 @@ async def push_principal(
     openapi_extra={"x-permission": Permission.SYNC_PUSH.value},
 )
 def push(
-    request: Request, body: PushIn, principal: Annotated[Principal, Depends(push_principal)], session: SessionDep
+    request: Request, body: PushIn, principal: Annotated[Principal, Depends(push_principal)], uow: UowDep
 ) -> Response:
     arrived = datetime.now(UTC)
     if principal.device_id is None:
@@ -154,17 +118,8 @@ def push(
     # The device's clock is compared with the server's as the push arrives: a wait for the writer's turn is
     # not the device's clock error.
     offset = device_clock_offset(body.sent_at, arrived)
-    with db.writer_turn(request.app.state.engine):
-        outcome = apply_push(
-            session,
-            principal,
-            body.mutations,
-            body.pending,
-            body.oldest_pending_at,
-            offline_days=request.app.state.settings.offline_signin_days,
-            clock_offset=offset,
-        )
-    pokes.deliver(session, request.app.state.poker)
+    with db.writer_turn(uow.engine):
+        outcome = apply_push(uow, principal, body.mutations, body.pending, body.oldest_pending_at, clock_offset=offset)
     if outcome.changed and request.app.state.sender is not None:
         request.app.state.sender.wake()  # a step may have queued a customer e-mail
     # PushOut, written directly: a batch's results are hundreds of small objects.
@@ -198,13 +153,14 @@ PULL_MAX = 50_000
 )
 def pull(
     principal: Annotated[Principal, Depends(require(Permission.SYNC_PULL))],
-    session: SessionDep,
+    uow: UowDep,
     directory: DirectoryDep,
     store: Annotated[str, Query(max_length=16)],
     cursor: Annotated[Int64, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=PULL_MAX)] = 5_000,
     format: Annotated[Literal["objects", "columns"], Query()] = "objects",  # noqa: A002 - the query's name
 ) -> Any:
+    session = uow.session
     require_store(session, directory, store)
     require_own_store(principal, store)
     # Read before the rows: every mutation up to this id is inside the rows that follow.
@@ -214,7 +170,7 @@ def pull(
         last_applied = state.last_applied if state else 0
         if state is not None:
             state.last_pull_at = datetime.now(UTC)
-    session.commit()  # (the checks' transaction, and the pull noted)
+    uow.commit()  # (the checks' transaction, and the pull noted)
     db.read_only(session)  # the rows are read from one snapshot, without holding up writers
     # What of the change log this principal gets, table by table (crud.SYNC_TABLES): a kiosk, say, gets the
     # catalogue and stock but of the orders only its own requests, without the customer or the pickup code.
@@ -336,16 +292,16 @@ def status(
         .where(Device.store_code == store)
         .order_by(Device.enrolled_at)
     ).all():
-        oldest = aware(state.oldest_pending_at) if state else None
+        oldest = state.oldest_pending_at if state else None
         out.append(
             DeviceStatusOut(
                 device_id=device.id,
                 name=device.name,
                 kind=device.kind,
                 revoked=device.revoked_at is not None,
-                last_seen_at=aware(device.last_seen_at),
-                last_push_at=aware(state.last_push_at) if state else None,
-                last_pull_at=aware(state.last_pull_at) if state else None,
+                last_seen_at=device.last_seen_at,
+                last_push_at=state.last_push_at if state else None,
+                last_pull_at=state.last_pull_at if state else None,
                 last_applied=state.last_applied if state else 0,
                 pending=state.pending if state else 0,
                 lag_seconds=(now - oldest).total_seconds() if oldest and state.pending else None,
@@ -355,20 +311,20 @@ def status(
     return out
 
 
-def quarantine(session: Session, device_token: str, body: bytes) -> None:
+def quarantine(uow: UnitOfWork, device_token: str, body: bytes) -> None:
     """A revoked device's push: kept for review, never applied."""
-    device = revoked_device(session, device_token)
+    device = revoked_device(uow.session, device_token)
     if device is None:
         return
     try:
         parsed = json.loads(body)
     except ValueError:
         parsed = {"raw": body[:10_000].decode(errors="replace")}
-    session.add(
+    uow.session.add(
         QuarantinedPush(
             device_id=device.id,
             store_code=device.store_code,
             body=parsed if isinstance(parsed, dict) else {"raw": parsed},
         )
     )
-    session.commit()
+    uow.commit()

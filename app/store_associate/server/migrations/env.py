@@ -19,10 +19,10 @@ def run() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    from store_associate.config import get_settings
+    from store_associate.config import Settings  # the alembic command line: a process of its own
 
     section = config.get_section(config.config_ini_section) or {}
-    section.setdefault("sqlalchemy.url", get_settings().database_url)
+    section.setdefault("sqlalchemy.url", Settings().database_url)
     engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,8 +37,6 @@ DIM_WHITE = ft.Colors.with_opacity(0.54, ft.Colors.WHITE)
 TARGET_W, TARGET_H = 240, 130
 DESKTOP_FPS = 15.0
 TAKE_PICTURE_TIMEOUT_S = 5.0
-# A video file to use instead of a desktop webcam (demos, and machines without one).
-CAMERA_FILE_ENV = "STORE_ASSOCIATE_CAMERA_FILE"
 
 _PROBLEM_STATUS = {
     CameraProblem.NONE: CamStatus.NO_CAMERA,
@@ -66,8 +63,12 @@ class CameraPanel:
         vm: CameraViewModel,
         on_read: Callable[[Submission], Awaitable[None]],
         on_close: Callable[[], Awaitable[None]],
+        camera_file: str = "",
     ) -> None:
+        """`camera_file`: a video the desktop panel plays as its only camera (Settings.camera_file: demos, tests,
+        machines without a webcam); empty: the machine's webcams."""
         self.page, self.vm, self.on_read, self.on_close = page, vm, on_read, on_close
+        self.camera_file = camera_file
         self.use_plugin = bool(page.web) or page.platform in (ft.PagePlatform.ANDROID, ft.PagePlatform.IOS)
         self._running = False
         self._task: Any = None
@@ -351,10 +352,9 @@ class CameraPanel:
     # --- desktop: OpenCV in a worker thread ------------------------------------------------------
 
     async def _start_desktop(self) -> None:
-        file = os.environ.get(CAMERA_FILE_ENV, "")
         if not self.vm.cameras:
-            if file:
-                self.vm.set_cameras([CameraChoice(file, t("camera.file"), mirrored=False)])
+            if self.camera_file:
+                self.vm.set_cameras([CameraChoice(self.camera_file, t("camera.file"), mirrored=False)])
             else:
                 indexes = await asyncio.to_thread(list_webcams)
                 self.vm.set_cameras(

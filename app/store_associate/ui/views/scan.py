@@ -27,9 +27,11 @@ class ScanView:
         vm: ScanViewModel,
         on_network_result: Callable[[bool], None],
         on_activity: Callable[[], None] = lambda: None,
+        camera_file: str = "",
     ) -> None:
         self.page = page
         self.vm = vm
+        self.camera_file = camera_file  # a video played as the camera (tests and demos; settings.camera_file)
         self.on_network_result = on_network_result
         self.on_activity = on_activity
         self.field = ft.TextField(
@@ -90,7 +92,9 @@ class ScanView:
             await self._close_camera()
             return
         self.on_activity()
-        self.camera = CameraPanel(self.page, CameraViewModel(), self._on_camera_read, self._close_camera)
+        self.camera = CameraPanel(
+            self.page, CameraViewModel(), self._on_camera_read, self._close_camera, camera_file=self.camera_file
+        )
         self.camera_slot.content, self.camera_slot.visible = self.camera.root, True
         self.page.update()
         await self.camera.start()

@@ -154,8 +154,9 @@ def test_control_characters_in_a_name_bin_or_scan_are_dropped_not_a_dead_button(
     order = sqlite_server.place_order([{"sku": "100072", "qty": 1}], customer="Parker Partial")
     n = order["number"]
     device.sync()
-    data = device.store.order(n)
-    device.store._apply_orders([{**data, "customer": {**data["customer"], "name": "Ana\tOld"}}])
+    data = device.store.orders.get(n)
+    older = {**data, "customer": {**data["customer"], "name": "Ana\tOld"}}
+    device.store.apply_pull({"orders": [older], "cursor": device.store.cursor}, device.store_code)
     vm = OrderViewModel(device.orders, n, device.lookup)
     vm.scan(sqlite_server.gtin("100072") + "\x1b")
     assert not vm.state.error, vm.state.notice
