@@ -2,8 +2,7 @@
 environment (and FLET_APP_STORAGE_DATA, the packaged app's storage folder), and handed to the device."""
 
 from store_associate.config import Settings
-from store_associate.device.runtime import Device
-from store_associate.ui.app import serve
+from store_associate.ui.app import start
 
 if __name__ == "__main__":
-    serve(Device(Settings()), web=False)
+    start(Settings())

@@ -209,11 +209,16 @@ def run_app(
 
 def _run_device(settings: Settings, enrolment_code: str, web: bool) -> None:
     from .device.runtime import Device
+    from .device.store.schema import NewerDatabaseError
     from .ui.app import serve as serve_ui
 
     if web:
         _need_free_port("127.0.0.1", settings.app_port, "app", "--port")
-    device = Device(settings)
+    try:
+        device = Device(settings)
+    except NewerDatabaseError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
     if enrolment_code and not device.auth.enrolled:
         outcome = device.enrol(enrolment_code, "provisioned device")
         if outcome.value != "ok":

@@ -289,3 +289,23 @@ def test_a_step_that_fails_leaves_the_file_as_it_was(tmp_path):
     with pytest.raises(sqlite3.OperationalError, match="duplicate column"):
         LocalStore(path)
     assert _everything(path) == before
+
+
+def test_the_app_started_on_a_newer_file_says_what_to_do_and_changes_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "device.db"
+    _close(*_open(path))
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    before = _everything(path)
+    out = subprocess.run(
+        [sys.executable, "-m", "store_associate", "app", "--device-db", str(path), "--no-web"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2, out.stderr
+    assert "newer version" in out.stderr and "Do not delete the file" in out.stderr, out.stderr
+    assert _everything(path) == before

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import flet as ft
 
+from ..config import Settings
 from ..device.auth import Permission
 from ..device.runtime import Device
+from ..device.store.schema import NewerDatabaseError
 from .access_vm import DevicesViewModel, EnrolViewModel, SignInViewModel
 from .i18n import age, is_rtl, set_locale, t
 from .orders_vm import OrderViewModel, QueuesViewModel, WaveViewModel
@@ -361,6 +363,23 @@ async def main(page: ft.Page, dev: Device) -> None:
     await shell.sync_now()
     page.run_task(shell.keep_fresh)
     page.run_task(shell.watch_idle)
+
+
+def start(settings: Settings, web: bool = False) -> None:
+    """The packaged app's start: the device from its settings, then the app. A device database written by a newer
+    version of the app is not used (it may hold unsent work this version cannot read): the screen says so, and
+    what to do, instead of the app closing at once."""
+    try:
+        dev = Device(settings)
+    except NewerDatabaseError as exc:
+        message = t("start.newer_app", path=str(exc.path))
+
+        async def refusal(page: ft.Page) -> None:
+            page.add(ft.SafeArea(ft.Text(message, size=18, semantics_label=message)))
+
+        ft.run(refusal, assets_dir=str(ASSETS))
+        return
+    serve(dev, web=web)
 
 
 def serve(dev: Device, web: bool = True) -> None:
