@@ -74,6 +74,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 _FAILED = pytest.StashKey[bool]()
+ANSWER = 5_000  # ms a page gets to answer before its evidence is skipped
+
+
+def _answers(page: Page) -> bool:
+    """Whether the page's script still runs. page.evaluate has no deadline: on a page whose renderer hangs it
+    waits for ever, and inside a report hook that ends the whole run (pytest-timeout fires there and pytest
+    stops with an internal error) instead of reporting this one failure. wait_for_function has a deadline."""
+    try:
+        page.wait_for_function("() => true", timeout=ANSWER)
+    except Exception:  # a timeout, a closed page or a dead browser: no evidence from this page either way
+        return False
+    return True
 
 
 @pytest.hookimpl(wrapper=True)
@@ -95,6 +107,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
         browser = item.funcargs.get("browser")
         pages = [pg for c in (browser.contexts if browser else []) for pg in c.pages]
         for i, pg in enumerate(pages):
+            if not _answers(pg):
+                (folder / f"page-{i}.txt").write_text(f"{pg.url}\nthe page did not answer within {ANSWER} ms\n")
+                continue
             with suppress(Exception):
                 focus = pg.evaluate(
                     "() => { const e = document.activeElement; return e ? e.tagName + ' '"
@@ -351,8 +366,16 @@ _FOCUSED = """l => { const e = document.activeElement;
     if (!e || e.tagName !== 'INPUT') return false;
     const label = e.getAttribute('aria-label') || '';
     return label.startsWith(l) || (!label && e.classList.contains('flt-text-editing')); }"""
-_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+# Resolves once two frames were drawn. Awaited by wait_for_function, which has a deadline: a page that draws no
+# frame (hidden, or its renderer hung) fails the wait instead of holding the test until pytest-timeout.
+_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
 _HOLDS = "t => !!document.activeElement && document.activeElement.value === t"
+
+
+def _read(page: Page, function: str, timeout: int = UI) -> object:
+    """What a JavaScript function returns in the page, within `timeout` ms (page.evaluate would wait for ever on
+    a hung page). Wrapped in an array because wait_for_function waits for a truthy value."""
+    return page.wait_for_function(f"() => [({function})()]", timeout=timeout).json_value()[0]
 
 
 def _type_checked(page: Page, text: str, what: str) -> None:
@@ -371,7 +394,7 @@ def _type_checked(page: Page, text: str, what: str) -> None:
             return
         except PlaywrightTimeoutError:
             continue  # keys lost while the input attached: clear and type again
-    value = page.evaluate("() => document.activeElement && document.activeElement.value")
+    value = _read(page, "() => document.activeElement && document.activeElement.value")
     raise AssertionError(f"could not type {text!r} into {what!r} (it holds {value!r})")
 
 
@@ -392,7 +415,7 @@ def fill_field(page: Page, label: str, text: str) -> None:
         field.click(timeout=UI)
         # Two frames drawn: Flutter has handled the tap and moved its focus (until then the previous field
         # still has it, and the keys would go there).
-        page.evaluate(_FRAMES)
+        page.wait_for_function(_FRAMES, timeout=UI)
         try:
             page.wait_for_function(_FOCUSED, arg=label, timeout=TYPED)
             break
@@ -414,8 +437,8 @@ def sign_in_ui(page: Page, staff_number: str, pin: str) -> None:
     is signed in, or a new message was drawn (every answer draws a new message node)."""
     fill_field(page, "Staff number", staff_number)
     fill_field(page, "PIN", pin)
-    before = page.evaluate(
-        "() => (document.querySelector('[flt-semantics-identifier=\"signin-message\"]') || {}).id || ''"
+    before = _read(
+        page, "() => (document.querySelector('[flt-semantics-identifier=\"signin-message\"]') || {}).id || ''"
     )
     page.keyboard.press("Enter")
     page.wait_for_function(_ANSWERED, arg=before, timeout=SYNC)
@@ -455,7 +478,7 @@ def shot(page: Page, name: str) -> Path:
     # Settled means two frames alike: a dialog fading in or a page sliding would otherwise be caught half-way.
     previous = b""
     for _ in range(30):
-        page.evaluate(_FRAMES)
+        page.wait_for_function(_FRAMES, timeout=UI)
         image = page.screenshot(full_page=True)
         if image == previous:
             break
