@@ -164,13 +164,17 @@ def make_enrolment_code(database_url: str, store: str, kind: str = "tablet", min
     return code
 
 
-def seed_database(database_url: str, skus: int = 400, locations: int = 27) -> dict:
+def seed_database(
+    database_url: str, skus: int = 400, locations: int = 27, sales_per_day: float = 1, pickups_per_store: int = 1
+) -> dict:
+    """A seeded chain; its examples. The 90 days of sales are thin here (one a store a day, one collected web order
+    a store: about a second more per seed, not a minute); the example receipts are there whatever the volume."""
     from store_associate.server.db import make_engine, upgrade
     from store_associate.server.seed import seed
 
     engine = make_engine(database_url)
     upgrade(engine)
-    summary = seed(engine, 42, locations, skus)
+    summary = seed(engine, 42, locations, skus, sales_per_day=sales_per_day, pickups_per_store=pickups_per_store)
     engine.dispose()
     return summary.examples
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     pickup_window_days: float = 7.0  # a ready order waits this long, then it expires (no-show)
     pickup_reminder_hours: float = 24.0  # the customer is reminded this long before expiry
     order_clock_seconds: float = 60.0  # how often expiries and reminders are looked for
+    # Card refunds (server/payments.py): posted as signed JSON to this URL. Unset: they stay queued in the
+    # database until one is configured (the server says so in its log). The secret signs every request
+    # (X-Signature, HMAC-SHA256); without it nothing is sent either.
+    payments_url: str = ""
+    payments_secret: SecretStr = SecretStr("")
+    payments_timeout_seconds: float = 10.0
+    payments_poll_seconds: float = 5.0  # how often the outbox is looked at (a queued refund also wakes it)
+    payments_retry_seconds: float = 30.0  # the first retry's wait; each next one waits twice as long...
+    payments_retry_max_seconds: float = 3600.0  # ...up to this
+    payments_max_attempts: int = 20  # then the request is failed, and managers see it (GET /api/v1/payments/failed)
     # The demo's shoppers (`store-associate demo` sets these): web-shop orders for this store, sent with this key
     # to the server's own intake. Unset: no demo feed.
     demo_store: str | None = None

@@ -182,7 +182,7 @@ def bench_server(kind: str, locations: int, skus: int, stocked: int, samples: in
         engine = make_engine(url)
         upgrade(engine)
         t0 = time.perf_counter()
-        summary = seed(engine, 42, locations, skus, stocked)
+        summary = seed(engine, 42, locations, skus, stocked, sales_days=0)
         seed_s = time.perf_counter() - t0
         rng = random.Random(3)
         skus_sampled = [f"{100001 + rng.randrange(stocked - 20)}" for _ in range(samples)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -72,6 +73,7 @@ _OUTBOX_V2_INDEXES = (
     "CREATE INDEX IF NOT EXISTS ix_outbox_delta_outbox ON outbox_delta(outbox_id)",
     "CREATE INDEX IF NOT EXISTS ix_outbox_status ON outbox(status, id)",
 )
+_KNOWN_STAFF_V3 = "ALTER TABLE known_staff ADD COLUMN offline_days INTEGER"
 
 SHIPPED = {
     # (user_version, DDL): the first version-1 build made neither staff, orders nor outbox tables.
@@ -89,10 +91,56 @@ SHIPPED = {
             *_OUTBOX_V2_INDEXES,
         ),
     ),
+    "3": (
+        3,
+        (
+            *_CACHE_V1_FIRST_BUILD,
+            _KNOWN_STAFF_V1,
+            _KNOWN_STAFF_V3,
+            _PICKUP_ORDER_V2,
+            *_ORDER_INDEXES,
+            _ORDER_OVERLAY,
+            *_OUTBOX_V1,
+            *_OUTBOX_V2_INDEXES,
+        ),
+    ),
 }
 
 ORDER = {"number": "SA-1", "status": "new", "store": "NYC-01", "picker": "1002", "lines": [{"qty": 2}, {"qty": 3}]}
 PENDING = AdjustStock(sku="100001", delta=-2, reason="damaged")
+# A sale as pulled (notes/returns-plan.md), sold a minute ago: a pull keeps the last 90 days.
+SALE = {
+    "receipt": "NYC01-261203-02-0042",
+    "store": "NYC-01",
+    "channel": "till",
+    "order_number": "",
+    "till": "02",
+    "sold_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+    "currency": "USD",
+    "subtotal": "12.99",
+    "tax": "1.15",
+    "total": "14.14",
+    "gift_code": "GR-7K3M9QXA2B",
+    "customer": {"name": "Ann Lee", "email": "ann@example.com", "phone": "+1 212 555 0100", "loyalty_id": None},
+    "lines": [
+        {
+            "line_no": 1,
+            "sku": "100001",
+            "name": "Oat milk",
+            "category": "Dairy",
+            "qty": 1,
+            "unit_price": "12.99",
+            "tax": "1.15",
+            "serial": "",
+            "final_sale": False,
+            "returned": 0,
+        }
+    ],
+    "tenders": [
+        {"seq": 1, "kind": "card", "amount": "14.14", "card_last4": "4242", "reference": "pi_1", "refunded": "0"}
+    ],
+    "version": 3,
+}
 
 
 def _old_file(path: Path, version: int, ddl: tuple[str, ...]) -> None:
@@ -121,11 +169,12 @@ def _old_file(path: Path, version: int, ddl: tuple[str, ...]) -> None:
     db.execute("INSERT INTO recent_scan VALUES (1, '00012345678905', '100001', 'Oat milk', 'found', '2026-11-25')")
     if "known_staff" in tables:
         db.execute(
-            "INSERT INTO known_staff VALUES ('1002', 'Ann', 'associate', 'NYC-01', 'scrypt$x', '2026-11-25', 0, NULL)"
+            "INSERT INTO known_staff(staff_number, name, role, store_code, verifier, last_online_at, failed_attempts,"
+            " locked_until) VALUES ('1002', 'Ann', 'associate', 'NYC-01', 'scrypt$x', '2026-11-25', 0, NULL)"
         )
     if version == 1 and "pickup_order" in tables:
         db.execute("INSERT INTO pickup_order VALUES ('SA-1', 'new', 'CODE', 'Ann', '', ?, 1)", (json.dumps(ORDER),))
-    if version == 2:
+    if version >= 2:
         db.execute(
             "INSERT INTO pickup_order(number, status, pickup_code, customer_name, promised_at, items, picker, payload,"
             " version) VALUES ('SA-1', 'new', 'CODE', 'Ann', '', 5, '1002', ?, 1)",
@@ -223,7 +272,7 @@ def test_a_file_of_a_shipped_version_is_upgraded_with_nothing_lost(tmp_path, shi
         # The queue's columns of a version-1 order are filled from its payload: five units, picker 1002.
         assert [row[:6] for row in store.orders.summaries()] == [("SA-1", "new", "Ann", "", 5, "1002")]
         assert store.orders.get("SA-1") == ORDER
-        assert store.orders.overlays() == ([("SA-1", "[]", "picking", "1002", 5)] if version == 2 else [])
+        assert store.orders.overlays() == ([("SA-1", "[]", "picking", "1002", 5)] if version >= 2 else [])
         # The step not yet sent is still there, numbered as before, its stock delta still laid over.
         (pending,) = outbox.to_push(10)
         assert (pending.id, pending.name, pending.args) == (1, PENDING.name, encode(PENDING)[2])
@@ -231,6 +280,25 @@ def test_a_file_of_a_shipped_version_is_upgraded_with_nothing_lost(tmp_path, shi
         assert outbox.add(PENDING, "1002") == 2
     finally:
         _close(store, outbox)
+
+
+@pytest.mark.parametrize("shipped", SHIPPED)
+def test_an_upgraded_file_takes_sales(tmp_path, shipped):
+    """Every shipped version (none had sales) gains the sales tables: empty, then found by receipt, gift code,
+    customer and item, as on a new file."""
+    _old_file(tmp_path / "old.db", *SHIPPED[shipped])
+    store = LocalStore(tmp_path / "old.db")
+    try:
+        assert store.sales.count() == 0 and store.sales.get(SALE["receipt"]) is None
+        store.apply_pull({"cursor": 42, "sales": [SALE]}, "NYC-01")
+        found = store.sales.get(" nyc01-261203-02-0042 ")
+        assert found is not None and found.lines[0].unit_price == Decimal("12.99") and found.customer is not None
+        assert store.sales.by_gift_code("gr7k3m9qxa2b") == found
+        assert store.sales.search("ann@example.com") == [found] == store.sales.search("lee")
+        assert [p.sale for p in store.sales.purchases_of("100001", "555 0100")] == [found]
+        assert store.cursor == 42
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("shipped", SHIPPED)

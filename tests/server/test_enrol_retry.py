@@ -264,7 +264,7 @@ def test_migration_0009_adds_and_drops_the_columns_on_a_seeded_database(kind, tm
         engine = make_engine(url)
         try:
             upgrade(engine)
-            seed(engine, 42, 27, 30)
+            seed(engine, 42, 27, 30, sales_per_day=1, pickups_per_store=1)
             assert {"enrolment_id_hash", "enrolment_attempt"} <= columns(engine)
             with Session(engine) as s:  # a code used with an enrolment id: the columns hold data
                 enrol_device(s, make_enrolment_code(url, "NYC-01"), "till", enrolment_id=uuid.uuid4().hex)

@@ -113,6 +113,8 @@ def baselines(ex: dict) -> dict[str, Callable[[], Request]]:
         "GET /api/v1/products/search": lambda: Request("associate", query={"q": "ab"}),
         "GET /api/v1/availability/{sku}": lambda: Request("associate", path={"sku": sku}, query={"store": store}),
         "GET /api/v1/orders": lambda: Request("manager", query={"store": store}),
+        "GET /api/v1/payments/failed": lambda: Request("manager", query={"store": store}),
+        "GET /api/v1/returns/problems": lambda: Request("manager", query={"store": store}),
         "GET /api/v1/transfers": lambda: Request("manager", query={"store": store}),
         # An unknown carrier: the transfer is looked up (the integer reaches the database), then the request
         # is refused, so an existing transfer is not shipped by this test.
@@ -141,6 +143,20 @@ def baselines(ex: dict) -> dict[str, Callable[[], Request]]:
             "kiosk",
             body={"customer": customer, "lines": [{"sku": sku, "qty": 1}]},
             headers={"Idempotency-Key": uuid.uuid4().hex},
+        ),
+        "GET /api/v1/sales": lambda: Request("associate", query={"sku": sku}),
+        # A sale in a currency the store does not sell in: read, checked and refused (sales.wrong_currency), so
+        # no sale is recorded by this test.
+        "POST /api/v1/sales": lambda: Request(
+            "till",
+            body={
+                "receipt": f"EDGE-{uuid.uuid4().hex[:12].upper()}",
+                "store": store,
+                "sold_at": "2026-01-01T00:00:00Z",
+                "currency": "XTS",
+                "lines": [{"line_no": 1, "sku": sku, "qty": 1, "unit_price": "1.00"}],
+                "tenders": [{"kind": "cash", "amount": "1.00"}],
+            },
         ),
     }
 
@@ -176,10 +192,26 @@ def api(server):
         "device": server.enrol(ex["store"], "tablet"),
         "kiosk": server.enrol(ex["store"], "kiosk"),
         "web_shop": {"X-Api-Key": ex["web_shop_key"]},
+        "till": {"X-Api-Key": _till_key(server.database_url, ex["store"])},
         "anonymous": {},
     }
     with httpx.Client(base_url=server.url, timeout=30) as client:
         yield spec, principals, client, ex
+
+
+def _till_key(database_url: str, store: str) -> str:
+    from sqlmodel import Session
+
+    from store_associate.domain.permissions import Role
+    from store_associate.server.access import create_api_key
+    from store_associate.server.db import make_engine
+
+    engine = make_engine(database_url)
+    with Session(engine) as s:
+        key = create_api_key(s, "till (edges)", role=Role.TILL, store=store)
+        s.commit()
+    engine.dispose()
+    return key
 
 
 def _snapshot(client: httpx.Client, principals: dict, store: str) -> tuple:

@@ -12,8 +12,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Column, DateTime, MetaData, Table, insert, select, text
 from sqlmodel import SQLModel
 
-from store_associate.server import models
+from store_associate.server import (
+    models,
+    money_models,  # noqa: F401  (its tables are part of the schema)
+)
 from store_associate.server.db import make_engine, upgrade
+from store_associate.server.returns import models as return_models  # noqa: F401  (its tables are part of the schema)
 from tests.conftest import database
 
 

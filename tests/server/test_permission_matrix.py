@@ -6,6 +6,8 @@ the test: adding a route means deciding who may call it.
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
@@ -62,6 +64,13 @@ ROUTES: dict[tuple[str, str], tuple[str, bool, tuple[str, dict, dict | None]]] =
     ("GET", "/api/v1/orders/{number}"): ("orders.read", False, ("/api/v1/orders/SA-00000000", {}, None)),
     ("GET", "/api/v1/orders/{number}/events"): ("orders.read", False, ("/api/v1/orders/SA-00000000/events", {}, None)),
     ("GET", "/api/v1/transfers"): ("orders.read", True, ("/api/v1/transfers", {"store": HOME}, None)),
+    ("POST", "/api/v1/sales"): ("sales.post", True, ("/api/v1/sales", {}, "SALE")),
+    ("GET", "/api/v1/sales"): ("sales.read", False, ("/api/v1/sales", {"sku": "100001"}, None)),
+    ("GET", "/api/v1/sales/{receipt}"): ("sales.read", False, ("/api/v1/sales/NYC01-000000-00-0000", {}, None)),
+    ("GET", "/api/v1/returns/problems"): ("returns.approve", True, ("/api/v1/returns/problems", {"store": HOME}, None)),
+    ("GET", "/api/v1/returns/{number}"): ("returns.create", False, ("/api/v1/returns/R-000000000000", {}, None)),
+    ("GET", "/api/v1/balances/{code}"): ("customers.read", False, ("/api/v1/balances/SC-000000000000", {}, None)),
+    ("GET", "/api/v1/payments/failed"): ("audit.read", True, ("/api/v1/payments/failed", {"store": HOME}, None)),
     ("POST", "/api/v1/transfers/{transfer_id}/ship"): (
         "transfers.ship",
         False,
@@ -77,8 +86,10 @@ PRINCIPALS = [
     "manager",
     "admin",
     "web_shop",
+    "till",
     "other_associate",
     "other_manager",
+    "other_till",
 ]
 
 
@@ -92,9 +103,26 @@ def principals(server) -> dict[str, dict[str, str]]:
         "manager": server.sign_in("manager"),
         "admin": _admin(server),
         "web_shop": {"X-Api-Key": server.examples["web_shop_key"]},
+        "till": {"X-Api-Key": _till_key(server, HOME)},
         "other_associate": server.sign_in("associate", OTHER),
         "other_manager": server.sign_in("manager", OTHER),
+        "other_till": {"X-Api-Key": _till_key(server, OTHER)},
     }
+
+
+def _till_key(server, store: str) -> str:
+    """A store till's key (access.create_api_key, as an operator makes one)."""
+    from sqlmodel import Session
+
+    from store_associate.server.access import create_api_key
+    from store_associate.server.db import make_engine
+
+    engine = make_engine(server.database_url)
+    with Session(engine) as s:
+        key = create_api_key(s, f"till {store}", role=Role.TILL, store=store)
+        s.commit()
+    engine.dispose()
+    return key
 
 
 def _admin(server) -> dict[str, str]:
@@ -118,8 +146,10 @@ def role_of(name: str) -> Role | None:
         "manager": Role.MANAGER,
         "admin": Role.ADMIN,
         "web_shop": Role.WEB_SHOP,
+        "till": Role.TILL,
         "other_associate": Role.ASSOCIATE,
         "other_manager": Role.MANAGER,
+        "other_till": Role.TILL,
     }[name]
 
 
@@ -129,7 +159,7 @@ def expected(permission: str, scoped: bool, name: str) -> str:
     if permission == "public":
         return "ok"
     if permission == "device":  # sign-in (of a home-store associate): needs a device of that store, not a kiosk
-        if role in (None, Role.WEB_SHOP):
+        if role in (None, Role.WEB_SHOP, Role.TILL):  # a system key is no device
             return "unauthenticated"
         return "forbidden" if role is Role.KIOSK or name.startswith("other_") else "ok"
     if permission == "session":
@@ -183,6 +213,15 @@ def test_route_refusals(server, principals, route):
                 "lines": [{"sku": "100001", "qty": 1}],
             }
             headers["Idempotency-Key"] = f"matrix-{name}-{len(failures)}"
+        if body == "SALE":  # a sale of the home store (another store's till is refused it: scoped)
+            json_body = {
+                "receipt": f"NYC01-MATRIX-{name.upper().replace('_', '-')}-{uuid.uuid4().hex[:6].upper()}",
+                "store": HOME,
+                "sold_at": "2026-12-01T10:00:00Z",
+                "currency": "USD",
+                "lines": [{"sku": "100001", "qty": 1, "unit_price": "1.00"}],
+                "tenders": [{"kind": "cash", "amount": "1.00"}],
+            }
         r = httpx.request(method, server.url + path, params=params, json=json_body, headers=headers, timeout=30)
         want = expected(permission, scoped, name)
         got = {401: "unauthenticated", 403: "forbidden"}.get(r.status_code, "ok")

@@ -288,7 +288,7 @@ def test_migration_0006_adds_and_drops_the_column_on_a_seeded_database(kind, tmp
         engine = make_engine(url)
         try:
             upgrade(engine)
-            seed(engine, 42, 27, 30)
+            seed(engine, 42, 27, 30, sales_per_day=1, pickups_per_store=1)
             with Session(engine) as s:
                 assert s.get(Store, "BKN-01").pickup_window_hours == 72
                 assert s.get(Store, "NYC-01").pickup_window_hours is None

@@ -514,12 +514,15 @@ def _check(
     levels = dict(_query(url, "SELECT sku, on_hand FROM inventory_level WHERE store_code=:s", s=STORE))
     log_rows = _query(url, "SELECT device_id, mutation_id, name, args, status, reason FROM mutation_log")
     ledger = _query(
-        url, "SELECT id, device_id, mutation_id, sku, delta FROM inventory_movement WHERE reason != 'seed' ORDER BY id"
+        url,
+        "SELECT id, device_id, mutation_id, sku, delta FROM inventory_movement WHERE device_id IS NOT NULL ORDER BY id",
     )
     seed_sums = dict(
         _query(
             url,
-            "SELECT sku, SUM(delta) FROM inventory_movement WHERE reason = 'seed' AND store_code=:s GROUP BY sku",
+            # What no device did: the seed's stock and its trade (the collected pickups' hand-overs).
+            "SELECT sku, SUM(delta) FROM inventory_movement"
+            " WHERE device_id IS NULL AND field = 'on_hand' AND store_code=:s GROUP BY sku",
             s=STORE,
         )
     )

@@ -24,6 +24,25 @@ ARGS = {
     "reroute_lines": {"order": "ORDER", "lines": [1], "to": "BOS-01"},
     "receive_line": {"order": "ORDER", "line_no": 1},
     "resend_ready": {"order": "ORDER"},
+    # Returns: a receipt-less one of this device (the first allowed actor opens it; later steps meet its state).
+    "open_return": {"return_id": "0000MATRXZ01", "customer_email": "m@example.com"},
+    "return_lines": {
+        "return_id": "0000MATRXZ01",
+        "lines": [{"line_no": 1, "sku": "100071", "qty": 1, "condition": "new", "reason": "wrong_size"}],
+    },
+    "approve_return": {
+        "return_id": "0000MATRXZ01",
+        "approver": "1001",
+        "reason": "goodwill",
+        "note": "ok",
+        "lines": [1],
+    },
+    "receive_return": {
+        "return_id": "0000MATRXZ01",
+        "lines": [{"line_no": 1, "qty": 1, "condition": "new", "disposition": "restock"}],
+    },
+    "refund_return": {"return_id": "0000MATRXZ01", "shown_total": "0"},
+    "cancel_return": {"return_id": "0000MATRXZ01", "reason": "test"},
 }
 ACTORS = {
     "associate": ("associate", "NYC-01"),

@@ -107,7 +107,7 @@ def test_pages_never_split_a_version(tmp_path):
     url = f"sqlite:///{tmp_path / 'server.db'}"
     engine = make_engine(url)
     upgrade(engine)
-    seed(engine, 7, 3, 30)
+    seed(engine, 7, 3, 30, sales_per_day=1, pickups_per_store=1)
     with Session(engine) as s:
         # Give runs of rows one version, across tables: products 100001-100010 and their barcodes.
         shared = ChangeLog(s).take(1)

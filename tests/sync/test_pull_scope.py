@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -22,8 +23,18 @@ from store_associate.device.store import LocalStore
 from store_associate.domain.permissions import Permission, Role, allowed
 from store_associate.server import crud
 from store_associate.server.db import make_engine
-from store_associate.server.models import Barcode, Customer, CustomerOrder, InventoryLevel, Product, Store
+from store_associate.server.models import (
+    Barcode,
+    Customer,
+    CustomerOrder,
+    InventoryLevel,
+    Product,
+    Sale,
+    Store,
+    utcnow,
+)
 from store_associate.server.repositories.changelog import ChangeLog
+from store_associate.server.returns.models import ReturnRecord
 
 HOME, OTHER = "NYC-01", "BOS-01"
 KEYS = {
@@ -32,13 +43,25 @@ KEYS = {
     "barcodes": ("code",),
     "stock": ("store_code", "sku"),
     "orders": ("number",),
+    "sales": ("receipt",),
+    "returns": ("number",),
 }
-MODELS = {"stores": Store, "products": Product, "barcodes": Barcode, "stock": InventoryLevel, "orders": CustomerOrder}
+MODELS = {
+    "stores": Store,
+    "products": Product,
+    "barcodes": Barcode,
+    "stock": InventoryLevel,
+    "orders": CustomerOrder,
+    "sales": Sale,
+    "returns": ReturnRecord,
+}
 
 # What of each table a principal pulls: "all" rows, the home "store"'s rows, of the orders only the kiosk's
 # "own" requests (stripped of the customer and the pickup code), or "none".
-STAFF = {"stores": "all", "products": "all", "barcodes": "all", "stock": "store", "orders": "store"}
-KIOSK = {**STAFF, "orders": "own"}
+# Sales: the home store's of the last 90 days (crud.SALES_WINDOW); a kiosk gets none.
+STAFF = {"stores": "all", "products": "all", "barcodes": "all", "stock": "store", "orders": "store", "sales": "store"}
+STAFF["returns"] = "store"  # the home store's returns opened in the last 90 days (crud.RETURNS_WINDOW)
+KIOSK = {**STAFF, "orders": "own", "sales": "none", "returns": "none"}
 SEES = {"admin": STAFF, "manager": STAFF, "associate": STAFF, "device": STAFF, "kiosk": KIOSK, "other_kiosk": KIOSK}
 ROLES = {
     "admin": Role.ADMIN,
@@ -158,6 +181,10 @@ class World:
         q = select(*(getattr(model, k) for k in KEYS[table])).where(model.version > after)
         if kind == "none":
             return set()
+        if table == "sales":
+            q = q.where(Sale.sold_at >= utcnow() - crud.SALES_WINDOW)
+        if table == "returns":
+            q = q.where(ReturnRecord.created_at >= utcnow() - crud.RETURNS_WINDOW)
         if kind == "store":
             q = q.where(model.store_code == HOME)
         elif kind == "own":
@@ -166,6 +193,17 @@ class World:
             assert kind == "all", kind
         with Session(self.engine) as s:
             return {tuple(r) for r in s.execute(q).all()}
+
+    def at_the_edge(self) -> set[tuple]:
+        """Sales sold within an hour of the pull window's start: in or out depending on the second."""
+        start = utcnow() - crud.SALES_WINDOW
+        with Session(self.engine) as s:
+            rows = s.execute(
+                select(Sale.receipt).where(
+                    Sale.sold_at >= start - timedelta(hours=1), Sale.sold_at <= start + timedelta(hours=1)
+                )
+            ).all()
+        return {tuple(r) for r in rows}
 
     def secrets(self) -> list[str]:
         """Every customer's name, e-mail and phone and every pickup code of the home store's orders."""
@@ -227,6 +265,10 @@ def check_pages(world: World, name: str, pages: list[tuple[dict, str]], after: i
             continue
         got[table] = [tuple(row[k] for k in KEYS[table]) for page, _ in pages for row in rows_of(page, table)]
         want = world.expected(name, table, after)
+        if table == "sales":  # a sale at the window's edge may leave it between the pull and this check
+            edge = world.at_the_edge()
+            got[table] = [k for k in got[table] if k not in edge]
+            want -= edge
         extra, missing = set(got[table]) - want, want - set(got[table])
         if extra:
             wrong.append(f"{table}: {len(extra)} rows outside {name}'s scope, e.g. {sorted(extra)[:3]}")

@@ -1,30 +1,23 @@
 """The pickup label stuck on a staged order's bag: order number, customer, bin, item count, the pickup QR
 and the store, as a one-page PDF sized for a common label printer roll (100 x 62 mm).
 
-Made with fpdf2 (pure Python, so it runs on Android as well as desktop). Text is set in the bundled Noto
-fonts rather than the PDF core fonts, which only cover Latin-1 and would fail on many customers' names;
-Noto Sans Arabic is a fallback for Arabic script. Where uharfbuzz is installed (the `desktop` extra and the
-desktop bundles), text is shaped with HarfBuzz: Arabic letters take their joined forms and run right to left.
-uharfbuzz has no Android wheel, so it is optional: without it the label still prints, the letters unjoined.
+Made with fpdf2 on the page pdf.py sets up for every printed document: the bundled Noto fonts (any
+customer's name prints), Arabic shaped where uharfbuzz is installed and printed unjoined where it is not
+(Android).
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import segno
 from fpdf import FPDF
-from fpdf.errors import FPDFException
+
+from .pdf import fit, new_pdf, qr_png, safe_name, save_pdf, translate
 
 __all__ = ["LABEL_SIZE_MM", "LABEL_TEXTS", "pickup_label_pdf", "save_label"]
 
-FONTS = Path(__file__).resolve().parents[2] / "assets" / "fonts"
 LABEL_SIZE_MM = (100.0, 62.0)
 # English defaults; a catalogue that lacks a key (t returns the key itself) falls back to these.
 LABEL_TEXTS: dict[str, str] = {
@@ -41,11 +34,7 @@ _TEXT_W = LABEL_SIZE_MM[0] - 2 * _MARGIN - _QR_MM - 3.0
 def _texts(t: Callable[[str], str] | None) -> dict[str, str]:
     if t is None:
         return dict(LABEL_TEXTS)
-    out = {}
-    for key, default in LABEL_TEXTS.items():
-        text = t(key)
-        out[key] = text if text and text != key else default
-    return out
+    return {key: translate(t, key, LABEL_TEXTS) for key in LABEL_TEXTS}
 
 
 def _items(lines: list[dict]) -> int:
@@ -60,43 +49,11 @@ def _items(lines: list[dict]) -> int:
 def _qr_png(pickup_code: str) -> bytes:
     # Same content and error level as the QR in the customer's e-mail (server/notify.py pickup_qr_png):
     # the counter scans either one. The device cannot import the server package, hence the copy.
-    buf = io.BytesIO()
-    segno.make_qr(f"PU-{pickup_code}", error="m").save(buf, kind="png", scale=8, border=4)
-    return buf.getvalue()
-
-
-def _new_pdf() -> FPDF:
-    pdf = FPDF(orientation="P", unit="mm", format=LABEL_SIZE_MM)
-    pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
-    pdf.set_auto_page_break(False)
-    pdf.add_font("NotoSans", "", str(FONTS / "NotoSans-Regular.ttf"))
-    pdf.add_font("NotoSans", "B", str(FONTS / "NotoSans-Bold.ttf"))
-    pdf.add_font("NotoSansArabic", "", str(FONTS / "NotoSansArabic-Regular.ttf"))
-    pdf.add_font("NotoSansArabic", "B", str(FONTS / "NotoSansArabic-Bold.ttf"))
-    pdf.set_fallback_fonts(["NotoSansArabic"], exact_match=False)
-    # uharfbuzz missing (Android) or not loadable: fpdf2 refuses shaping and the letters print unshaped.
-    with contextlib.suppress(FPDFException):
-        pdf.set_text_shaping(True)
-    return pdf
-
-
-def _fit(pdf: FPDF, text: str, style: str, size: float, min_size: float, width: float) -> str:
-    """Shrink the font until `text` fits `width`; at `min_size`, cut it with an ellipsis."""
-    while size > min_size:
-        pdf.set_font("NotoSans", style, size)
-        if pdf.get_string_width(text) <= width:
-            return text
-        size -= 0.5
-    pdf.set_font("NotoSans", style, min_size)
-    if pdf.get_string_width(text) <= width:
-        return text
-    while text and pdf.get_string_width(text + "…") > width:
-        text = text[:-1]
-    return text + "…"
+    return qr_png(f"PU-{pickup_code}")
 
 
 def _line(pdf: FPDF, y: float, text: str, style: str, size: float, min_size: float, height: float) -> float:
-    fitted = _fit(pdf, text, style, size, min_size, _TEXT_W)
+    fitted = fit(pdf, text, style, size, min_size, _TEXT_W)
     pdf.set_xy(_MARGIN, y)
     pdf.cell(_TEXT_W, height, fitted)
     return y + height
@@ -122,9 +79,8 @@ def pickup_label_pdf(order: dict, store_name: str, t: Callable[[str], str] | Non
     bin_ = str(order.get("bin") or "").strip()
     items = _items(order.get("lines") or [])
 
-    pdf = _new_pdf()
+    pdf = new_pdf(LABEL_SIZE_MM, _MARGIN)
     pdf.set_title(f"{texts['label.pickup']} {number}")
-    pdf.set_creator("Store Associate")
     pdf.add_page()
 
     pdf.set_text_color(90, 90, 90)
@@ -151,26 +107,8 @@ def pickup_label_pdf(order: dict, store_name: str, t: Callable[[str], str] | Non
     return bytes(pdf.output())
 
 
-def _safe_name(number: str) -> str:
-    # Order numbers are "SA-12345678", but a file name must never leave `folder` whatever they hold.
-    return re.sub(r"[^A-Za-z0-9._-]", "_", number).lstrip(".") or "order"
-
-
 def save_label(order: dict, store_name: str, folder: Path, t: Callable[[str], str] | None = None) -> Path:
-    """Write the label to `folder`/pickup-<number>.pdf. Written to a temporary file and renamed, so a
-    print spooler watching the folder never picks up half a file."""
+    """Write the label to `folder`/pickup-<number>.pdf, whole or not at all (pdf.save_pdf). Order numbers
+    are "SA-12345678", but the file never leaves `folder` whatever they hold."""
     data = pickup_label_pdf(order, store_name, t)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"pickup-{_safe_name(str(order['number']))}.pdf"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".pickup-", suffix=".pdf.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return save_pdf(data, folder, f"pickup-{safe_name(str(order['number']), 'order')}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from ..domain.codes import CodeInfo, CodeKind, interpret, lookup_keys
+from ..domain.codes import NOT_PRODUCT_KINDS, CodeInfo, CodeKind, interpret, lookup_keys
 from ..domain.inventory import StockFigures
 from ..domain.locations import distance_km, is_open
 from .outbox import Outbox
@@ -21,7 +21,9 @@ from .sync_client import Offline, ServerRefused, SyncClient
 # The UI speaks of codes and stock in the domain's terms, through this layer (ui -> device -> domain).
 __all__ = ["CodeKind", "LocationStock", "LookupResult", "LookupService", "NetworkStock", "Outcome", "StockFigures"]
 
-_NOT_PRODUCT = {CodeKind.PICKUP, CodeKind.LOYALTY, CodeKind.RETURN_LABEL}
+# Our own codes for something other than a product (an order, a customer, a sale, a balance): the screen says
+# what the code is and where to use it (scan.not_product.<kind>: a receipt -> "use Returns"), not "unknown product".
+_NOT_PRODUCT = NOT_PRODUCT_KINDS
 
 
 class Outcome(StrEnum):

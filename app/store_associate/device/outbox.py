@@ -1,7 +1,7 @@
 """The device's outbox: what people did here, numbered, kept until the server has answered for it.
 
 Every entry is written with its own FULL-synchronous commit before the screen shows its effect, so
-an app killed at any moment loses nothing it showed. Entries are commands (domain/commands.py), not
+an app killed at any moment loses nothing it showed. Entries are commands (domain/commands/), not
 row images. While an entry is pending, its stock deltas are laid over the server's figures
 ("optimistic"); once the server has applied it, the pulled figures include it and the overlay drops it.
 """

@@ -28,6 +28,7 @@ from .auth import DeviceAuth, Enrol
 from .lookup import LookupService
 from .orders import Orders
 from .outbox import Outbox
+from .returns import Exchanges, Returns
 from .store import LocalStore
 from .sync_client import Offline, ServerRefused, SyncClient
 from .sync_engine import SyncEngine
@@ -75,12 +76,24 @@ class Device:
         )
         self.lookup = LookupService(self.store, self.client, self.store_code, settings.rcn_region, self.outbox)
         self.orders = Orders(self.store, self.outbox, self.record)
+        self.returns = Returns(
+            self.store,
+            self.outbox,
+            self.record,
+            self.lookup,
+            clerk=lambda: self.auth.session.staff_number if self.auth.session else None,
+            store_code=lambda: self.store_code,
+            offline_days=self.auth.offline_window,
+        )
+        self.exchanges = Exchanges(self.returns)
         self.status = SyncStatus()
         self.engine = SyncEngine(
             self.store, self.outbox, self.client, lambda: self.store_code, on_change=self.refresh_counts
         )
         if self.auth.kind == "kiosk":
-            self.store.orders.forget_people()
+            self._forget_people()
+        else:
+            self.returns.settle()  # steps the app stopped before keeping, and refusals, on the returns made here
         last = self.store.get_meta("last_pull_at")
         if last:
             self.status.last_sync = datetime.fromisoformat(last)
@@ -101,9 +114,16 @@ class Device:
             # in another store) pulls from the start, or the orders its old pulls left out never come.
             self.store.set_meta("pull_cursor", "0")
             if self.auth.kind == "kiosk":
-                self.store.orders.forget_people()
+                self._forget_people()
             self.lookup.store_code = self.store_code
         return outcome
+
+    def _forget_people(self) -> None:
+        """A kiosk keeps nobody's data: customers' orders, sales and returns go (what a tablet held before it
+        became a kiosk, or a kiosk pulled before the server scoped its pulls)."""
+        self.store.orders.forget_people()
+        self.store.sales.forget_all()
+        self.store.returns.forget_all()
 
     def record(self, command: Command) -> int:
         """Do something now: it is on disk, shown at once, and sent when the network allows."""
@@ -120,6 +140,7 @@ class Device:
         self.status.syncing = True
         try:
             self.engine.sync_once()
+            self.returns.settle()
             self.status.online, self.status.error = True, None
             self.status.last_sync = datetime.now(UTC)
         except Offline:
@@ -144,7 +165,9 @@ class Device:
         self._tell_listeners()
 
     def dismiss(self, local_id: int) -> None:
-        """A refused entry, read and put away: the counts (the top bar's "n refused") follow at once."""
+        """A refused entry, read and put away: the counts (the top bar's "n refused") follow at once. A refused step
+        of a return is kept on its return first (it is shown there after)."""
+        self.returns.settle()
         self.outbox.dismiss(local_id)
         self.refresh_counts()
         self._tell_listeners()
@@ -154,6 +177,7 @@ class Device:
             listener()
 
     def _after_round(self) -> None:
+        self.returns.settle()
         self.status.online, self.status.error = True, None
         self.status.last_sync = datetime.now(UTC)
         self.refresh_counts()

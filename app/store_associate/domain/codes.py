@@ -33,6 +33,10 @@ class CodeKind(StrEnum):
     PICKUP = "pickup"  # customer's pickup QR / code
     LOYALTY = "loyalty"  # loyalty card
     RETURN_LABEL = "return_label"
+    RECEIPT = "receipt"  # the barcode on a printed receipt: RC- and the receipt number
+    GIFT_RECEIPT = "gift_receipt"  # a gift receipt's own code (it finds the sale without showing prices)
+    STORE_CREDIT = "store_credit"  # a store-credit code the system issued
+    GIFT_CARD = "gift_card"
     TEXT = "text"  # readable text we do not recognise; may still be a code in the barcode table
     INVALID = "invalid"
 
@@ -53,7 +57,7 @@ class CodeInfo:
     gtin: str | None = None  # GTIN-14, the stored form
     alternatives: tuple[str, ...] = ()  # other GTIN-14 readings when the text is ambiguous
     lookup: str | None = None  # key for internal / PLU / unrecognised text
-    reference: str | None = None  # pickup code, loyalty id, return label id
+    reference: str | None = None  # pickup code, loyalty id, return label id, receipt number, GR/SC/GC code
     batch: str | None = None
     expiry: date | None = None
     best_before: date | None = None
@@ -88,7 +92,20 @@ class LookupKeys:
 
 # The kinds whose text may be one of our SKUs; see lookup_keys.
 _SKU_KINDS = {CodeKind.INTERNAL, CodeKind.TEXT}
-_NOT_PRODUCTS = {CodeKind.PICKUP, CodeKind.LOYALTY, CodeKind.RETURN_LABEL, CodeKind.INVALID}
+# Our own codes that name something other than a product (an order, a customer, a sale, a balance). The
+# product screens answer "not a product" for these; invalid reads are not products either.
+NOT_PRODUCT_KINDS = frozenset(
+    {
+        CodeKind.PICKUP,
+        CodeKind.LOYALTY,
+        CodeKind.RETURN_LABEL,
+        CodeKind.RECEIPT,
+        CodeKind.GIFT_RECEIPT,
+        CodeKind.STORE_CREDIT,
+        CodeKind.GIFT_CARD,
+    }
+)
+_NOT_PRODUCTS = NOT_PRODUCT_KINDS | {CodeKind.INVALID}
 
 
 def lookup_keys(info: CodeInfo) -> LookupKeys:
@@ -108,8 +125,8 @@ def lookup_keys(info: CodeInfo) -> LookupKeys:
     identity of the item: one that is not in our barcode table is an unknown product, and reading its
     digits as our SKU would show a wrong one, which is worse than none. The same holds for a GS1 code
     without a GTIN (an SSCC on a pallet) and for a PLU: an unlisted produce number is not the SKU that
-    happens to share its digits. Pickup, loyalty and return codes and invalid reads are not products
-    and give no keys at all.
+    happens to share its digits. Pickup, loyalty, return, receipt, gift-receipt, store-credit and
+    gift-card codes and invalid reads are not products and give no keys at all.
     """
     if info.kind in _NOT_PRODUCTS:
         return LookupKeys()
@@ -126,6 +143,15 @@ _CROCKFORD = "0-9A-HJKMNP-TV-Z"
 _PICKUP_RE = re.compile(rf"^PU-?([{_CROCKFORD}]{{8}})$")
 _RETURN_RE = re.compile(rf"^RT-?([{_CROCKFORD}]{{8}})$")
 _LOYALTY_RE = re.compile(r"^LY-?(\d{10})$")
+_GIFT_RECEIPT_RE = re.compile(rf"^GR-?([{_CROCKFORD}]{{10}})$")
+_STORE_CREDIT_RE = re.compile(rf"^SC-?([{_CROCKFORD}]{{12}})$")
+_GIFT_CARD_RE = re.compile(rf"^GC-?([{_CROCKFORD}]{{12}})$")
+# A receipt number as tills print it, e.g. NYC01-261203-02-0042 (store, YYMMDD, till, sequence); a sale made
+# from a web order has the order's number. The receipt's barcode is RC- and the number. Unlike the fixed-length
+# codes above, the dash after RC is required: a receipt number may itself begin with RC (a store RCH01), and
+# "RCH01-..." must stay that receipt number typed, not the barcode of "H01-...".
+RECEIPT_NUMBER_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,31}$")
+_RECEIPT_RE = re.compile(r"^RC-([A-Z0-9][A-Z0-9-]{3,31})$")
 _INTERNAL_RE = re.compile(r"^SKU-?([A-Z0-9]{3,20})$")
 _HRI_RE = re.compile(r"^(\(\d{2,4}\)[^()]+)+$")
 _URL_RE = re.compile(r"^https?://", re.IGNORECASE)
@@ -181,10 +207,16 @@ def interpret(text: str, symbology_hint: str | None = None, rcn_region: str | No
     if text.isascii() and text.isdigit():
         return _digits(raw, text, aim, symbology_hint, rcn_region)
 
-    upper = text.upper()
+    # Our own codes are ASCII. Upper-casing other text could make one ("ı" -> "I", "ﬁ" -> "FI"), and \d would
+    # take Arabic-Indic digits for a loyalty number no card carries: such text is left as text.
+    upper = text.upper() if text.isascii() else ""
     for regex, kind in (
         (_PICKUP_RE, CodeKind.PICKUP),
         (_RETURN_RE, CodeKind.RETURN_LABEL),
+        (_RECEIPT_RE, CodeKind.RECEIPT),
+        (_GIFT_RECEIPT_RE, CodeKind.GIFT_RECEIPT),
+        (_STORE_CREDIT_RE, CodeKind.STORE_CREDIT),
+        (_GIFT_CARD_RE, CodeKind.GIFT_CARD),
     ):
         m = regex.match(upper)
         if m:

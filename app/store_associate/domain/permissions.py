@@ -1,8 +1,8 @@
 """Who may do what: the one permission table, used by the API routes and the sync handlers alike.
 
 A request is made by a *principal*: a person signed in on an enrolled device (associate, manager,
-admin), a kiosk device (no person), or the web shop's order-intake key. Store scoping is separate
-from the permission: a permission says what, `Scope` says where.
+admin), a kiosk device (no person), the web shop's order-intake key, or a store till's key (its sales).
+Store scoping is separate from the permission: a permission says what, `Scope` says where.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ class Role(StrEnum):
     KIOSK = "kiosk"  # a device role: no person signs in
     DEVICE = "device"  # an enrolled tablet or desktop with nobody signed in: keeps its copy fresh
     WEB_SHOP = "web_shop"  # the order-intake API key
+    TILL = "till"  # a store's till: an API key of one store, which posts that store's sales
 
 
 class Permission(StrEnum):
@@ -33,8 +34,11 @@ class Permission(StrEnum):
     ORDERS_FULFIL = "orders.fulfil"  # pick, stage, hand over
     TRANSFERS_SHIP = "transfers.ship"  # record a ship-to-store parcel's carrier and tracking number
     RETURNS_PROCESS = "returns.process"
+    RETURNS_CREATE = "returns.create"  # open, record, receive, refund and cancel a customer return
     RETURNS_APPROVE = "returns.approve"  # manager override (PIN + note)
     CUSTOMERS_READ = "customers.read"
+    SALES_POST = "sales.post"  # a till reports a sale of its store
+    SALES_READ = "sales.read"  # find a sale to return against (any store's: a customer returns anywhere)
     DEVICES_ENROL = "devices.enrol"  # create enrolment codes
     DEVICES_MANAGE = "devices.manage"  # list, revoke, see sync status
     STORES_MANAGE = "stores.manage"  # a store's own settings (its pickup window)
@@ -54,7 +58,9 @@ _ASSOCIATE = {
     Permission.ORDERS_SYNC,
     Permission.ORDERS_FULFIL,
     Permission.RETURNS_PROCESS,
+    Permission.RETURNS_CREATE,
     Permission.CUSTOMERS_READ,
+    Permission.SALES_READ,
 }
 _MANAGER = _ASSOCIATE | {
     Permission.RETURNS_APPROVE,
@@ -94,9 +100,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SYNC_PULL,
             Permission.SYNC_PUSH,
             Permission.ORDERS_SYNC,
+            # The store's sales of the last 90 days, for the same reason: a return on a sale works offline.
+            Permission.SALES_READ,
         }
     ),
     Role.WEB_SHOP: frozenset({Permission.ORDER_INTAKE}),
+    # A till posts its store's sales, nothing else (server/api/sales.py checks the store).
+    Role.TILL: frozenset({Permission.SALES_POST}),
 }
 
 # Roles that may work in any store; the others only in the store their device is enrolled in.

@@ -180,7 +180,8 @@ def _principal_for(
         key = session.execute(select(ApiKey).where(ApiKey.key_hash == h)).scalar_one_or_none()
         if key is None or key.revoked_at is not None:
             raise AccessError(401, "api_key.invalid", "This API key is not valid. Check the key or ask for a new one.")
-        principal = Principal(role=Role(key.role), store_code=None, api_key_id=key.id)
+        # A till's key carries its store (the sales it may post); the web shop's has none.
+        principal = Principal(role=Role(key.role), store_code=key.store_code, api_key_id=key.id)
         if known_keys is not None:
             known_keys.put(h, principal)
         return principal
@@ -334,8 +335,12 @@ def create_staff(session: Session, staff_number: str, name: str, role: Role, sto
     return staff
 
 
-def create_api_key(session: Session, name: str, role: Role = Role.WEB_SHOP) -> str:
+def create_api_key(session: Session, name: str, role: Role = Role.WEB_SHOP, store: str | None = None) -> str:
+    """A system's key (shown once; only its hash is kept). A till's key (Role.TILL) belongs to one store,
+    `store`, and posts that store's sales only."""
+    if role is Role.TILL and not store:
+        raise ValueError("a till's key belongs to a store: give store=")
     key = new_token()
-    session.add(ApiKey(name=name, role=role.value, key_hash=token_hash(key)))
+    session.add(ApiKey(name=name, role=role.value, key_hash=token_hash(key), store_code=store))
     session.flush()
     return key

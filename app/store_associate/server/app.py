@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..config import Settings
 from ..domain.permissions import Permission
 from .access import KnownKeys
-from .api import auth, catalog, devices, health, locations, orders, sync, transfers
+from .api import auth, balances, catalog, devices, health, locations, orders, returns, sales, sync, transfers
 from .api.errors import ERROR_STATUSES
 from .api.schemas.errors import ErrorOut
 from .crud import StoreDirectory
@@ -30,6 +30,7 @@ from .intake import IntakeQueue
 from .middleware import LimitsAndHeaders
 from .notify import Sender
 from .order_clock import OrderClock
+from .payments import PaymentSender, explain_unconfigured
 from .periodic import Periodic
 from .pokes import Poker
 from .uow import UnitOfWork
@@ -56,6 +57,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.poker = Poker()
     app.state.known_keys = KnownKeys()
     app.state.sender = None  # the lifespan's, while it runs and SMTP is configured; routes wake it
+    app.state.payment_sender = None  # likewise, while payments are configured: wake it after queuing a refund
     app.state.intake = IntakeQueue(UnitOfWork(engine, settings, app.state.poker))
 
     app.add_middleware(
@@ -125,6 +127,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         locations.router,
         orders.router,
         transfers.router,
+        sales.router,
+        returns.router,
+        balances.router,
         sync.router,
     )
     for router in routers:
@@ -156,6 +161,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     poker: Poker = app.state.poker
     sender = Sender(engine, settings) if settings.smtp_host else None
     jobs: list[Periodic] = [] if sender is None else [sender]
+    # Card refunds: sent while a URL and secret are set; otherwise they wait in the outbox, and the log says so.
+    unconfigured = explain_unconfigured(settings)
+    payment_sender = PaymentSender(engine, settings) if unconfigured is None else None
+    if payment_sender is None:
+        log.warning("%s", unconfigured)
+    else:
+        jobs.append(payment_sender)
     jobs.append(
         OrderClock(
             UnitOfWork(engine, settings, poker),
@@ -168,6 +180,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         feed = UnitOfWork(engine, settings, poker)
         jobs.append(DemoFeed(feed, _own_url(settings), settings.demo_web_shop_key, settings.demo_store))
     app.state.sender = sender
+    app.state.payment_sender = payment_sender
     poker.listen(engine)
     for job in jobs:
         job.start()
@@ -175,6 +188,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         app.state.sender = None
+        app.state.payment_sender = None
         poker.stop()
         for job in jobs:
             job.stop()

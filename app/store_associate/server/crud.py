@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
@@ -15,8 +15,9 @@ from sqlmodel import Session
 from ..domain.codes import CodeInfo, lookup_keys
 from ..domain.locations import OpeningHours, distance_km
 from ..domain.permissions import Permission, Role, allowed
-from .models import Barcode, CustomerOrder, InventoryLevel, Product, Store
+from .models import Barcode, CustomerOrder, InventoryLevel, Product, Sale, Store, utcnow
 from .repositories.changelog import ChangeLog
+from .returns.models import ReturnRecord
 
 # --- catalogue ---------------------------------------------------------------------------------
 
@@ -223,15 +224,28 @@ SYNC_TABLES: dict[str, Permission] = {
     "barcodes": Permission.CATALOG_READ,
     "stock": Permission.STOCK_READ,
     "orders": Permission.ORDERS_SYNC,
+    "sales": Permission.SALES_READ,
+    # The store's returns (what was taken back, decided and refunded, and the problems managers see): whoever keeps
+    # the store's sales for returns keeps these, to show which units are already returned and why a step failed.
+    "returns": Permission.SALES_READ,
 }
+# A device keeps its store's sales of this long (returns on them work offline); it drops older ones itself.
+SALES_WINDOW = timedelta(days=90)
+RETURNS_WINDOW = timedelta(days=90)  # ...and its returns opened in these days
 # ...and the model behind each, with which of its rows belong to the pulled store: every location and the
-# whole catalogue (a device shows other stores' hours and finds any product), the store's own stock and orders.
+# whole catalogue (a device shows other stores' hours and finds any product), the store's own stock and orders,
+# and the store's own sales of the last 90 days (SALES_WINDOW).
 _SYNC_ROWS: dict[str, tuple[type, Callable[[str], list]]] = {
     "stores": (Store, lambda store: []),
     "products": (Product, lambda store: []),
     "barcodes": (Barcode, lambda store: []),
     "stock": (InventoryLevel, lambda store: [InventoryLevel.store_code == store]),
     "orders": (CustomerOrder, lambda store: [CustomerOrder.store_code == store]),
+    "sales": (Sale, lambda store: [Sale.store_code == store, Sale.sold_at >= utcnow() - SALES_WINDOW]),
+    "returns": (
+        ReturnRecord,
+        lambda store: [ReturnRecord.store_code == store, ReturnRecord.created_at >= utcnow() - RETURNS_WINDOW],
+    ),
 }
 
 

@@ -4,6 +4,10 @@ Syncable rows carry `version`: a number from one chain-wide counter (`SyncCounte
 same transaction as the change. A device's pull cursor is the highest version it has seen, so the
 rows themselves are the change log (no second copy of every row), and deletions are tombstones
 (`deleted=True`) so that devices learn of them.
+
+Long because: the tables of the first areas (catalogue, stock, access, sync, orders, sales) and the column
+types they share, in the one module every migration is compared with; later areas have their own modules
+(money_models.py, returns/models.py).
 """
 
 from __future__ import annotations
@@ -263,15 +267,17 @@ class StaffSession(SQLModel, table=True):
 
 
 class ApiKey(SQLModel, table=True):
-    """Keys for systems, not people: the web shop's order intake."""
+    """Keys for systems, not people: the web shop's order intake, a store's tills (their sales)."""
 
     __tablename__ = "api_key"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80)
-    role: str = Field(max_length=16)  # web_shop
+    role: str = Field(max_length=16)  # web_shop | till
     key_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = _ts()
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # A till's key belongs to one store and posts that store's sales only (None: a chain-wide system's key).
+    store_code: str | None = Field(default=None, foreign_key="store.code", max_length=16)
 
 
 class AuditLog(SQLModel, table=True):
@@ -345,9 +351,11 @@ class Customer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120)
     email: str = Field(max_length=254, index=True)
-    phone: str = Field(default="", max_length=40)
+    phone: str = Field(default="", max_length=40, index=True)  # a return without a receipt finds them by phone
     locale: str = Field(default="en", max_length=16)
     created_at: datetime = _ts()
+    # The loyalty card's number (the 10 digits of its LY- code): the one way a till names a known customer.
+    loyalty_id: str | None = Field(default=None, max_length=16, unique=True, index=True)
 
 
 class CustomerOrder(SQLModel, table=True):
@@ -455,3 +463,63 @@ class Transfer(SQLModel, table=True):
     created_at: datetime = _ts()
     shipped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     received_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+# --- sales -----------------------------------------------------------------------------------------
+
+
+class Sale(SQLModel, table=True):
+    """A sale to return against: one a till posted (POST /api/v1/sales), or a web order's collection (channel
+    web, receipt = the order number; see server/sales.py). Written once; later changes (returns) are to its
+    lines' `returned` and its tenders' `refunded`, each with a new version. Money is Decimal, 2 places."""
+
+    __tablename__ = "sale"
+    __table_args__ = (
+        Index("ix_sale_store_sold_at", "store_code", "sold_at"),
+        Index("ix_sale_store_version", "store_code", "version"),
+    )
+    receipt: str = Field(primary_key=True, max_length=32)
+    store_code: str = Field(foreign_key="store.code", max_length=16, index=True)
+    channel: str = Field(default="till", max_length=16)  # till | web
+    order_number: str = Field(default="", max_length=20, index=True)  # the web order; "" for a till's sale
+    till: str = Field(default="", max_length=8)
+    sold_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    currency: str = Field(max_length=3)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    subtotal: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    tax: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    total: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    gift_code: str | None = Field(default=None, max_length=16, unique=True, index=True)  # GR-..., a gift receipt
+    api_key_id: int | None = Field(default=None, foreign_key="api_key.id")
+    request_hash: str = Field(default="", max_length=64)  # the body's digest: a retry vs another sale
+    created_at: datetime = _ts()
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class SaleLine(SQLModel, table=True):
+    __tablename__ = "sale_line"
+    __table_args__ = (UniqueConstraint("receipt", "line_no", name="uq_sale_line_no"),)
+    id: int | None = Field(default=None, primary_key=True)
+    receipt: str = Field(foreign_key="sale.receipt", max_length=32, index=True)
+    line_no: int
+    sku: str = Field(foreign_key="product.sku", max_length=32, index=True)
+    name: str = Field(max_length=200)
+    category: str = Field(default="", max_length=80)
+    qty: int
+    unit_price: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))  # paid per unit, before tax
+    tax: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))  # the line's tax, all units
+    serial: str = Field(default="", max_length=40, index=True)  # "" = none
+    final_sale: bool = False
+    returned: int = 0  # units returned so far (returns maintain it)
+
+
+class SaleTender(SQLModel, table=True):
+    __tablename__ = "sale_tender"
+    id: int | None = Field(default=None, primary_key=True)
+    receipt: str = Field(foreign_key="sale.receipt", max_length=32, index=True)
+    seq: int
+    kind: str = Field(max_length=16)  # card | cash | gift_card | store_credit
+    amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    card_last4: str = Field(default="", max_length=4)
+    reference: str = Field(default="", max_length=64)  # the payment's reference, or the GC-/SC- code
+    refunded: Decimal = Field(default=Decimal("0"), sa_column=Column(Numeric(12, 2), nullable=False))

@@ -11,9 +11,10 @@ import html
 import io
 import logging
 import smtplib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import make_msgid
 from functools import lru_cache
@@ -29,6 +30,7 @@ from sqlmodel import Session
 from ..config import Settings
 from ..domain.carriers import CARRIERS, tracking_url
 from ..domain.catalogues import load_catalogue
+from ..domain.commands import without_controls
 from ..domain.money import format_money
 from .models import Customer, CustomerOrder, Notification, Store
 from .periodic import Periodic
@@ -37,6 +39,7 @@ from .uow import UnitOfWork
 
 log = logging.getLogger("store_associate.notify")
 TEMPLATES = Path(__file__).parent / "templates"
+I18N = Path(__file__).resolve().parents[2] / "assets" / "i18n"  # the app's texts: a return receipt's (mail.return_*)
 MAX_ATTEMPTS = 8
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -48,8 +51,13 @@ def _template(locale: str) -> dict[str, str]:
 
 def pickup_qr_png(pickup_code: str) -> bytes:
     """The QR the customer shows at the counter: it reads as the pickup code (PU-XXXXXXXX)."""
+    return qr_png(f"PU-{pickup_code}")
+
+
+def qr_png(text: str) -> bytes:
+    """A QR code of `text` as a PNG, as the e-mails embed it (a counter's scanner reads it as typed text)."""
     buf = io.BytesIO()
-    segno.make_qr(f"PU-{pickup_code}", error="m").save(buf, kind="png", scale=8, border=4)
+    segno.make_qr(text, error="m").save(buf, kind="png", scale=8, border=4)
     return buf.getvalue()
 
 
@@ -79,6 +87,10 @@ def collect_by(expires: datetime, timezone: str, locale: str) -> str:
 def build(session: Session, note: Notification, settings: Settings) -> EmailMessage:
     """The message of a queued notification: from `settings.mail_from`; an order with no expiry yet is given
     its store's window (the chain's `settings.pickup_window_days` for a store without its own)."""
+    if note.kind in NOT_ABOUT_AN_ORDER:  # (their notes carry what the message says in their detail)
+        return NOT_ABOUT_AN_ORDER[note.kind](session, note, settings)
+    if note.kind == "return_receipt":
+        return return_receipt(session, note, settings)
     order = session.get(CustomerOrder, note.order_number)
     customer = session.get(Customer, order.customer_id)
     store = session.get(Store, order.store_code)
@@ -126,6 +138,89 @@ def build(session: Session, note: Notification, settings: Settings) -> EmailMess
             subtype="png",
             cid=cid,
             filename=f"pickup-{order.number}.png",
+        )
+    return msg
+
+
+def _store_credit(_session: Session, note: Notification, settings: Settings) -> EmailMessage:
+    """Store credit issued to the customer (balances.queue_store_credit_mail): its SC- code as text and as a QR
+    the counter scans to pay with it, the amount in the customer's language."""
+    about = note.detail or {}
+    locale = about.get("locale") or "en"
+    tpl = _template(locale)
+    code = str(about.get("code", ""))
+    fields = {
+        "name": about.get("name", ""),
+        "code": code,
+        "amount": format_money(str(about.get("amount", "0")), about.get("currency", ""), locale),
+    }
+    msg = EmailMessage()
+    msg["Subject"] = tpl["store_credit.subject"].format(**fields)
+    msg["From"] = settings.mail_from
+    msg["To"] = note.to_email
+    msg["Message-ID"] = make_msgid(idstring=f"{code}.{note.id}")
+    msg.set_content(tpl["store_credit.body"].format(**fields))
+    _add_qr(msg, tpl["store_credit.body"], fields, code, f"store-credit-{code}.png")
+    return msg
+
+
+def _add_qr(msg: EmailMessage, body: str, fields: dict[str, object], text: str, filename: str) -> None:
+    """An HTML part of `body` (a template, filled with `fields` escaped for HTML) with the QR of `text` under it."""
+    cid = make_msgid()
+    escaped = {k: html.escape(str(v), quote=True) for k, v in fields.items()}
+    markup = body.format(**escaped).replace("\n", "<br>")
+    alt = html.escape(text, quote=True)
+    msg.add_alternative(f'<p>{markup}</p><p><img src="cid:{cid[1:-1]}" alt="{alt}"></p>', subtype="html")
+    msg.get_payload()[1].add_related(qr_png(text), maintype="image", subtype="png", cid=cid, filename=filename)
+
+
+# Messages about no order (order_number ""): kind -> the builder of its message.
+NOT_ABOUT_AN_ORDER: dict[str, Callable[[Session, Notification, Settings], EmailMessage]] = {
+    "store_credit": _store_credit,
+}
+
+
+def return_receipt(session: Session, note: Notification, settings: Settings) -> EmailMessage:
+    """A return's receipt (server/returns/refund.py queues it, its `detail` fixed then): what was refunded and how,
+    and a new store-credit code with its QR code. A gift receipt's return says the code, not the amount."""
+    about = note.detail or {}
+    locale = str(about.get("locale") or "en")
+    texts = load_catalogue(I18N, locale)
+    currency = str(about.get("currency") or "")
+    store = session.get(Store, str(about.get("store") or ""))
+    code = about.get("store_credit")
+    parts = about.get("parts") or []
+    credit = sum((Decimal(p["amount"]) for p in parts if p.get("destination") == "new_store_credit"), Decimal(0))
+    back = sum((Decimal(p["amount"]) for p in parts), Decimal(0)) - credit
+    said = []
+    if back or not code:
+        said.append(texts["mail.return_receipt.refund"].format(amount=format_money(back, currency, locale)))
+    if code:
+        key = "mail.return_receipt.credit_hidden" if about.get("amounts_hidden") else "mail.return_receipt.credit"
+        said.append(texts[key].format(amount=format_money(credit, currency, locale), code=code))
+    number = str(about.get("return") or note.order_number)
+    fields = {
+        "name": without_controls(str(about.get("name") or "")),
+        "number": number,
+        "store": store.name if store else "",
+        "refund": "\n".join(said),
+    }
+    msg = EmailMessage()
+    msg["Subject"] = texts["mail.return_receipt.subject"].format(**fields)
+    msg["From"] = settings.mail_from
+    msg["To"] = note.to_email
+    msg["Message-ID"] = make_msgid(idstring=f"{number}.{note.id}")
+    msg.set_content(texts["mail.return_receipt.body"].format(**fields))
+    if code:  # the code as a QR code too, to scan at the till
+        cid = make_msgid()
+        escaped = {k: html.escape(str(v), quote=True) for k, v in fields.items()}
+        body = texts["mail.return_receipt.body"].format(**escaped).replace("\n", "<br>")
+        alt = html.escape(str(code), quote=True)
+        msg.add_alternative(f'<p>{body}</p><p><img src="cid:{cid[1:-1]}" alt="{alt}"></p>', subtype="html")
+        qr = io.BytesIO()
+        segno.make_qr(str(code), error="m").save(qr, kind="png", scale=8, border=4)
+        msg.get_payload()[1].add_related(
+            qr.getvalue(), maintype="image", subtype="png", cid=cid, filename=f"store-credit-{number}.png"
         )
     return msg
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from ..domain.codes import interpret, lookup_keys
-from ..domain.commands import OrderCommand, PickLine, ReceiveLine, RejectOrderLine, pickup_action
+from ..domain.commands import HandOverOrder, OrderCommand, PickLine, ReceiveLine, RejectOrderLine, pickup_action
 from ..domain.pickup import (
     FINAL,
     Effects,
@@ -24,7 +24,7 @@ from ..domain.pickup import (
     Reroute,
     apply,
 )
-from . import handlers, transfers
+from . import handlers, sales, transfers
 from .models import (
     Barcode,
     Customer,
@@ -136,6 +136,9 @@ def perform(
     )
     if isinstance(command, ReceiveLine):
         transfers.line_received(uow, order.number, command.line_no)
+    if isinstance(command, HandOverOrder):
+        # What the customer collected is now a sale to return against (receipt: the order's number).
+        sales.record_collection(uow, order, lines, command.lines, at)
     if isinstance(command, RejectOrderLine) and effects.notify is None and new.status not in FINAL:
         # One line is gone, the rest is still being prepared: the customer hears of it now, not at the end.
         # (When it was the last line, the order's own "rejected" message says it all; when the rest went to

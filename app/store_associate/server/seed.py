@@ -25,16 +25,28 @@ from .models import (
     ApiKey,
     AuditLog,
     Barcode,
+    Customer,
+    CustomerOrder,
     Device,
+    DeviceSyncState,
     EnrolmentCode,
     InventoryLevel,
     InventoryMovement,
+    Notification,
+    OrderEvent,
+    OrderLine,
     Product,
+    Sale,
+    SaleLine,
+    SaleTender,
     Staff,
     StaffSession,
     Store,
+    Transfer,
 )
+from .money_models import BalanceAccount, BalanceEntry, PaymentRequest
 from .repositories.changelog import ChangeLog
+from .returns.models import ReturnEvent, ReturnLine, ReturnProblem, ReturnRecord
 from .seed_data import (
     BAKERY,
     CATEGORIES,
@@ -47,6 +59,7 @@ from .seed_data import (
     WAREHOUSE_HOURS,
     WAREHOUSES,
 )
+from .seed_sales import DAYS, PICKUPS, SALES_PER_DAY, seed_sales
 
 
 @dataclass
@@ -56,6 +69,9 @@ class SeedSummary:
     products: int = 0
     barcodes: int = 0
     stock_rows: int = 0
+    sales: int = 0  # till sales over the last `sales_days` (seed_sales.py)
+    sale_lines: int = 0
+    pickups: int = 0  # web orders collected (each a sale too)
     # Codes worth trying in the demo and in tests, by what they show.
     examples: dict[str, Any] = field(default_factory=dict)
 
@@ -312,11 +328,17 @@ def seed(
     stocked_per_location: int | None = None,
     chunk: int = 5000,
     staff_for_stores: int = 30,
+    sales_days: int = DAYS,
+    sales_per_day: float = SALES_PER_DAY,
+    pickups_per_store: int = PICKUPS,
+    now: datetime | None = None,
 ) -> SeedSummary:
-    """Replace the catalogue, stores and stock with a generated chain."""
+    """Replace the catalogue, stores and stock with a generated chain, and (sales_days > 0) its trade: till
+    sales (about `sales_per_day` a store a day) and collected web orders over the last `sales_days`, for the
+    stores that have staff (the first `staff_for_stores`), each with a till key (examples["till_keys"])."""
     rng = random.Random(seed_value)
     gen = _Generator(seed_value + 1)
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     locs = _locations(rng, locations)
     products, codes, examples = _products(gen, skus)
     sku_list = [p["sku"] for p in products]
@@ -324,6 +346,23 @@ def seed(
 
     with Session(engine) as session:
         for model in (
+            ReturnProblem,  # (returns, balances and refunds name sales, customers and stores: they go first)
+            ReturnEvent,
+            ReturnLine,
+            ReturnRecord,
+            BalanceEntry,
+            BalanceAccount,
+            PaymentRequest,
+            SaleTender,
+            SaleLine,
+            Sale,
+            Notification,
+            OrderEvent,
+            Transfer,
+            OrderLine,
+            CustomerOrder,
+            Customer,
+            DeviceSyncState,
             AuditLog,
             StaffSession,
             EnrolmentCode,
@@ -365,6 +404,8 @@ def seed(
         store_codes = [loc["code"] for loc in locs if loc["kind"] == "store"]
         sign_ins = _people(session, random.Random(seed_value + 2), store_codes, staff_for_stores)
         web_shop_key = create_api_key(session, "web shop")
+        selling = store_codes[:staff_for_stores] if sales_days > 0 else []
+        till_keys = {code: create_api_key(session, f"till {code}", Role.TILL, store=code) for code in selling}
         session.commit()
 
     home = locs[0]["code"]
@@ -390,7 +431,7 @@ def seed(
     examples["web_shop_key"] = web_shop_key
     examples["in_stock_here"] = pick(lambda s: s["on_hand"] - s["reserved"] - s["safety_stock"] > 5)
     examples["out_of_stock_here"] = pick(lambda s: s["on_hand"] == 0)
-    return SeedSummary(
+    summary = SeedSummary(
         stores=sum(1 for loc in locs if loc["kind"] == "store"),
         warehouses=sum(1 for loc in locs if loc["kind"] == "warehouse"),
         products=len(products),
@@ -398,3 +439,20 @@ def seed(
         stock_rows=len(stock),
         examples=examples,
     )
+    if selling:
+        trade = seed_sales(
+            engine,
+            seed_value,
+            now,
+            days=sales_days,
+            per_day=sales_per_day,
+            pickups=pickups_per_store,
+            stores=selling,
+            staff={p["store"]: p["staff_number"] for p in sign_ins if p["role"] == Role.ASSOCIATE.value},
+            avoid={e["sku"] for e in (examples["in_stock_here"], examples["out_of_stock_here"]) if e},
+            home=home,
+        )
+        summary.sales, summary.sale_lines, summary.pickups = trade.sales, trade.lines, trade.pickups
+        examples["sales"] = trade.examples
+        examples["till_keys"] = till_keys
+    return summary

@@ -27,12 +27,14 @@ from ..domain.commands import (
     CountStock,
     Mutation,
     OrderCommand,
+    ReturnCommand,
     parse_command,
     stock_after,
 )
 from ..domain.permissions import Role, allowed
 from ..domain.pickup import Refused as OrderRefused
-from . import orders
+from ..domain.return_flow import Refused as ReturnRefused
+from . import orders, returns
 from .access import Principal
 from .actors import NONE, Evidence, Witness, manager_only, shifted
 from .models import DeviceSyncState, MutationLog, Product, Staff, as_utc
@@ -139,7 +141,7 @@ def push(
     for m in mutations:  # the run of ids that follows on from last_applied (a gap ends it)
         if m.id == state.last_applied + len(parsed) + 1:
             parsed[m.id] = _parse(session, principal, m, staff_cache, witness)
-    batch = _Batch(uow, principal, clock_offset)
+    batch = _Batch(uow, principal, clock_offset, witness)
     batch.load({sku for c in parsed.values() if isinstance(c, AdjustStock | CountStock) for sku in c.stock_deltas()})
     last = state.last_applied
     for m in mutations:
@@ -255,8 +257,15 @@ class _Batch:
     are read again after it.
     """
 
-    def __init__(self, uow: UnitOfWork, principal: Principal, clock_offset: timedelta = timedelta(0)) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        clock_offset: timedelta = timedelta(0),
+        witness: Witness | None = None,
+    ) -> None:
         self.uow, self.session, self.principal, self.clock_offset = uow, uow.session, principal, clock_offset
+        self.witness = witness  # who signed in on the device: a return's approver must have
         self.store: str = principal.store_code  # type: ignore[assignment]
         self.now = now_utc()
         self.on_hand: dict[str, int] = {}  # sku -> on hand here, as the batch has left it
@@ -290,6 +299,8 @@ class _Batch:
                 self._stock(m, command)
             elif isinstance(command, OrderCommand):
                 self._order(m, command)
+            elif isinstance(command, ReturnCommand):
+                self._return(m, command)
             else:  # pragma: no cover - COMMANDS and the handlers agree
                 raise CommandError(f"no handler for {command.name}")
         except CommandError as exc:
@@ -369,6 +380,46 @@ class _Batch:
         finally:
             # The step may have changed stock (handover, not in stock): read the figures again.
             self.on_hand.clear()
+            self.absent.clear()
+            self.unknown.clear()
+
+    def _return(self, m: Mutation, command: ReturnCommand) -> None:
+        """A return step (server/returns/), as an order step: in a SAVEPOINT of its own, on the stock as the batch
+        has left it. A refusal a manager must see (units already returned) leaves its problem, written after the
+        savepoint is rolled back."""
+        self.write()
+        p, witness, device_at = self.principal, self.witness, as_utc(m.created_at)
+
+        def signed_in(number: str, person: Staff) -> Evidence:
+            return witness.evidence(number, person, device_at) if witness is not None else _NO_ONE
+
+        try:
+            with self.session.begin_nested():
+                returns.perform(
+                    self.uow,
+                    self.store,
+                    command,
+                    m.staff_number or p.staff_number,
+                    p.device_id,
+                    m.id,
+                    done_at=shifted(m.created_at, self.clock_offset) or m.created_at,
+                    signed_in=signed_in,
+                )
+        except ReturnRefused as exc:
+            problem = getattr(exc, "problem", None)
+            if problem is not None:
+                returns.record_problem(self.uow, command.number, problem)
+                self.uow.poke(self.store)  # the store's devices and managers see it at once
+            raise Rejected(exc.reason, exc.detail) from None
+        except DataError as exc:
+            log.warning(
+                "return step %s of device %s refused by the database: %s", m.id, p.device_id, type(exc.orig).__name__
+            )
+            raise Rejected(
+                REJECT_MALFORMED, f"the database could not store a value of this step ({type(exc.orig).__name__})"
+            ) from None
+        finally:
+            self.on_hand.clear()  # a receipt or a cancellation moved stock: read the figures again
             self.absent.clear()
             self.unknown.clear()
 

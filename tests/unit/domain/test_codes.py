@@ -185,3 +185,93 @@ def test_all_forms_of_an_ean13_reach_the_same_gtin14(body):
         f"]Q1https://id.gs1.org/01/0{ean}",
     ]
     assert {interpret(f).gtin for f in forms} == {"0" + ean}
+
+
+# --- the codes of sales and balances (issue 14) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text,kind,ref",
+    [
+        ("RC-NYC01-261203-02-0042", CodeKind.RECEIPT, "NYC01-261203-02-0042"),
+        ("rc-nyc01-261203-02-0042", CodeKind.RECEIPT, "NYC01-261203-02-0042"),
+        ("]C0RC-NYC01-261203-02-0042", CodeKind.RECEIPT, "NYC01-261203-02-0042"),  # Code 128 with its AIM
+        (" RC-NYC01-261203-02-0042\r\n", CodeKind.RECEIPT, "NYC01-261203-02-0042"),  # a wedge's Enter
+        ("RC-SA-12345678", CodeKind.RECEIPT, "SA-12345678"),  # a web order's sale: the order number
+        ("RC-" + "A" * 32, CodeKind.RECEIPT, "A" * 32),
+        ("RC-AB12", CodeKind.RECEIPT, "AB12"),
+        ("GR-7K3M9QXA2B", CodeKind.GIFT_RECEIPT, "7K3M9QXA2B"),
+        ("gr7k3m9qxa2b", CodeKind.GIFT_RECEIPT, "7K3M9QXA2B"),
+        ("]Q1GR-7K3M9QXA2B", CodeKind.GIFT_RECEIPT, "7K3M9QXA2B"),
+        ("SC-7K3M9QXA2B4C", CodeKind.STORE_CREDIT, "7K3M9QXA2B4C"),
+        ("sc7k3m9qxa2b4c", CodeKind.STORE_CREDIT, "7K3M9QXA2B4C"),
+        ("GC-7K3M9QXA2B4C", CodeKind.GIFT_CARD, "7K3M9QXA2B4C"),
+        ("]Q1gc-7k3m9qxa2b4c", CodeKind.GIFT_CARD, "7K3M9QXA2B4C"),
+    ],
+)
+def test_sale_and_balance_codes(text, kind, ref):
+    info = interpret(text)
+    assert (info.kind, info.reference) == (kind, ref)
+    assert info.gtin is None and info.gtins == () and info.lookup is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "RC-ABC",  # a receipt number has at least four characters
+        "RC-" + "A" * 33,  # and at most 32
+        "RC--NYC01-261203",  # it begins with a letter or digit
+        "RC-NYC01_261203",  # letters, digits and dashes only
+        "RC-NYC01 261203",
+        "RCNYC01-261203-02-0042",  # the dash after RC is required: this is a receipt number typed as such
+        "RC-NYÇ01-261203",
+        "GR-7K3M9QXA2",  # nine characters
+        "GR-7K3M9QXA2BC",  # eleven
+        "GR-7K3M9QXA2I",  # I, L, O and U are not Crockford base 32
+        "GR-7K3M9QXA2U",
+        "SC-7K3M9QXA2B4",  # eleven
+        "SC-7K3M9QXA2B4CD",  # thirteen
+        "SC-7K3M9QXA2B4O",
+        "GC-7K3M9QXA2B",  # a gift receipt's length is no gift card
+        "GC-7K3M9QXA2B4L",
+        "GX-7K3M9QXA2B4C",
+        "RC-ıNYC01-261203",  # dotless i upper-cases to I: not a receipt
+    ],
+)
+def test_near_misses_are_not_sale_or_balance_codes(text):
+    info = interpret(text)
+    assert info.kind not in {CodeKind.RECEIPT, CodeKind.GIFT_RECEIPT, CodeKind.STORE_CREDIT, CodeKind.GIFT_CARD}
+    assert info.reference is None
+
+
+@pytest.mark.parametrize(
+    "text,error",
+    [
+        ("RC-NYC01-2612\x0003-02-0042", "code.error.control_chars"),
+        ("GR-7K3M9\x1bQXA2B", "code.error.control_chars"),
+        ("]C0", "code.error.empty"),
+        ("RC-" + "A" * 600, "code.error.too_long"),
+    ],
+)
+def test_garbled_sale_codes_are_invalid(text, error):
+    info = interpret(text)
+    assert info.kind is CodeKind.INVALID and info.error == error and info.reference is None
+
+
+def test_a_gtin_is_not_a_receipt_and_a_receipt_is_not_a_product():
+    assert interpret("4006381333931").kind is CodeKind.GTIN  # digits only: never a receipt number
+    assert interpret("RC-4006381333931").kind is CodeKind.RECEIPT  # the RC- prefix makes a receipt barcode
+    assert interpret("NYC01-261203-02-0042").kind is CodeKind.TEXT  # a receipt number typed: text to search
+
+
+def test_sale_and_balance_codes_are_not_products():
+    from store_associate.domain.codes import NOT_PRODUCT_KINDS, lookup_keys
+
+    for text in ("RC-NYC01-261203-02-0042", "GR-7K3M9QXA2B", "SC-7K3M9QXA2B4C", "GC-7K3M9QXA2B4C"):
+        info = interpret(text)
+        assert info.kind in NOT_PRODUCT_KINDS
+        assert not lookup_keys(info)
+
+
+def test_arabic_indic_digits_are_no_loyalty_card():
+    assert interpret("LY-١٢٣٤٥٦٧٨٩٧").kind is CodeKind.TEXT

@@ -19,6 +19,10 @@ CASES = [
     (CodeKind.PICKUP, "PU-7K3M9QXA", (), None),
     (CodeKind.LOYALTY, "LY-1234567897", (), None),
     (CodeKind.RETURN_LABEL, "RT-ABCDEFGH", (), None),
+    (CodeKind.RECEIPT, "RC-NYC01-261203-02-0042", (), None),  # a receipt, a gift receipt, a balance: no product
+    (CodeKind.GIFT_RECEIPT, "GR-7K3M9QXA2B", (), None),
+    (CodeKind.STORE_CREDIT, "SC-7K3M9QXA2B4C", (), None),
+    (CodeKind.GIFT_CARD, "GC-7K3M9QXA2B4C", (), None),
     (CodeKind.INVALID, "4006381333932", (), None),
 ]
 

@@ -207,8 +207,14 @@ def _commands():  # noqa: ANN202
     return commands
 
 
+def _codes():  # noqa: ANN202
+    from store_associate.domain import codes
+
+    return codes
+
+
 def _reject_constants() -> set[str]:
-    # The server's own rejections of a mutation (domain/commands.py REJECT_*).
+    # The server's own rejections of a mutation (domain/commands/ REJECT_*).
     return {v for k, v in vars(_commands()).items() if k.startswith("REJECT_")}
 
 
@@ -265,7 +271,7 @@ FAMILIES: dict[str, Callable[[], set[str]]] = {
     # Only these statuses have help (camera_vm.help_text; live has its own literal key).
     "camera.help.{}": _enum("ui.camera_vm", "CamStatus", ["NO_CAMERA", "DENIED", "FAILED"]),
     # The code kinds device/lookup.py answers NOT_A_PRODUCT for.
-    "scan.not_product.{}": _enum("domain.codes", "CodeKind", ["PICKUP", "LOYALTY", "RETURN_LABEL"]),
+    "scan.not_product.{}": lambda: {kind.value for kind in _codes().NOT_PRODUCT_KINDS},
     "adjust.reason.{}": lambda: set(_commands().ADJUST_REASONS),
     # pending_vm.describe names a step of an order: an order command.
     "step.{}": lambda: set(_commands().ORDER_COMMANDS),

@@ -2,8 +2,10 @@
 
 LocalStore owns the file's one shared connection (database.py) and hands it to an object per area:
 `store.catalogue` (products, codes, the store list), `store.stock` (levels here, the network cache),
-`store.orders`, `store.staff` (people who signed in here) and `store.scans` (recent scans). It keeps
-itself what spans the areas: the meta values (pull cursor, enrolment), counts, and applying a pull page.
+`store.orders`, `store.sales` (this store's sales of the last 90 days, to return against), `store.returns` (the
+returns made here, the return rules pulled), `store.staff` (people who signed in here) and `store.scans` (recent
+scans). It keeps itself what spans the areas: the meta values (pull cursor, enrolment), counts, and applying a
+pull page.
 The schema and its upgrades are in schema.py; the outbox in the same file has its own connection.
 """
 
@@ -17,6 +19,8 @@ from .catalogue import Catalogue
 from .database import Database
 from .orders import Orders
 from .pull import apply_page
+from .returns import ReturnLog
+from .sales import Sales
 from .scans import Scans
 from .staff import Staff
 from .stock import Stock
@@ -31,6 +35,8 @@ class LocalStore:
         self.catalogue = Catalogue(self.db)
         self.stock = Stock(self.db)
         self.orders = Orders(self.db)
+        self.sales = Sales(self.db)
+        self.returns = ReturnLog(self.db)
         self.staff = Staff(self.db)
         self.scans = Scans(self.db)
 

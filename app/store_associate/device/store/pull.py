@@ -2,18 +2,21 @@
 
 A page comes in one of two formats. Rows: each table a list of objects. Columns (`format=columns`): each
 table {"columns": [...], "rows": [[...]]}, JSON columns as JSON text and money as decimal strings, so its
-rows go to executemany as they are, without a Python object per row.
+rows go to executemany as they are, without a Python object per row. Orders and sales come as objects in
+either format (their lines and tenders nested).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from .orders import OrderRow
+from .sales import SALES_WINDOW
 
 if TYPE_CHECKING:
     from . import LocalStore
@@ -25,13 +28,20 @@ _LEVEL = ("sku", "on_hand", "reserved", "safety_stock", "incoming", "damaged", "
 
 
 def apply_page(store: LocalStore, page: dict[str, Any], store_code: str) -> None:
-    """Write a page's catalogue, this store's stock and this store's orders, inside the caller's transaction.
-    Other stores' stock and orders are left out."""
+    """Write a page's catalogue, this store's stock, orders, sales and returns (and newer return rules), inside the
+    caller's transaction, and drop the sales older than the 90 days a device keeps. Other stores' stock, orders,
+    sales and returns are left out."""
     if page.get("format") == "columns":
         _apply_columns(store, page, store_code)
     else:
         _apply_rows(store, page, store_code)
     store.orders.put(_order_row(o) for o in page.get("orders", []) if o.get("store") == store_code)
+    store.sales.put(s for s in _sales(page) if s.get("store") == store_code)
+    store.sales.prune(datetime.now(UTC) - SALES_WINDOW)
+    store.returns.put_pulled(r for r in page.get("returns") or [] if r.get("store") == store_code)
+    rules = page.get("return_rules")  # a newer version of the return rules, when the server sends one
+    if isinstance(rules, dict):
+        store.returns.keep_rules(rules)
 
 
 def _table(
@@ -133,3 +143,19 @@ def _order_row(order: dict[str, Any]) -> OrderRow:
         json.dumps(order),
         order.get("version", 0),
     )
+
+
+def _sales(page: dict[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The page's sales as objects: a list of them (the contract), or, should a columns page carry them as
+    columns and rows, each row made an object (its nested parts as JSON text, as columns pages send JSON)."""
+    part = page.get("sales") or []
+    if isinstance(part, list):
+        yield from part
+        return
+    columns = part.get("columns") or []
+    for values in part.get("rows") or []:
+        sale = dict(zip(columns, values, strict=True))
+        for name in ("customer", "lines", "tenders"):
+            if isinstance(sale.get(name), str):
+                sale[name] = json.loads(sale[name])
+        yield sale

@@ -161,6 +161,109 @@ STEPS: tuple[tuple[str, ...], ...] = (
         # The offline window the server stated at an online sign-in (NULL: an older server said nothing).
         "ALTER TABLE known_staff ADD COLUMN offline_days INTEGER",
     ),
+    (
+        # --- sales: this store's sales of the last 90 days, to return against (sales.py) ---
+        # The whole sale as pulled in payload (shown without joins); beside it the keys it is found by, each
+        # normalised as the search normalises what is typed, and each with an index: the receipt (the key),
+        # the gift receipt's code, the web order's number, the customer's e-mail, phone and loyalty id. A
+        # customer's sales come newest first, so those indexes end with the time of sale.
+        """CREATE TABLE IF NOT EXISTS sale (
+    receipt VARCHAR NOT NULL,
+    store VARCHAR NOT NULL,
+    order_number VARCHAR NOT NULL,  -- '' for a till's sale
+    sold_at VARCHAR NOT NULL,  -- UTC, one ISO format to the microsecond: its text order is time order
+    gift_code VARCHAR,  -- GR-..., NULL: no gift receipt
+    email VARCHAR NOT NULL,  -- lower case, '' none
+    phone_key VARCHAR NOT NULL,  -- the phone's digits reversed ('' none): its prefixes are the number's endings
+    loyalty_id VARCHAR NOT NULL,  -- '' none
+    payload VARCHAR NOT NULL,  -- the sale as the server sent it: JSON, money as decimal strings
+    version INTEGER NOT NULL,
+    PRIMARY KEY (receipt)
+)""",
+        "CREATE INDEX IF NOT EXISTS ix_sale_sold_at ON sale (sold_at)",
+        "CREATE INDEX IF NOT EXISTS ix_sale_gift_code ON sale (gift_code) WHERE gift_code IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS ix_sale_order_number ON sale (order_number, sold_at)",
+        "CREATE INDEX IF NOT EXISTS ix_sale_email ON sale (email, sold_at)",
+        "CREATE INDEX IF NOT EXISTS ix_sale_phone_key ON sale (phone_key, sold_at)",
+        "CREATE INDEX IF NOT EXISTS ix_sale_loyalty_id ON sale (loyalty_id, sold_at)",
+        # One row per line, only what a line is found by: a customer's purchases of an item, a unit by serial.
+        # The time of sale is copied here so that an item's sales are read newest first from the index alone.
+        """CREATE TABLE IF NOT EXISTS sale_line (
+    receipt VARCHAR NOT NULL,
+    line_no INTEGER NOT NULL,
+    sku VARCHAR NOT NULL,
+    serial VARCHAR NOT NULL,  -- upper case, '' none
+    sold_at VARCHAR NOT NULL,  -- the sale's
+    PRIMARY KEY (receipt, line_no)
+) WITHOUT ROWID""",
+        "CREATE INDEX IF NOT EXISTS ix_sale_line_sku ON sale_line (sku, sold_at)",
+        "CREATE INDEX IF NOT EXISTS ix_sale_line_serial ON sale_line (serial) WHERE serial != ''",
+        # Each word of the customer's name (case and accents folded), so "garcia" finds "María García Ruiz"; with
+        # the whole folded name and the time, so "maria garcia" and newest-first are answered from these rows.
+        """CREATE TABLE IF NOT EXISTS sale_name_word (
+    word VARCHAR NOT NULL,
+    receipt VARCHAR NOT NULL,
+    sold_at VARCHAR NOT NULL,  -- the sale's
+    name VARCHAR NOT NULL,  -- every word, each after a space: " maria garcia ruiz"
+    PRIMARY KEY (word, receipt)
+) WITHOUT ROWID""",
+        "CREATE INDEX IF NOT EXISTS ix_sale_name_word_receipt ON sale_name_word (receipt)",
+    ),
+    (
+        # --- returns made on this device (returns.py): each return's head, and every step it recorded with what
+        # the device decided beside it (the policy's outcome per line, the approver's role), so the return can be
+        # shown and its units held after the outbox has sent its commands and forgotten them ---
+        """CREATE TABLE IF NOT EXISTS device_return (
+    return_id VARCHAR NOT NULL,
+    opened_at VARCHAR NOT NULL,  -- UTC ISO
+    clerk VARCHAR NOT NULL,  -- staff number of who opened it
+    store VARCHAR NOT NULL,
+    receipt VARCHAR NOT NULL,  -- as in open_return ('' none)
+    gift_code VARCHAR NOT NULL,  -- as in open_return ('' none)
+    sale_receipt VARCHAR NOT NULL,  -- the sale it is against, found by receipt or gift code ('' receipt-less)
+    customer_name VARCHAR NOT NULL,
+    customer_email VARCHAR NOT NULL,  -- lower case
+    phone_key VARCHAR NOT NULL,  -- digits reversed, as sale.phone_key
+    customer_phone VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,  -- as last laid over
+    credit VARCHAR NOT NULL,  -- the refund as last decided (decimal text): a receipt-less customer's history
+    PRIMARY KEY (return_id)
+)""",
+        "CREATE INDEX IF NOT EXISTS ix_device_return_sale ON device_return (sale_receipt) WHERE sale_receipt != ''",
+        "CREATE INDEX IF NOT EXISTS ix_device_return_opened ON device_return (opened_at)",
+        """CREATE TABLE IF NOT EXISTS device_return_step (
+    return_id VARCHAR NOT NULL,
+    seq INTEGER NOT NULL,
+    outbox_id INTEGER NOT NULL,  -- the outbox entry that carries the command
+    name VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    args VARCHAR NOT NULL,  -- JSON, as in the outbox
+    local VARCHAR NOT NULL,  -- JSON: what the device decided beside the command
+    at VARCHAR NOT NULL,  -- UTC ISO, the device's clock when recorded
+    status VARCHAR NOT NULL,  -- sent | gone (left the outbox: applied) | rejected (kept after it is dismissed)
+    reason VARCHAR NOT NULL,
+    detail VARCHAR NOT NULL,
+    PRIMARY KEY (return_id, seq)
+) WITHOUT ROWID""",
+        "CREATE INDEX IF NOT EXISTS ix_device_return_step_outbox ON device_return_step (outbox_id)",
+        # The store's returns as the server last sent them (every device's, of the last 90 days): the units they
+        # hold on a sale, a customer's receipt-less history, and the server's word on the returns made here.
+        """CREATE TABLE IF NOT EXISTS pulled_return (
+    number VARCHAR NOT NULL,  -- R-<return id>
+    receipt VARCHAR NOT NULL,  -- the sale ('' none)
+    gift_code VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    email VARCHAR NOT NULL,  -- lower case
+    phone_key VARCHAR NOT NULL,  -- digits reversed, as sale.phone_key
+    created_at VARCHAR NOT NULL,  -- UTC ISO
+    payload VARCHAR NOT NULL,  -- the return as the server sent it (JSON)
+    version INTEGER NOT NULL,
+    PRIMARY KEY (number)
+)""",
+        "CREATE INDEX IF NOT EXISTS ix_pulled_return_receipt ON pulled_return (receipt) WHERE receipt != ''",
+        "CREATE INDEX IF NOT EXISTS ix_pulled_return_email ON pulled_return (email) WHERE email != ''",
+        "CREATE INDEX IF NOT EXISTS ix_pulled_return_phone ON pulled_return (phone_key) WHERE phone_key != ''",
+    ),
 )
 
 SCHEMA_VERSION = len(STEPS)

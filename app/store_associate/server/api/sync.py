@@ -24,6 +24,8 @@ from .. import crud, db
 from ..access import Principal, revoked_device
 from ..models import Device, DeviceSyncState, MutationLog, QuarantinedPush
 from ..orders import orders_json
+from ..returns.views import returns_json
+from ..sale_views import sales_json
 from ..sync import device_clock_offset
 from ..sync import push as apply_push
 from ..uow import UnitOfWork
@@ -122,6 +124,9 @@ def push(
         outcome = apply_push(uow, principal, body.mutations, body.pending, body.oldest_pending_at, clock_offset=offset)
     if outcome.changed and request.app.state.sender is not None:
         request.app.state.sender.wake()  # a step may have queued a customer e-mail
+    payment_sender = getattr(request.app.state, "payment_sender", None)
+    if outcome.changed and payment_sender is not None:
+        payment_sender.wake()  # a refund may have queued a card refund
     # PushOut, written directly: a batch's results are hundreds of small objects.
     return Response(
         orjson.dumps(
@@ -146,7 +151,7 @@ PULL_MAX = 50_000
     summary="Changes in the store's scope after a cursor",
     description="Each table's rows as objects (`format=objects`, the default, the schema below), or, "
     'with `format=columns`, as `{"columns": [names], "rows": [[values]]}` per table (stores, '
-    "products, barcodes, stock; JSON columns as JSON text, money as decimal strings), orders as objects, "
+    "products, barcodes, stock; JSON columns as JSON text, money as decimal strings), orders and sales as objects, "
     'and `"format": "columns"`. Devices pull with `format=columns`: no key repeated per row, and '
     "rows go into SQLite as they come.",
     openapi_extra={"x-permission": Permission.SYNC_PULL.value},
@@ -185,8 +190,13 @@ def pull(
         more=more,
         last_applied=last_applied,
         orders=orders_json(session, order_rows, personal=orders is not None and orders.personal),
+        sales=sales_json(session, rows.pop("sales")),
+        returns=returns_json(session, rows.pop("returns")),
         **{k: [_row(r) for r in v] for k, v in rows.items()},
     )
+
+
+_AS_OBJECTS = ("orders", "sales", "returns")  # tables whose rows nest others: objects in either format
 
 
 def _pull_columns(session: Session, puller: crud.Puller, cursor: int, limit: int, last_applied: int) -> Response:
@@ -197,7 +207,7 @@ def _pull_columns(session: Session, puller: crud.Puller, cursor: int, limit: int
         scope = crud.sync_scope(name, puller)
         table = crud.sync_model(name).__table__
         if scope is None:  # none of the table's rows: the same shape, empty
-            body[name] = [] if name == "orders" else {"columns": [c.name for c in table.columns], "rows": []}
+            body[name] = [] if name in _AS_OBJECTS else {"columns": [c.name for c in table.columns], "rows": []}
             continue
         model = scope.model
         where = (*scope.where, model.version > cursor, model.version <= bound)
@@ -206,6 +216,16 @@ def _pull_columns(session: Session, puller: crud.Puller, cursor: int, limit: int
                 session,
                 list(session.execute(select(model).where(*where).order_by(model.version)).scalars()),
                 personal=scope.personal,
+            )
+            continue
+        if name == "sales":  # a sale with its lines and tenders, as in the objects format
+            body[name] = sales_json(
+                session, list(session.execute(select(model).where(*where).order_by(model.version)).scalars())
+            )
+            continue
+        if name == "returns":  # a return with its lines and problems, as in the objects format
+            body[name] = returns_json(
+                session, list(session.execute(select(model).where(*where).order_by(model.version)).scalars())
             )
             continue
         columns = [cast(c, String).label(c.name) if isinstance(c.type, JSON) else c for c in table.columns]

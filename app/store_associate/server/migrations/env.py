@@ -7,6 +7,8 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 from store_associate.server import models  # noqa: F401  (registers the tables)
+from store_associate.server import money_models  # noqa: F401  (balances, payments)
+from store_associate.server.returns import models as return_models  # noqa: F401  (customer returns)
 
 config = context.config
 target_metadata = SQLModel.metadata

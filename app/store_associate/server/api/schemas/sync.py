@@ -48,6 +48,8 @@ class PullOut(PullBase):
     barcodes: list[dict]
     stock: list[dict]
     orders: list[dict] = []
+    sales: list[dict] = []  # the store's sales of the last 90 days, as GET /api/v1/sales/{receipt} shows one
+    returns: list[dict] = []  # the store's returns of the last 90 days, as GET /api/v1/returns/{number} shows one
 
 
 class TableOut(BaseModel):
@@ -64,6 +66,8 @@ class PullColumnsOut(PullBase):
     barcodes: TableOut
     stock: TableOut
     orders: list[dict] = []
+    sales: list[dict] = []  # as objects, as in PullOut
+    returns: list[dict] = []  # as objects, as in PullOut
 
 
 class DeviceStatusOut(BaseModel):

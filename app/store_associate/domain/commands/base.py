@@ -3,6 +3,10 @@
 A device never sends row images. It sends what the person did ("counted 7 of SKU 100234, the shelf
 showed 9"), numbered in its outbox; the server applies it to its own current state. Stock changes
 are deltas, so that two clerks changing the same SKU offline both count.
+
+This module holds what every command shares: the field types, Command and CommandError, the Mutation envelope,
+parse_command and encode, and the rejection reasons. The commands themselves are in stock.py, orders.py and
+returns.py; the package's __init__ builds the registry (COMMANDS) from them.
 """
 
 from __future__ import annotations
@@ -11,14 +15,21 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 
 from annotated_types import Ge, GroupedMetadata, Le
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+)
 
-from . import pickup
-from .codes import GS
-from .permissions import Permission
+from ..codes import GS
+from ..permissions import Permission
 
 # Control characters (C0, DEL, C1) have no place in what a person types here: PostgreSQL refuses NUL in
 # text, so one would fail the whole push it is written in, and the others only garble logs and screens.
@@ -110,9 +121,7 @@ IsoTime = Annotated[datetime, BeforeValidator(_iso_text)]
 """A date and time in a JSON body: ISO 8601 text, never a number."""
 
 Sku = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")]
-ADJUST_REASONS = ("damaged", "found", "theft", "correction", "received", "returned_to_vendor")
 MAX_BATCH = 500  # mutations per push request
-MAX_QTY = 100_000
 
 
 class CommandError(ValueError):
@@ -130,161 +139,8 @@ class Command(BaseModel):
         return {}
 
 
-class AdjustStock(Command):
-    """A change of on-hand with a reason: damaged, found, theft, ..."""
-
-    name: ClassVar[str] = "adjust_stock"
-    permission: ClassVar[Permission] = Permission.STOCK_ADJUST
-    sku: Sku
-    delta: Annotated[int, JsonInt(-MAX_QTY, MAX_QTY)]
-    reason: Literal["damaged", "found", "theft", "correction", "received", "returned_to_vendor"]
-    note: Text = Field(default="", max_length=200)
-
-    def stock_deltas(self) -> dict[str, int]:
-        return {self.sku: self.delta}
-
-
-class CountStock(Command):
-    """A shelf count. Sent as what was counted and what the device showed then, so the server applies
-    the difference: sales or other counts that happened meanwhile are not overwritten."""
-
-    name: ClassVar[str] = "count_stock"
-    permission: ClassVar[Permission] = Permission.STOCK_ADJUST
-    sku: Sku
-    counted: Annotated[int, JsonInt(0, MAX_QTY)]
-    seen_on_hand: Annotated[int, JsonInt(0, MAX_QTY * 10)]
-
-    def stock_deltas(self) -> dict[str, int]:
-        return {self.sku: self.counted - self.seen_on_hand}
-
-
-OrderNumber = Annotated[str, Field(min_length=3, max_length=20, pattern=r"^[A-Z0-9-]+$")]
-LineNo = Annotated[int, JsonInt(1, 500)]
-
-
-class OrderCommand(Command):
-    """A step of a pickup order (domain/pickup.py decides whether it fits the order's state)."""
-
-    permission: ClassVar[Permission] = Permission.ORDERS_FULFIL
-    order: OrderNumber
-
-
-class AcknowledgeOrder(OrderCommand):
-    name: ClassVar[str] = "acknowledge_order"
-
-
-class PickLine(OrderCommand):
-    name: ClassVar[str] = "pick_line"
-    line_no: LineNo
-    qty: Annotated[int, JsonInt(1, 999)] = 1
-    scanned: ScannedText = Field(default="", max_length=128)  # the code scanned to verify the item
-
-
-class RejectOrderLine(OrderCommand):
-    name: ClassVar[str] = "reject_line"
-    line_no: LineNo
-    reason: Literal["not_in_stock", "damaged", "wrong_item_on_shelf"]
-
-
-class StageOrder(OrderCommand):
-    name: ClassVar[str] = "stage_order"
-    bin: Text = Field(min_length=1, max_length=32)
-
-
-class HandOverOrder(OrderCommand):
-    name: ClassVar[str] = "hand_over"
-    lines: list[LineNo] = Field(min_length=1, max_length=500)
-    id_checked: bool = False
-    keep_rest: bool = True
-    collected_by: Text = Field(default="", max_length=120)
-
-
 StaffNumber = Annotated[str, Field(max_length=16, pattern=r"^[A-Za-z0-9-]*$")]
 StoreCode = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9-]+$")]
-
-
-class AssignOrder(OrderCommand):
-    """Give the order to a picker (empty: back to the queue)."""
-
-    name: ClassVar[str] = "assign_order"
-    picker: StaffNumber
-
-
-class SubstituteLine(OrderCommand):
-    """Pick the substitute the customer allowed instead of the line's product."""
-
-    name: ClassVar[str] = "substitute_line"
-    line_no: LineNo
-
-
-class RerouteLines(OrderCommand):
-    """Lines this store cannot fill: collect them at another store, or ship them here from another location."""
-
-    name: ClassVar[str] = "reroute_lines"
-    lines: list[LineNo] = Field(min_length=1, max_length=500)
-    to: StoreCode
-    ship: bool = False
-    reason: Literal["not_in_stock", "damaged", "wrong_item_on_shelf"] = "not_in_stock"
-
-
-class ReceiveLine(OrderCommand):
-    """A line that came by transfer is received here, verified by scanning the item."""
-
-    name: ClassVar[str] = "receive_line"
-    line_no: LineNo
-    scanned: ScannedText = Field(default="", max_length=128)
-
-
-class ResendReady(OrderCommand):
-    """Send the customer the ready-for-pickup e-mail (with the QR code) again."""
-
-    name: ClassVar[str] = "resend_ready"
-
-
-def pickup_action(command: OrderCommand) -> pickup.Action:
-    """The order step a command asks for, in the terms of the state machine (both sides use this)."""
-    match command:
-        case AcknowledgeOrder():
-            return pickup.Acknowledge()
-        case PickLine(line_no=n, qty=q):
-            return pickup.Pick(n, q)
-        case RejectOrderLine(line_no=n, reason=r):
-            return pickup.RejectLine(n, pickup.RejectReason(r))
-        case StageOrder(bin=b):
-            return pickup.Stage(b)
-        case HandOverOrder(lines=ls, id_checked=c, keep_rest=k):
-            return pickup.HandOver(tuple(ls), c, k)
-        case AssignOrder(picker=p):
-            return pickup.Assign(p)
-        case SubstituteLine(line_no=n):
-            return pickup.Substitute(n)
-        case RerouteLines(lines=ls, to=to, ship=ship, reason=r):
-            return pickup.Reroute(tuple(ls), to, ship, pickup.RejectReason(r))
-        case ReceiveLine(line_no=n):
-            return pickup.Receive(n)
-        case ResendReady():
-            return pickup.Resend()
-    raise CommandError(f"{command.name} is not an order step")
-
-
-COMMANDS: dict[tuple[str, int], type[Command]] = {
-    (c.name, c.version): c
-    for c in (
-        AdjustStock,
-        CountStock,
-        AcknowledgeOrder,
-        PickLine,
-        RejectOrderLine,
-        StageOrder,
-        HandOverOrder,
-        AssignOrder,
-        SubstituteLine,
-        RerouteLines,
-        ReceiveLine,
-        ResendReady,
-    )
-}
-ORDER_COMMANDS = frozenset(name for (name, _), cls in COMMANDS.items() if issubclass(cls, OrderCommand))
 
 
 class Mutation(BaseModel):
@@ -301,6 +157,11 @@ class Mutation(BaseModel):
     args: dict
     staff_number: Text | None = Field(default=None, max_length=16)
     created_at: IsoTime
+
+
+# Every command by (name, version). Filled by the package's __init__ from stock.py, orders.py and returns.py (one
+# dict, so that parse_command reads what it holds).
+COMMANDS: dict[tuple[str, int], type[Command]] = {}
 
 
 def parse_command(name: str, version: int, args: dict) -> Command:
@@ -324,9 +185,3 @@ REJECT_NEGATIVE_STOCK = "reject.negative_stock"
 REJECT_UNKNOWN_SKU = "reject.unknown_sku"
 REJECT_NOT_ALLOWED = "reject.not_allowed"
 REJECT_MALFORMED = "reject.malformed"
-
-
-def stock_after(on_hand: int, delta: int) -> int | None:
-    """On-hand after a delta, or None when it would go below zero (a rule, not an error)."""
-    after = on_hand + delta
-    return None if after < 0 else after
