@@ -1,6 +1,6 @@
 """Returns on the device (issue 14): every step a command in the outbox, the state laid over by the same machine
 the server runs, the policy decided on the device's own copy; offline throughout. Real SQLite device files, sales
-fed in the pull contract's shape (as tests/device/test_sales.py does); no server anywhere in this file."""
+fed in the pull contract's shape (as tests/device/test_device_sales.py does); no server anywhere in this file."""
 
 from __future__ import annotations
 
