@@ -19,13 +19,15 @@ from ..device.runtime import Device
 from ..device.store.schema import NewerDatabaseError
 from .access_vm import DevicesViewModel, EnrolViewModel, SignInViewModel
 from .i18n import age, is_rtl, set_locale, t
-from .orders_vm import OrderViewModel, QueuesViewModel, WaveViewModel
+from .orders_vm import OrderViewModel, QueuesViewModel, StoreZone, WaveViewModel
 from .pending_vm import PendingViewModel
+from .returns_vm import ReturnsViewModel
 from .scan_vm import ScanViewModel
 from .views.access import EnrolView, RevokedView, SignInView
 from .views.devices import DevicesView
 from .views.orders import OrderView, QueuesView
 from .views.pending import PendingView
+from .views.returns import ReturnsView
 from .views.scan import ScanView
 from .views.wave import WaveView
 from .widgets import labelled
@@ -107,6 +109,12 @@ class Shell:
             "open-orders",
             ft.IconButton(ft.Icons.SHOPPING_BAG, tooltip=t("orders.title"), icon_color=on, on_click=self.show_orders),
         )
+        self.returns_button = labelled(
+            "open-returns",
+            ft.IconButton(
+                ft.Icons.ASSIGNMENT_RETURN, tooltip=t("returns.ui.title"), icon_color=on, on_click=self.show_returns
+            ),
+        )
         self.devices_button = labelled(
             "open-devices",
             ft.IconButton(ft.Icons.DEVICES, tooltip=t("devices.title"), icon_color=on, on_click=self.show_devices),
@@ -114,10 +122,23 @@ class Shell:
         self.switch_button = ft.IconButton(
             ft.Icons.SWITCH_ACCOUNT, tooltip=t("user.switch"), icon_color=on, on_click=self._switch_user
         )
-        for control in (self.user_label, self.orders_button, self.devices_button, self.switch_button):
+        for control in (
+            self.user_label,
+            self.orders_button,
+            self.returns_button,
+            self.devices_button,
+            self.switch_button,
+        ):
             control.visible = False
         self.user = ft.Row(
-            [self.kiosk_badge, self.user_label, self.orders_button, self.devices_button, self.switch_button],
+            [
+                self.kiosk_badge,
+                self.user_label,
+                self.orders_button,
+                self.returns_button,
+                self.devices_button,
+                self.switch_button,
+            ],
             spacing=4,
             tight=True,
         )
@@ -192,6 +213,23 @@ class Shell:
         self._show(view.root)
         self.live = lambda: (vm.load(), view.render())
         self.page.update()
+
+    async def show_returns(self, _e: ft.Event | None = None) -> None:
+        """The returns flow at the counter (staff only: the button is hidden on a kiosk and for other roles)."""
+        if not self._may_return():
+            return
+        self.dev.auth.touch()
+        zone = StoreZone(self.dev.lookup)
+        view = ReturnsView(
+            ReturnsViewModel(self.dev.returns, zone=zone), self.page, self._back_to_scan, self.dev.auth.touch
+        )
+        self._show(view.root)
+        self.page.update()
+        await view.field.focus()
+
+    def _may_return(self) -> bool:
+        auth = self.dev.auth
+        return bool(auth.session) and auth.kind != "kiosk" and auth.can(Permission.RETURNS_CREATE)
 
     async def open_order(self, number: str) -> None:
         self.dev.auth.touch()
@@ -273,6 +311,7 @@ class Shell:
             label = t("user.label", name=s.name, role=t(f"role.{s.role.value}"))
             self.user_text.value = label + (" · " + t("user.offline") if s.offline else "")
         self.orders_button.visible = bool(s) and not kiosk and auth.can(Permission.ORDERS_READ)
+        self.returns_button.visible = self._may_return()
         self.devices_button.visible = bool(s) and not kiosk and auth.can(Permission.DEVICES_MANAGE)
 
     def _on_network(self, live: bool) -> None:

@@ -292,7 +292,23 @@ VARIABLE_KEYS: dict[tuple[str, str], Callable[[], set[str]]] = {
     # A rejected outbox entry: the server's rejections and an order's refusals.
     ("ui/pending_vm.py", "e.reason"): lambda: _reject_constants() | _refusals(),
     ("device/labels.py", "key"): _label_texts,
+    # A return's sentences: the policy's explanations, the life cycle's refusals, the device's own.
+    ("ui/returns_texts.py", "e.key"): lambda: _returns_texts(),
 }
+
+
+def _returns_texts() -> set[str]:
+    from store_associate.domain.return_facts import EXPLANATION_KEYS
+    from store_associate.domain.return_flow import REFUSALS
+
+    return (
+        set(EXPLANATION_KEYS)
+        | set(REFUSALS)
+        | set(literal_arguments("ReturnRefused"))
+        | set(literal_arguments("Explanation"))
+        | set(literal_arguments("SaleMatch", "message"))
+        | set(literal_arguments("_fail"))
+    )
 
 
 def missing_keys(
