@@ -9,6 +9,8 @@ still consumed, recorded as rejected with its reason, and reported back.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -355,7 +357,7 @@ class _Batch:
         self.write()  # the step sees the stock as the batch has left it
         p = self.principal
         try:
-            with self.session.begin_nested():  # a rejection half-way leaves nothing of this step behind
+            with self._isolated("order", m):
                 orders.perform(
                     self.uow,
                     self.store,
@@ -367,21 +369,6 @@ class _Batch:
                 )
         except OrderRefused as exc:
             raise Rejected(exc.reason, exc.detail) from None
-        except DataError as exc:
-            # A value this database cannot hold (input validation should have stopped it): the savepoint is
-            # rolled back and this step alone is refused, else the device would resend the batch forever.
-            # Lock timeouts, deadlocks and serialisation failures are not DataError: they fail the push.
-            log.warning(
-                "order step %s of device %s refused by the database: %s", m.id, p.device_id, type(exc.orig).__name__
-            )
-            raise Rejected(
-                REJECT_MALFORMED, f"the database could not store a value of this step ({type(exc.orig).__name__})"
-            ) from None
-        finally:
-            # The step may have changed stock (handover, not in stock): read the figures again.
-            self.on_hand.clear()
-            self.absent.clear()
-            self.unknown.clear()
 
     def _return(self, m: Mutation, command: ReturnCommand) -> None:
         """A return step (server/returns/), as an order step: in a SAVEPOINT of its own, on the stock as the batch
@@ -394,7 +381,7 @@ class _Batch:
             return witness.evidence(number, person, device_at) if witness is not None else _NO_ONE
 
         try:
-            with self.session.begin_nested():
+            with self._isolated("return", m):
                 returns.perform(
                     self.uow,
                     self.store,
@@ -411,15 +398,31 @@ class _Batch:
                 returns.record_problem(self.uow, command.number, problem)
                 self.uow.poke(self.store)  # the store's devices and managers see it at once
             raise Rejected(exc.reason, exc.detail) from None
+
+    @contextmanager
+    def _isolated(self, what: str, m: Mutation) -> Iterator[None]:
+        """An order or return step in a SAVEPOINT of its own: a refusal half-way leaves nothing of it behind (the
+        caller turns the refusal into a rejection). The step may have moved stock (a handover, a receipt): the
+        batch reads the figures again after it."""
+        try:
+            with self.session.begin_nested():
+                yield
         except DataError as exc:
+            # A value this database cannot hold (input validation should have stopped it): the savepoint is
+            # rolled back and this step alone is refused, else the device would resend the batch forever.
+            # Lock timeouts, deadlocks and serialisation failures are not DataError: they fail the push.
             log.warning(
-                "return step %s of device %s refused by the database: %s", m.id, p.device_id, type(exc.orig).__name__
+                "%s step %s of device %s refused by the database: %s",
+                what,
+                m.id,
+                self.principal.device_id,
+                type(exc.orig).__name__,
             )
             raise Rejected(
                 REJECT_MALFORMED, f"the database could not store a value of this step ({type(exc.orig).__name__})"
             ) from None
         finally:
-            self.on_hand.clear()  # a receipt or a cancellation moved stock: read the figures again
+            self.on_hand.clear()
             self.absent.clear()
             self.unknown.clear()
 
