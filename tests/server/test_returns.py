@@ -29,6 +29,7 @@ from store_associate.server.models import (
     OrderEvent,
     OrderLine,
     Product,
+    Sale,
     SaleLine,
     SaleTender,
 )
@@ -465,15 +466,26 @@ def test_a_tender_cannot_be_named_and_a_larger_refund_is_not_paid(server, till, 
 
 
 def receiptless_sku(engine) -> tuple[str, int]:
-    """A product in the home store's currency, and how many units of it are above the receipt-less limit (150 USD)."""
+    """A product in the home store's currency, and how many units of it are above the receipt-less limit (150 USD)
+    at the price a receipt-less return pays: the lowest of today's price and what it sold for in 90 days (the
+    seeded sales depend on the day the seed ran, so the count is worked out, not assumed)."""
+    since = datetime.now(UTC) - timedelta(days=91)
     with Session(engine) as s:
-        sku, price = s.execute(
+        for sku, price in s.execute(
             select(Product.sku, Product.price)
             .where(Product.currency == "USD", Product.deleted.is_(False), Product.price >= 5)
             .order_by(Product.sku)
-            .limit(1)
-        ).one()
-    return sku, int(Decimal(400) / Decimal(price)) + 1  # even at half its price today: above 150
+            .limit(50)
+        ):
+            sold = s.execute(
+                select(func.min(SaleLine.unit_price))
+                .join(Sale, Sale.receipt == SaleLine.receipt)
+                .where(SaleLine.sku == sku, Sale.sold_at >= since)
+            ).scalar()
+            lowest = min(Decimal(price), Decimal(sold)) if sold is not None else Decimal(price)
+            if lowest >= 1:
+                return sku, int(Decimal(150) / lowest) + 1
+    raise AssertionError("no product to return without a receipt")
 
 
 def test_a_receiptless_return_needs_a_manager_above_the_limit(server, engine, counter):

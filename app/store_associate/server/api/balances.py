@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from ...domain.codes import CodeKind, interpret
 from ...domain.permissions import Permission
@@ -61,7 +61,11 @@ def parse_code(text: str) -> str:
     responses=responses(404),
     openapi_extra={"x-permission": Permission.CUSTOMERS_READ.value},
 )
-def get_balance(code: str, principal: Reader, session: SessionDep) -> BalanceOut:
+def get_balance(
+    code: Annotated[str, Path(pattern=r"^ *[GgSs][Cc]-?[0-9A-TV-Za-tv-z]{12} *$")],
+    principal: Reader,
+    session: SessionDep,
+) -> BalanceOut:
     wanted = parse_code(code)
     view = balances.balance(session, wanted)
     if view is None:
